@@ -1,0 +1,151 @@
+"""Workarounds for the pinned OpenMMLab stack, all in one place.
+
+``import mer_clip`` calls :func:`apply` before anything else, so every entry point (tools, tests, a
+user's config with ``custom_imports=dict(imports=['mer_clip'])``) sees the same fixed stack. Nothing in
+site-packages is edited; each patch is idempotent, says why it exists and when it can go.
+
+1. ``mmaction.models.localizers.drn`` is missing from the PyPI mmaction2 1.2.0 wheel, so
+   ``import mmaction.models`` fails. We register a placeholder module whose ``DRN`` raises a clear
+   error when used. Remove when mmaction2 ships a wheel with the package (> 1.2.0).
+2. torch >= 2.6 loads checkpoints with ``weights_only=True``; mmengine 0.10.7 pickles a few of its own
+   and numpy's objects into checkpoints (message hub ``HistoryBuffer``, numpy arrays/scalars), so
+   ``resume=True`` fails. We allow-list exactly those globals with
+   ``torch.serialization.add_safe_globals`` and keep ``weights_only=True`` (no arbitrary code from a
+   checkpoint). Remove when mmengine registers its safe globals itself.
+3. mmengine's ``pytorch`` launcher calls ``torch.cuda.set_device`` and its runner wraps the model in DDP
+   with ``device_ids=[LOCAL_RANK]``, both of which fail on a machine without GPUs. On such a machine we
+   initialise the process group with ``gloo`` and wrap CPU modules without ``device_ids``; on GPUs
+   nothing changes (NCCL, one device per rank). Remove when mmengine supports CPU DDP.
+"""
+import importlib.util
+import logging
+import os
+import sys
+import types
+
+_APPLIED = False
+
+
+# --------------------------------------------------------------------------------------------------
+# 1. the missing DRN localizer
+# --------------------------------------------------------------------------------------------------
+def patch_missing_drn() -> bool:
+    """Register a placeholder ``mmaction.models.localizers.drn`` if the wheel lacks it.
+
+    Returns True when the placeholder was installed, False when the real package exists.
+    """
+    name = 'mmaction.models.localizers.drn'
+    if name in sys.modules:
+        return False
+    # find_spec(name) would import the broken parent package, so look at the files instead.
+    spec = importlib.util.find_spec('mmaction')
+    if spec is None or not spec.submodule_search_locations:
+        return False  # mmaction itself missing: nothing to patch
+    root = list(spec.submodule_search_locations)[0]
+    if os.path.isdir(os.path.join(root, 'models', 'localizers', 'drn')):
+        return False
+
+    class DRN:  # noqa: D401 - placeholder with the real name, so the import line succeeds
+        """Placeholder: the PyPI mmaction2 1.2.0 wheel does not contain the DRN localizer."""
+
+        def __init__(self, *args, **kwargs):
+            raise ImportError(
+                'mmaction.models.localizers.drn is missing from the PyPI mmaction2 1.2.0 wheel; '
+                'mer_clip registered this placeholder so that `import mmaction.models` works. '
+                'Install mmaction2 from source to use DRN.')
+
+    pkg = types.ModuleType(name)
+    pkg.__path__ = []  # a package, so `from .drn.drn import DRN` resolves the submodule
+    pkg.__doc__ = 'Placeholder installed by mer_clip.compat (missing from the PyPI wheel).'
+    sub = types.ModuleType(name + '.drn')
+    sub.DRN = DRN
+    pkg.drn = sub
+    pkg.DRN = DRN
+    sys.modules[name] = pkg
+    sys.modules[name + '.drn'] = sub
+    return True
+
+
+# --------------------------------------------------------------------------------------------------
+# 2. safe globals for mmengine checkpoints under weights_only=True
+# --------------------------------------------------------------------------------------------------
+def mmengine_checkpoint_globals() -> list:
+    """The non-tensor globals that mmengine 0.10.7 writes into a training checkpoint.
+
+    ``message_hub`` holds :class:`HistoryBuffer` objects whose logs are numpy arrays, and scalars
+    logged as numpy scalars; reconstructing those needs numpy's array/scalar reconstructors and the
+    dtype classes. Nothing here can execute code beyond building these containers.
+    """
+    import numpy as np
+    from mmengine.logging import HistoryBuffer
+
+    try:  # numpy >= 2
+        from numpy._core.multiarray import _reconstruct, scalar
+    except ImportError:  # numpy 1.x
+        from numpy.core.multiarray import _reconstruct, scalar
+    dtype_classes = {type(np.dtype(t)) for t in (
+        np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
+        np.uint64, np.float16, np.float32, np.float64, np.complex64, np.complex128)}
+    return [HistoryBuffer, _reconstruct, scalar, np.ndarray, np.dtype, *sorted(
+        dtype_classes, key=lambda c: c.__name__)]
+
+
+def patch_checkpoint_safe_globals() -> bool:
+    import torch
+    add = getattr(torch.serialization, 'add_safe_globals', None)
+    if add is None:  # torch < 2.4 has no weights_only default to satisfy
+        return False
+    add(mmengine_checkpoint_globals())
+    return True
+
+
+# --------------------------------------------------------------------------------------------------
+# 3. DDP on CPU with gloo
+# --------------------------------------------------------------------------------------------------
+def patch_cpu_ddp() -> bool:
+    """Make mmengine's pytorch launcher and DDP wrapper work on machines without CUDA."""
+    import torch
+    from mmengine.dist import utils as dist_utils
+    from mmengine.model.wrappers import distributed as ddp_mod
+
+    if getattr(dist_utils._init_dist_pytorch, '_mer_clip_patched', False):
+        return False
+    orig_init = dist_utils._init_dist_pytorch
+
+    def _init_dist_pytorch(backend, init_backend='torch', **kwargs):
+        if torch.cuda.is_available():
+            return orig_init(backend, init_backend=init_backend, **kwargs)
+        import torch.distributed as torch_dist
+        if backend != 'gloo':
+            logging.getLogger('mer_clip').warning(
+                'No CUDA device: using the gloo backend instead of %r for DDP on CPU.', backend)
+        torch_dist.init_process_group(backend='gloo', **kwargs)
+
+    _init_dist_pytorch._mer_clip_patched = True
+    dist_utils._init_dist_pytorch = _init_dist_pytorch
+
+    ddp_cls = ddp_mod.MMDistributedDataParallel
+    orig_ddp_init = ddp_cls.__init__
+
+    def __init__(self, module, detect_anomalous_params=False, **kwargs):
+        params = list(module.parameters())
+        if kwargs.get('device_ids') and params and all(p.device.type == 'cpu' for p in params):
+            # DDP refuses device_ids for CPU modules; the runner passes [LOCAL_RANK] regardless.
+            kwargs['device_ids'] = None
+            kwargs.pop('output_device', None)
+        orig_ddp_init(self, module=module, detect_anomalous_params=detect_anomalous_params,
+                      **kwargs)
+
+    ddp_cls.__init__ = __init__
+    return True
+
+
+def apply() -> None:
+    """Apply every workaround once (idempotent)."""
+    global _APPLIED
+    if _APPLIED:
+        return
+    patch_missing_drn()
+    patch_checkpoint_safe_globals()
+    patch_cpu_ddp()
+    _APPLIED = True

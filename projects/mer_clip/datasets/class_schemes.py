@@ -1,0 +1,120 @@
+"""Emotion class schemes of the MER-CLIP paper (Table III) and the mapping of raw dataset labels.
+
+A scheme turns a dataset's raw emotion label ("Anger", "happy", "Other", ...) into a class index, or
+into ``None`` when the sample is outside the scheme (e.g. SAMM "Fear" in the 5-class task). Class order
+follows the MER-CLIP authors' label indices (alphabetical for fine-grained schemes; negative,
+positive, surprise[, others] for the grouped ones), so their lists and ours agree index for index.
+"""
+from dataclasses import dataclass, field
+from typing import Dict, Optional, Sequence, Tuple
+
+# Spelling variants found in the releases, mapped to one canonical lower-case emotion.
+EMOTION_ALIASES: Dict[str, str] = {
+    'happy': 'happiness',
+    'sad': 'sadness',
+    'other': 'others',
+    'angry': 'anger',
+    'surprised': 'surprise',
+    'disgusted': 'disgust',
+    'fearful': 'fear',
+    'contemptuous': 'contempt',
+    'repressed': 'repression',
+}
+
+#: Emotions grouped as "negative" in the composite tasks (paper, Sec. IV-A).
+NEGATIVE = ('anger', 'contempt', 'disgust', 'fear', 'repression', 'sadness')
+POSITIVE = ('happiness', )
+
+
+def normalize_emotion(raw: str) -> str:
+    """Lower-case, strip and un-alias a raw emotion label ("Happy " -> "happiness")."""
+    key = str(raw).strip().lower()
+    return EMOTION_ALIASES.get(key, key)
+
+
+@dataclass(frozen=True)
+class ClassScheme:
+    """Classes of one task and the raw emotions that fall into each."""
+    name: str
+    classes: Tuple[str, ...]
+    # canonical raw emotion -> class name; raw emotions absent here are out of scheme
+    members: Dict[str, str] = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def class_of(self, raw_emotion: str) -> Optional[str]:
+        return self.members.get(normalize_emotion(raw_emotion))
+
+    def label_of(self, raw_emotion: str) -> Optional[int]:
+        """Class index of a raw emotion, or None when the emotion is outside this scheme."""
+        cls = self.class_of(raw_emotion)
+        return None if cls is None else self.classes.index(cls)
+
+
+def _identity(name: str, classes: Sequence[str]) -> ClassScheme:
+    return ClassScheme(name, tuple(classes), {c: c for c in classes})
+
+
+def _grouped(name: str, emotions: Sequence[str], with_others: bool) -> ClassScheme:
+    classes = ('negative', 'positive', 'surprise') + (('others', ) if with_others else ())
+    members = {}
+    for emo in emotions:
+        if emo in NEGATIVE:
+            members[emo] = 'negative'
+        elif emo in POSITIVE:
+            members[emo] = 'positive'
+        elif emo == 'surprise':
+            members[emo] = 'surprise'
+        elif emo == 'others' and with_others:
+            members[emo] = 'others'
+    return ClassScheme(name, classes, members)
+
+
+SAMM_EMOTIONS = ('anger', 'contempt', 'disgust', 'fear', 'happiness', 'others', 'sadness',
+                 'surprise')
+CASME2_EMOTIONS = ('disgust', 'fear', 'happiness', 'others', 'repression', 'sadness', 'surprise')
+CASME3_EMOTIONS = ('anger', 'disgust', 'fear', 'happiness', 'others', 'sadness', 'surprise')
+DFME_EMOTIONS = ('anger', 'contempt', 'disgust', 'fear', 'happiness', 'sadness', 'surprise')
+
+CLASS_SCHEMES: Dict[str, ClassScheme] = {
+    s.name: s
+    for s in (
+        # SAMM 5-class (136) and 3-class (133)
+        _identity('samm_5', ('anger', 'contempt', 'happiness', 'others', 'surprise')),
+        _grouped('samm_3', SAMM_EMOTIONS, with_others=False),
+        # CASME II 5-class (249) and 3-class (156)
+        _identity('casme2_5', ('disgust', 'happiness', 'others', 'repression', 'surprise')),
+        _grouped('casme2_3', CASME2_EMOTIONS, with_others=False),
+        # CAS(ME)^3 part A 7-class (860), 4-class (860), 3-class (699)
+        _identity('casme3_7', CASME3_EMOTIONS),
+        _grouped('casme3_4', CASME3_EMOTIONS, with_others=True),
+        _grouped('casme3_3', CASME3_EMOTIONS, with_others=False),
+        # DFME 7-class
+        _identity('dfme_7', DFME_EMOTIONS),
+        # The synthetic set (tools/data/make_synthetic.py) uses the grouped 3-class task.
+        _grouped('synthetic_3', SAMM_EMOTIONS + ('repression', ), with_others=False),
+    )
+}
+
+
+def get_class_scheme(scheme) -> ClassScheme:
+    """Look up a scheme by name, or build one from ``dict(classes=[...], members={raw: class})``."""
+    if isinstance(scheme, ClassScheme):
+        return scheme
+    if isinstance(scheme, str):
+        if scheme not in CLASS_SCHEMES:
+            raise KeyError(f'Unknown class_scheme {scheme!r}; choose one of '
+                           f'{sorted(CLASS_SCHEMES)} or pass dict(classes=..., members=...).')
+        return CLASS_SCHEMES[scheme]
+    if isinstance(scheme, dict):
+        classes = tuple(scheme['classes'])
+        members = {normalize_emotion(k): v for k, v in scheme.get(
+            'members', {c: c for c in classes}).items()}
+        bad = sorted(set(members.values()) - set(classes))
+        if bad:
+            raise ValueError(f'class_scheme members map to unknown classes {bad}; '
+                             f'classes are {list(classes)}')
+        return ClassScheme(scheme.get('name', 'custom'), classes, members)
+    raise TypeError(f'class_scheme must be a name, dict or ClassScheme, got {type(scheme)}')
