@@ -11,7 +11,10 @@ site-packages is edited; each patch is idempotent, says why it exists and when i
    and numpy's objects into checkpoints (message hub ``HistoryBuffer``, numpy arrays/scalars), so
    ``resume=True`` fails. We allow-list exactly those globals with
    ``torch.serialization.add_safe_globals`` and keep ``weights_only=True`` (no arbitrary code from a
-   checkpoint). Remove when mmengine registers its safe globals itself.
+   checkpoint). ``HistoryBuffer.__getstate__`` also pickles its statistics *functions*
+   (``getattr(HistoryBuffer, 'mean')``), which would need ``getattr`` allow-listed; those functions
+   live on the class anyway (``__setstate__`` restores them), so we stop writing them instead.
+   Remove when mmengine registers its safe globals itself.
 3. mmengine's ``pytorch`` launcher calls ``torch.cuda.set_device`` and its runner wraps the model in DDP
    with ``device_ids=[LOCAL_RANK]``, both of which fail on a machine without GPUs. On such a machine we
    initialise the process group with ``gloo`` and wrap CPU modules without ``device_ids``; on GPUs
@@ -92,6 +95,19 @@ def mmengine_checkpoint_globals() -> list:
 
 def patch_checkpoint_safe_globals() -> bool:
     import torch
+    from mmengine.logging import HistoryBuffer
+
+    if not getattr(HistoryBuffer.__getstate__, '_mer_clip_patched', False):
+
+        def __getstate__(self) -> dict:
+            # the statistics methods are class attributes, re-set by __setstate__: not state
+            state = dict(self.__dict__)
+            state.pop('statistics_methods', None)
+            state.pop('_statistics_methods', None)
+            return state
+
+        __getstate__._mer_clip_patched = True
+        HistoryBuffer.__getstate__ = __getstate__
     add = getattr(torch.serialization, 'add_safe_globals', None)
     if add is None:  # torch < 2.4 has no weights_only default to satisfy
         return False

@@ -1,0 +1,12 @@
+# SAMM (32 subjects), 5-class task; samm_3 for the 3-class task.
+# Prepare the data with: python tools/data/prepare_dataset.py samm RAW_ROOT data/samm
+_base_ = ['./me_loso.py']
+
+data_root = 'data/samm/frames'
+ann_file = 'data/samm/annotations.json'
+class_scheme = 'samm_5'
+
+_dataset = dict(ann_file=ann_file, data_prefix=dict(img=data_root), class_scheme=class_scheme)
+train_dataloader = dict(dataset=_dataset)
+val_dataloader = dict(dataset=_dataset)
+test_dataloader = dict(dataset=_dataset)

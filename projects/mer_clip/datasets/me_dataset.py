@@ -1,0 +1,148 @@
+"""MicroExpressionDataset: canonical ME annotations, class schemes, LOSO folds and fixed splits."""
+import os.path as osp
+from collections import Counter
+from typing import Callable, Dict, List, Optional, Sequence, Union
+
+from mmengine.dataset import BaseDataset
+from mmengine.logging import MMLogger
+from mmaction.registry import DATASETS
+
+from .class_schemes import get_class_scheme
+
+#: splits that select by the record's own ``split`` field (fixed-split datasets such as DFME)
+FIXED_SPLITS = ('train', 'test_a', 'test_b', 'val')
+
+
+@DATASETS.register_module()
+class MicroExpressionDataset(BaseDataset):
+    """Micro-expression clips from a canonical annotation JSON (see docs/design.md).
+
+    Args:
+        ann_file: the canonical annotation JSON.
+        class_scheme: a name from :data:`mer_clip.datasets.class_schemes.CLASS_SCHEMES`
+            (e.g. ``'samm_5'``), a ``dict(classes=[...], members={raw: class})``, or None to use
+            ``metainfo['classes']`` of the file with raw emotions equal to class names. Samples whose
+            emotion is outside the scheme are dropped and counted in the log.
+        loso_subject: the held-out subject of a Leave-One-Subject-Out fold. With it, ``split='train'``
+            keeps every other subject and ``split='test'`` keeps only this subject.
+        split: ``'all'``; ``'train'``/``'test'`` with ``loso_subject``; or a fixed split stored in the
+            records (``'train'``, ``'test_a'``, ``'test_b'`` for DFME) when ``loso_subject`` is None.
+        data_prefix: ``dict(img=ROOT)`` prepended to relative ``frame_dir``, ``video`` and
+            ``clip_cache`` paths.
+    """
+
+    def __init__(self,
+                 ann_file: str,
+                 pipeline: Sequence[Union[dict, Callable]] = (),
+                 class_scheme: Union[str, dict, None] = None,
+                 loso_subject: Optional[Union[str, int]] = None,
+                 split: str = 'all',
+                 data_prefix: Optional[dict] = None,
+                 test_mode: bool = False,
+                 **kwargs) -> None:
+        self.class_scheme_cfg = class_scheme
+        self.loso_subject = None if loso_subject is None else str(loso_subject)
+        self.split = split
+        self._all_subjects: List[str] = []
+        if self.loso_subject is not None and split not in ('train', 'test', 'all'):
+            raise ValueError(f"with loso_subject, split must be 'train', 'test' or 'all', "
+                             f'got {split!r}')
+        super().__init__(ann_file=ann_file, pipeline=list(pipeline),
+                         data_prefix=data_prefix or dict(img=''), test_mode=test_mode, **kwargs)
+
+    # ------------------------------------------------------------------------------------------
+    def _scheme(self, file_meta: dict):
+        if self.class_scheme_cfg is not None:
+            return get_class_scheme(self.class_scheme_cfg)
+        classes = file_meta.get('classes')
+        if not classes:
+            raise ValueError(f'{self.ann_file}: no class_scheme given and the file has no '
+                             "metainfo['classes']; pass class_scheme='samm_5' (or another scheme)")
+        return get_class_scheme(dict(name='file', classes=classes))
+
+    def _join(self, path: str) -> str:
+        root = self.data_prefix.get('img', '') or ''
+        return path if (not root or osp.isabs(path)) else osp.join(root, path)
+
+    def load_data_list(self) -> List[dict]:
+        from .annotation import load_annotations
+        logger = MMLogger.get_current_instance()
+        file_meta, records = load_annotations(self.ann_file)
+        scheme = self._scheme(file_meta)
+        self._metainfo.update(classes=tuple(scheme.classes), class_scheme=scheme.name)
+
+        kept, dropped = [], Counter()
+        for rec in records:
+            label = scheme.label_of(rec['emotion'])
+            if label is None:
+                dropped[str(rec['emotion'])] += 1
+                continue
+            info = dict(rec)
+            info['subject'] = str(rec['subject'])
+            info['label'] = label
+            for key in ('frame_dir', 'video', 'clip_cache'):
+                if info.get(key):
+                    info[key] = self._join(info[key])
+            kept.append(info)
+        if dropped:
+            logger.info(f'{osp.basename(self.ann_file)}: dropped {sum(dropped.values())} samples '
+                        f'outside class scheme {scheme.name!r}: {dict(sorted(dropped.items()))}')
+        if not kept:
+            raise ValueError(f'{self.ann_file}: no sample falls in class scheme {scheme.name!r} '
+                             f'(emotions present: {sorted(dropped)})')
+        self._all_subjects = sorted({r['subject'] for r in kept})
+        selected = self._select(kept)
+        counts = Counter(r['label'] for r in selected)
+        logger.info(f'{osp.basename(self.ann_file)} [{self._describe()}]: {len(selected)} samples, '
+                    + ', '.join(f'{c}={counts.get(i, 0)}' for i, c in enumerate(scheme.classes)))
+        return selected
+
+    def _describe(self) -> str:
+        if self.loso_subject is not None:
+            return f'LOSO subject {self.loso_subject}, {self.split}'
+        return f'split {self.split}'
+
+    def _select(self, records: List[dict]) -> List[dict]:
+        if self.loso_subject is not None:
+            if self.loso_subject not in self._all_subjects:
+                raise ValueError(f'{self.ann_file}: loso_subject {self.loso_subject!r} is not in the '
+                                 f'annotations; subjects are {self._all_subjects}')
+            if self.split == 'train':
+                out = [r for r in records if r['subject'] != self.loso_subject]
+            elif self.split == 'test':
+                out = [r for r in records if r['subject'] == self.loso_subject]
+            else:
+                out = records
+        elif self.split == 'all':
+            out = records
+        elif self.split in FIXED_SPLITS:
+            present = sorted({str(r.get('split')) for r in records})
+            out = [r for r in records if r.get('split') == self.split]
+            if not out:
+                raise ValueError(f'{self.ann_file}: split {self.split!r} selects no sample; '
+                                 f'splits in the file: {present}. For LOSO datasets pass '
+                                 'loso_subject=... with split="train"/"test".')
+        else:
+            raise ValueError(f'unknown split {self.split!r}; use all, train/test (with '
+                             f'loso_subject) or one of {FIXED_SPLITS}')
+        if not out:
+            raise ValueError(f'{self.ann_file}: {self._describe()} is empty')
+        return out
+
+    # ------------------------------------------------------------------------------------------
+    @property
+    def subjects(self) -> List[str]:
+        """All subjects of the annotation file within the class scheme (the LOSO folds)."""
+        return list(self._all_subjects)
+
+    def get_data_info(self, idx: int) -> dict:
+        info = super().get_data_info(idx)
+        info['sample_idx'] = idx
+        return info
+
+    def get_cat_ids(self, idx: int) -> List[int]:
+        return [self.get_data_info(idx)['label']]
+
+    def class_counts(self) -> Dict[str, int]:
+        counts = Counter(self.get_data_info(i)['label'] for i in range(len(self)))
+        return {c: counts.get(i, 0) for i, c in enumerate(self.metainfo['classes'])}

@@ -1,0 +1,1 @@
+from .config import set_loso_subject  # noqa: F401

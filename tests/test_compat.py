@@ -1,0 +1,101 @@
+"""mer_clip.compat: each workaround of the pinned stack, exercised for real."""
+import io
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+from mer_clip import compat
+
+
+def test_mmaction_models_imports_and_drn_placeholder_is_explicit():
+    import mmaction.models  # noqa: F401  fails without the placeholder on the PyPI wheel
+    from mmaction.models.localizers.drn.drn import DRN
+    if getattr(sys.modules['mmaction.models.localizers.drn'], '__doc__', '').startswith('Placeholder'):
+        with pytest.raises(ImportError, match='missing from the PyPI'):
+            DRN()
+    assert compat.patch_missing_drn() is False  # idempotent: already present now
+
+
+def _message_hub_state():
+    from mmengine.logging import MessageHub
+    hub = MessageHub.get_instance('compat_test')
+    for i in range(3):
+        hub.update_scalar('train/loss', float(np.float32(0.5 + i)))
+        hub.update_scalar('train/lr', np.float64(1e-3))
+    hub.update_info('epoch_metric', np.array([1.0, 2.0], dtype=np.float32))
+    return hub.state_dict()
+
+
+def test_mmengine_checkpoint_loads_with_weights_only():
+    ckpt = dict(meta=dict(epoch=3, seed=np.int64(7)), message_hub=_message_hub_state(),
+                state_dict={'w': torch.ones(2)})
+    buf = io.BytesIO()
+    torch.save(ckpt, buf)
+    buf.seek(0)
+    loaded = torch.load(buf, weights_only=True)
+    hist = loaded['message_hub']['log_scalars']['train/loss']
+    assert hist.current() == pytest.approx(2.5)
+    assert loaded['meta']['seed'] == 7
+    assert torch.equal(loaded['state_dict']['w'], torch.ones(2))
+
+
+class _Foreign:
+    def __reduce__(self):
+        return (print, ('pwned', ))
+
+
+def test_foreign_pickled_object_is_still_refused():
+    buf = io.BytesIO()
+    torch.save({'x': _Foreign()}, buf)
+    buf.seek(0)
+    with pytest.raises(Exception, match='weights_only|Unsupported global'):
+        torch.load(buf, weights_only=True)
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+DDP_SCRIPT = textwrap.dedent('''
+    import os, torch
+    import mer_clip  # noqa
+    from mmengine.dist import init_dist, get_rank, get_world_size
+    from mmengine.model import MMDistributedDataParallel, BaseModel
+    init_dist('pytorch', backend='nccl')  # what configs say; compat picks gloo without CUDA
+    class Tiny(BaseModel):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(3, 1)
+        def forward(self, x, mode='loss'):
+            return dict(loss=self.lin(x).pow(2).mean())
+    torch.manual_seed(0)
+    model = MMDistributedDataParallel(module=Tiny(), device_ids=[int(os.environ['LOCAL_RANK'])])
+    x = torch.full((4, 3), float(get_rank() + 1))
+    model(x)['loss'].backward()
+    g = model.module.lin.weight.grad.clone()
+    gs = [torch.zeros_like(g) for _ in range(get_world_size())]
+    torch.distributed.all_gather(gs, g)
+    assert torch.allclose(gs[0], gs[1]), gs  # gradients were averaged across ranks
+    print('RANK', get_rank(), 'OK', torch.distributed.get_backend())
+''')
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='checks the CPU (gloo) path')
+def test_cpu_ddp_with_two_processes(tmp_path):
+    script = tmp_path / 'ddp.py'
+    script.write_text(DDP_SCRIPT)
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    out = subprocess.run(
+        [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+         f'--master_port={free_port()}', str(script)],
+        capture_output=True, text=True, timeout=240, env=env)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
+    assert out.stdout.count('OK gloo') == 2

@@ -1,0 +1,74 @@
+"""Test a checkpoint with mmengine's Runner and print UF1 / UAR / ACC.
+
+    python tools/test.py configs/mer_clip_synthetic.py work_dirs/.../epoch_10.pth
+    tools/dist_test.sh configs/mer_clip_samm.py CKPT 2 --dump work_dirs/preds.csv
+"""
+import argparse
+import os
+import os.path as osp
+
+import mer_clip  # noqa: F401  (applies compat workarounds, registers components)
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+from mer_clip.utils import set_loso_subject
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test an MER model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the directory to save the evaluation logs')
+    parser.add_argument('--dump', type=str,
+                        help='CSV file for per-sample predictions (sample_id, subject, gt, pred, '
+                        'scores), used to pool LOSO folds')
+    parser.add_argument('--loso-subject', type=str, default=None,
+                        help='hold out this subject (LOSO fold): sets loso_subject of the train, '
+                        'val and test datasets')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main():
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.loso_subject is not None:
+        set_loso_subject(cfg, args.loso_subject)
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    if args.dump:
+        evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [
+            cfg.test_evaluator]
+        for ev in evaluators:
+            if ev.get('type') == 'MERMetric':
+                ev['out_file'] = args.dump
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    print(format_metrics(metrics))
+
+
+def format_metrics(metrics: dict) -> str:
+    """A small table of the headline numbers (UF1, UAR, ACC) first, then the rest."""
+    head = [k for k in metrics if k.split('/')[-1] in ('UF1', 'UAR', 'ACC')
+            and not k.split('/')[-2:-1] == ['subject_mean']]
+    lines = ['| metric | value |', '| --- | --- |']
+    lines += [f'| {k} | {metrics[k]:.4f} |' for k in head]
+    lines += [f'| {k} | {v:.4f} |' for k, v in metrics.items()
+              if k not in head and isinstance(v, float)]
+    return '\n'.join(lines)
+
+
+if __name__ == '__main__':
+    main()

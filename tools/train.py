@@ -1,0 +1,89 @@
+"""Train a recognizer with mmengine's Runner (OpenMMLab style).
+
+    python tools/train.py configs/mer_clip_synthetic.py
+    tools/dist_train.sh configs/mer_clip_samm.py 2 --cfg-options loso_subject=006
+"""
+import argparse
+import os
+import os.path as osp
+
+import mer_clip  # noqa: F401  (applies compat workarounds, registers components)
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+from mer_clip.utils import set_loso_subject
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Train an MER model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument('--resume', nargs='?', type=str, const='auto',
+                        help='resume from the given checkpoint, or the latest one in work_dir '
+                        'when no path is given')
+    parser.add_argument('--amp', action='store_true', help='enable automatic mixed precision')
+    parser.add_argument('--no-validate', action='store_true',
+                        help='do not evaluate during training')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the lr with the total batch size (auto_scale_lr in config)')
+    parser.add_argument('--seed', type=int, default=None, help='random seed')
+    parser.add_argument('--deterministic', action='store_true',
+                        help='set deterministic options for CUDNN')
+    parser.add_argument('--loso-subject', type=str, default=None,
+                        help='hold out this subject (LOSO fold): sets loso_subject of the train, '
+                        'val and test datasets')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value (e.g. loso_subject=006)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def merge_args(cfg, args):
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if args.no_validate:
+        cfg.val_cfg = None
+        cfg.val_dataloader = None
+        cfg.val_evaluator = None
+    if args.amp:
+        optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if optim_wrapper != 'AmpOptimWrapper':
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+    if args.auto_scale_lr:
+        cfg.auto_scale_lr.enable = True
+    if args.seed is not None or args.deterministic:
+        cfg.setdefault('randomness', dict())
+        if args.seed is not None:
+            cfg.randomness.seed = args.seed
+        cfg.randomness.deterministic = args.deterministic
+    return cfg
+
+
+def main():
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.loso_subject is not None:
+        set_loso_subject(cfg, args.loso_subject)
+    cfg = merge_args(cfg, args)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
