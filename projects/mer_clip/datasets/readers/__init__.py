@@ -1,1 +1,21 @@
+"""Readers of the ME datasets' own annotation releases (and of the MER-CLIP authors' lists) into
+canonical records (:mod:`mer_clip.datasets.annotation`); ``tools/data/convert_annotations.py`` is
+their command line."""
+from ._table import ReaderError
+from .casme2 import read_casme2
+from .casme3 import read_casme3
+from .dfme import read_dfme
+from .merclip_lists import parse_au_sentence, read_merclip_lists, scheme_counts
+from .samm import read_samm
 
+#: source name -> reader, as used by tools/data/convert_annotations.py
+READERS = {
+    'samm': read_samm,
+    'casme2': read_casme2,
+    'casme3': read_casme3,
+    'dfme': read_dfme,
+    'merclip_lists': read_merclip_lists,
+}
+
+__all__ = ['READERS', 'ReaderError', 'parse_au_sentence', 'read_casme2', 'read_casme3',
+           'read_dfme', 'read_merclip_lists', 'read_samm', 'scheme_counts']

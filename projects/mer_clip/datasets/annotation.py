@@ -1,0 +1,169 @@
+"""The canonical annotation JSON (docs/design.md): build, validate, dump and load records.
+
+One file is an mmengine BaseDataset annotation: ``{"metainfo": {...}, "data_list": [record, ...]}``.
+Every reader of a release writes records through :func:`make_record`, and
+:class:`MicroExpressionDataset` reads them through :func:`load_annotations`, so both sides check the
+same rules: required keys, onset <= apex <= offset, a parsed ``au_list``, unique ``sample_id``.
+"""
+import json
+import os
+import os.path as osp
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from mer_clip.au.codes import AUCode, parse_au_string, sort_codes
+
+FORMAT_VERSION = 1
+REQUIRED_KEYS = ('sample_id', 'subject', 'emotion', 'aus', 'au_list', 'onset', 'apex', 'offset')
+
+
+class AnnotationError(ValueError):
+    """A record or annotation file that breaks the canonical format; the message says where."""
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _au_list_from(value, where: str) -> List[Dict[str, Any]]:
+    if not isinstance(value, (list, tuple)):
+        raise AnnotationError(f'{where}: au_list must be a list of {{"au", "side", "intensity"}} '
+                              f'dicts, got {type(value).__name__} {value!r}')
+    codes = []
+    for i, item in enumerate(value):
+        try:
+            codes.append(item if isinstance(item, AUCode) else AUCode.from_dict(item))
+        except (ValueError, TypeError) as e:
+            raise AnnotationError(f'{where}: bad au_list[{i}] {item!r}: {e}') from None
+    return [c.to_dict() for c in sort_codes(codes)]
+
+
+def validate_record(record: Dict[str, Any], where: str = 'record') -> Dict[str, Any]:
+    """Check one record against the canonical format and return it with ``au_list`` normalised.
+
+    Raises :class:`AnnotationError` whose message starts with ``where`` and names the bad field.
+    """
+    if not isinstance(record, dict):
+        raise AnnotationError(f'{where}: a record must be a dict, got {type(record).__name__}')
+    sid = record.get('sample_id')
+    if sid is not None:
+        where = f'{where} (sample_id={sid!r})'
+    missing = [k for k in REQUIRED_KEYS if k not in record]
+    if missing:
+        raise AnnotationError(f'{where}: missing key(s) {missing}; every record needs '
+                              f'{list(REQUIRED_KEYS)} plus frame_dir+filename_tmpl or video')
+    for key in ('sample_id', 'subject', 'emotion'):
+        if not isinstance(record[key], str) or not record[key].strip():
+            raise AnnotationError(f'{where}: {key} must be a non-empty string, '
+                                  f'got {record[key]!r}')
+    if record['aus'] is not None and not isinstance(record['aus'], str):
+        raise AnnotationError(f"{where}: aus must be the raw AU string (or null), "
+                              f"got {record['aus']!r}")
+    onset, apex, offset = record['onset'], record['apex'], record['offset']
+    if not _is_int(onset) or not _is_int(offset) or onset < 0:
+        raise AnnotationError(f'{where}: onset and offset must be non-negative integers, '
+                              f'got onset={onset!r} offset={offset!r}')
+    if onset > offset:
+        raise AnnotationError(f'{where}: onset {onset} > offset {offset}')
+    if apex is not None and (not _is_int(apex) or not onset <= apex <= offset):
+        raise AnnotationError(f'{where}: apex {apex!r} is outside [onset, offset] = '
+                              f'[{onset}, {offset}] (use null when the apex is unknown)')
+    has_frames = record.get('frame_dir') is not None or record.get('filename_tmpl') is not None
+    if has_frames and record.get('video') is not None:
+        raise AnnotationError(f'{where}: give either frame_dir+filename_tmpl or video, not both')
+    if record.get('video') is not None:
+        if not isinstance(record['video'], str) or not record['video']:
+            raise AnnotationError(f"{where}: video must be a path string, got {record['video']!r}")
+    else:
+        fdir, tmpl = record.get('frame_dir'), record.get('filename_tmpl')
+        if not isinstance(fdir, str) or not isinstance(tmpl, str) or not fdir or not tmpl:
+            raise AnnotationError(f'{where}: needs frame_dir and filename_tmpl (strings) or '
+                                  f'video, got frame_dir={fdir!r} filename_tmpl={tmpl!r}')
+        try:
+            tmpl.format(onset)
+        except (IndexError, KeyError, ValueError) as e:
+            raise AnnotationError(f'{where}: filename_tmpl {tmpl!r} cannot format a frame '
+                                  f'number ({e}); write it like "img_{{:05d}}.jpg"') from None
+    if record.get('split') is not None and not isinstance(record['split'], str):
+        raise AnnotationError(f"{where}: split must be a string, got {record['split']!r}")
+    total = record.get('total_frames')
+    if total is not None and (not _is_int(total) or total <= 0):
+        raise AnnotationError(f'{where}: total_frames must be a positive integer, got {total!r}')
+    out = dict(record)
+    out['au_list'] = _au_list_from(record['au_list'], where)
+    return out
+
+
+def make_record(*, sample_id: str, subject: str, emotion: str, aus: Optional[str],
+                onset: int, offset: int, apex: Optional[int] = None,
+                au_list: Optional[Sequence] = None, frame_dir: Optional[str] = None,
+                filename_tmpl: Optional[str] = None, video: Optional[str] = None,
+                split: Optional[str] = None, total_frames: Optional[int] = None,
+                where: str = 'record', **extra) -> Dict[str, Any]:
+    """Build one validated canonical record.
+
+    ``au_list`` defaults to ``parse_au_string(aus)``; it may be :class:`AUCode` s or dicts.
+    Optional keys left at None are not written. ``extra`` keys (JSON values) are kept as given.
+    """
+    if au_list is None:
+        au_list = parse_au_string(aus, where=where)
+    record = dict(sample_id=sample_id, subject=subject, emotion=emotion, aus=aus,
+                  au_list=list(au_list) if isinstance(au_list, tuple) else au_list,
+                  onset=onset, apex=apex, offset=offset)
+    for key, value in dict(frame_dir=frame_dir, filename_tmpl=filename_tmpl, video=video,
+                           split=split, total_frames=total_frames, **extra).items():
+        if value is not None:
+            record[key] = value
+    return validate_record(record, where)
+
+
+def validate_records(records: Iterable[Dict[str, Any]], source: str = '') -> List[Dict[str, Any]]:
+    """Validate a list of records: each one, and that no sample_id repeats."""
+    out, seen = [], {}
+    prefix = f'{source}: ' if source else ''
+    for i, rec in enumerate(records):
+        rec = validate_record(rec, f'{prefix}data_list[{i}]')
+        sid = rec['sample_id']
+        if sid in seen:
+            raise AnnotationError(f'{prefix}data_list[{i}] (sample_id={sid!r}): duplicated '
+                                  f'sample_id, first at data_list[{seen[sid]}]; sample ids '
+                                  f'must be unique')
+        seen[sid] = i
+        out.append(rec)
+    return out
+
+
+def dump_annotations(records: Iterable[Dict[str, Any]], path: str,
+                     metainfo: Optional[Dict[str, Any]] = None) -> str:
+    """Validate ``records`` and write them as the canonical JSON at ``path``; returns ``path``."""
+    data_list = validate_records(records, source=str(path))
+    meta = dict(metainfo or {})
+    meta.setdefault('format_version', FORMAT_VERSION)
+    dirname = osp.dirname(osp.abspath(path))
+    os.makedirs(dirname, exist_ok=True)
+    with open(path, 'w', encoding='utf-8') as f:
+        json.dump({'metainfo': meta, 'data_list': data_list}, f, indent=1, ensure_ascii=False)
+        f.write('\n')
+    return path
+
+
+def load_annotations(path: str) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]:
+    """Read and validate a canonical annotation JSON; returns ``(metainfo, data_list)``."""
+    try:
+        with open(path, encoding='utf-8') as f:
+            content = json.load(f)
+    except FileNotFoundError:
+        raise AnnotationError(f'{path}: annotation file not found; create it with '
+                              f'tools/data/convert_annotations.py') from None
+    except json.JSONDecodeError as e:
+        raise AnnotationError(f'{path}: not valid JSON ({e})') from None
+    if not isinstance(content, dict) or not isinstance(content.get('data_list'), list):
+        raise AnnotationError(f'{path}: expected {{"metainfo": {{...}}, "data_list": [...]}} '
+                              f'(the canonical annotation format, docs/design.md)')
+    meta = content.get('metainfo', {})
+    if not isinstance(meta, dict):
+        raise AnnotationError(f'{path}: metainfo must be a dict, got {type(meta).__name__}')
+    version = meta.get('format_version', FORMAT_VERSION)
+    if version != FORMAT_VERSION:
+        raise AnnotationError(f'{path}: format_version {version!r} is not supported (this code '
+                              f'reads version {FORMAT_VERSION}); regenerate the file')
+    return meta, validate_records(content['data_list'], source=str(path))
