@@ -3,7 +3,8 @@
 clip_len = 16
 short_side = 256
 crop_size = 224
-meta_keys = ('img_shape', 'sample_id', 'subject', 'au_prompt', 'onset_index', 'apex_index')
+meta_keys = ('img_shape', 'sample_id', 'subject', 'au_prompt', 'au_key', 'onset_index',
+             'apex_index')
 
 train_pipeline = [
     dict(type='MESampleFrames', clip_len=clip_len),

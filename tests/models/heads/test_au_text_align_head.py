@@ -1,0 +1,173 @@
+"""AUTextAlignHead: shapes, CLIP parity, fp32 under autocast, duplicates, DDP gather, overfit."""
+import os
+
+import numpy as np
+import pytest
+import torch
+import torch.multiprocessing as mp
+from open_clip.loss import ClipLoss
+
+from mmaction.registry import MODELS
+from mer_clip.au.prompts import au_key, au_prompt
+from mer_clip.models.heads import AUTextAlignHead
+from mer_clip.models.heads.au_text_align_head import contrastive_loss, key_ids
+
+
+def test_shapes_normalisation_and_init():
+    head = MODELS.build(dict(type='AUTextAlignHead', visual_dim=12, text_dim=20, embed_dim=8))
+    v, t = head(torch.randn(5, 12), torch.randn(5, 20))
+    assert v.shape == t.shape == (5, 8)
+    torch.testing.assert_close(v.norm(dim=-1), torch.ones(5))
+    torch.testing.assert_close(t.norm(dim=-1), torch.ones(5))
+    assert head.scale().item() == pytest.approx(1 / 0.07, rel=1e-5)
+    assert head.logit_scale.requires_grad
+    fixed = AUTextAlignHead(12, 20, 8, temperature=0.05, learnable_temperature=False)
+    assert 'logit_scale' not in dict(fixed.named_parameters())
+    assert fixed.scale().item() == pytest.approx(20.0, rel=1e-5)
+    with torch.no_grad():
+        head.logit_scale.fill_(10.)  # exp(10) > 100: capped like CLIP
+    assert head.scale().item() == pytest.approx(100.0)
+    ident = AUTextAlignHead(12, 8, 8, text_projector='identity')
+    x = torch.randn(3, 8)
+    torch.testing.assert_close(ident.project_text(x), torch.nn.functional.normalize(x, dim=-1))
+    with pytest.raises(ValueError):
+        AUTextAlignHead(12, 20, 8, text_projector='identity')
+    with pytest.raises(ValueError):
+        AUTextAlignHead(12, 20, 8, duplicate_prompts='ignore')
+
+
+def test_distinct_prompts_equal_open_clip_clip_loss():
+    torch.manual_seed(0)
+    head = AUTextAlignHead(12, 20, 8, loss_weight=2.0)
+    vis, txt = torch.randn(6, 12), torch.randn(6, 20)
+    texts = [f'prompt {i}' for i in range(6)]
+    out = head.loss(vis, txt, texts)
+    v, t = head(vis, txt)
+    ref = ClipLoss()(v, t, head.scale())
+    torch.testing.assert_close(out['loss_clip'], 2.0 * ref)
+    for mode in ('mask', 'naive'):
+        torch.testing.assert_close(contrastive_loss(v, t, head.scale(), key_ids(texts), mode), ref)
+
+
+def test_loss_is_float32_under_bf16_autocast():
+    torch.manual_seed(0)
+    head = AUTextAlignHead(12, 20, 8)
+    vis, txt = torch.randn(6, 12), torch.randn(6, 20)
+    texts = ['a', 'b', 'a', 'c', 'd', 'b']
+    ref = head.loss(vis, txt, texts)['loss_clip']
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        vis16 = torch.nn.Linear(12, 12)(vis)  # bf16 activations, as from an autocast backbone
+        assert vis16.dtype == torch.bfloat16
+        out = head.loss(vis.bfloat16(), txt.bfloat16(), texts)['loss_clip']
+    assert out.dtype == torch.float32
+    # only the bf16 rounding of the inputs differs; a bf16 loss would be off by ~1e-2
+    torch.testing.assert_close(out, ref, rtol=5e-3, atol=5e-3)
+
+
+def _same_content_batch():
+    """Samples 0 and 1: same AU content, prompts with different templates, identical clips."""
+    t = torch.nn.functional.normalize(torch.tensor([[1., 0.2, 0., 0.], [1., -0.2, 0., 0.],
+                                                    [0., 0., 1., 0.], [0., 0., 0., 1.]]), dim=-1)
+    v = t.clone()
+    v[0] = v[1] = torch.nn.functional.normalize(t[0] + t[1], dim=0)  # matches its content
+    keys = ['4', '4', '12', 'L2']
+    return v, t, keys
+
+
+def test_same_content_pair_is_not_punished_as_mismatch():
+    v, t, keys = _same_content_batch()
+    scale = torch.tensor(1 / 0.07)
+    v.requires_grad_(True)
+    naive = contrastive_loss(v, t, scale, key_ids(keys), 'naive')
+    (g_naive, ) = torch.autograd.grad(naive, v)
+    multi = contrastive_loss(v, t, scale, key_ids(keys), 'multi_positive')
+    (g_multi, ) = torch.autograd.grad(multi, v)
+    masked = contrastive_loss(v, t, scale, key_ids(keys), 'mask')
+    (g_mask, ) = torch.autograd.grad(masked, v)
+    # matched features: ~0 for the content-aware losses, log(2)/2 of "mismatch" for naive CLIP
+    assert multi < 1e-2 and masked < 1e-2 and naive > 0.3
+    # naive CLIP pushes clip 0 towards its own template's text and away from the other template's
+    # text of the same AUs: a gradient along t0 - t1. The multi-positive/masked losses do not.
+    direction = torch.nn.functional.normalize(t[0] - t[1], dim=0)
+    assert abs(g_naive[0] @ direction) > 0.1
+    assert abs(g_multi[0] @ direction) < 1e-5 and abs(g_mask[0] @ direction) < 1e-5
+    # via the head, group_keys (AU content) decide, not the template-dependent texts
+    head = AUTextAlignHead(4, 4, 4, text_projector='identity')
+    with torch.no_grad():
+        head.visual_proj.weight.copy_(torch.eye(4))
+        head.visual_proj.bias.zero_()
+    texts = ['This ME involves lowering the brows.', 'Key features are lowering the brows.',
+             'x', 'y']
+    by_text = head.loss(v.detach(), t, texts)['loss_clip']
+    by_key = head.loss(v.detach(), t, texts, group_keys=keys)['loss_clip']
+    torch.testing.assert_close(by_text, naive.detach())
+    torch.testing.assert_close(by_key, multi.detach())
+
+
+def test_contrastive_loss_falls_on_tiny_overfit():
+    """Synthetic clip features driven by their AUs, prompts drawn with random templates."""
+    from mer_clip.models.text import CLIPTextEncoder
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    combos = [[{'au': 4}], [{'au': 12, 'side': 'R'}], [{'au': 1}, {'au': 2}],
+              [{'au': 4}, {'au': 7}], [{'au': 14, 'side': 'L'}], [{'au': 17}, {'au': 24}]]
+    au_dirs = torch.randn(30, 16)
+    text_enc = CLIPTextEncoder(arch=dict(embed_dim=24, context_length=77, vocab_size=49408,
+                                         width=32, heads=2, layers=1))
+    head = AUTextAlignHead(16, 24, embed_dim=16)
+    opt = torch.optim.Adam(head.parameters(), lr=1e-2)
+    losses = []
+    for step in range(120):
+        idx = rng.integers(len(combos), size=8)
+        aus = [combos[i] for i in idx]
+        # a clip = sum of its AUs' directions + noise
+        clips = torch.stack([sum(au_dirs[a['au']] for a in c) for c in aus]) + \
+            0.1 * torch.randn(8, 16)
+        texts = [au_prompt(c, rng=rng) for c in aus]
+        loss = head.loss(clips, text_enc(texts), texts, [au_key(c) for c in aus])['loss_clip']
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    first, last = np.mean(losses[:10]), np.mean(losses[-10:])
+    assert last < 0.5 * first, (first, last)
+    assert text_enc.cache_size <= 6 * 7  # combos x templates, encoded once each
+
+
+# ---------------------------------------------------------------------------- DDP (gloo, 2 ranks)
+def _ddp_worker(rank, world, init_file, out_dir):
+    import torch.distributed as dist
+    torch.set_num_threads(1)
+    dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank, world_size=world)
+    torch.manual_seed(0)
+    head = AUTextAlignHead(6, 5, 4)
+    vis, txt = torch.randn(5, 6), torch.randn(5, 5)
+    keys = ['a', 'b', 'a', 'c', 'b']
+    shard = slice(0, 3) if rank == 0 else slice(3, 5)  # unequal shards: 3 and 2
+    out = head.loss(vis[shard], txt[shard], group_keys=keys[shard])
+    out['loss_clip'].backward()
+    grads = {}
+    for name, p in head.named_parameters():  # what DDP does: average over ranks
+        g = p.grad.clone()
+        dist.all_reduce(g)
+        grads[name] = g / world
+    torch.save(dict(loss=out['loss_clip'].detach(), grads=grads), f'{out_dir}/rank{rank}.pt')
+    dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_ddp_gather_gives_global_batch_loss_and_gradients(tmp_path):
+    # fork: the children reuse the imported modules (spawn would re-import mmaction, ~20 s)
+    mp.start_processes(_ddp_worker, args=(2, str(tmp_path / 'pg'), str(tmp_path)), nprocs=2,
+                       join=True, start_method='fork')
+    torch.manual_seed(0)
+    head = AUTextAlignHead(6, 5, 4)
+    vis, txt = torch.randn(5, 6), torch.randn(5, 5)
+    ref = head.loss(vis, txt, group_keys=['a', 'b', 'a', 'c', 'b'])['loss_clip']
+    ref.backward()
+    for rank in range(2):
+        res = torch.load(tmp_path / f'rank{rank}.pt')
+        torch.testing.assert_close(res['loss'], ref.detach())
+        for name, p in head.named_parameters():
+            torch.testing.assert_close(res['grads'][name], p.grad, msg=f'rank {rank}: {name}')
+    assert os.path.exists(tmp_path / 'rank1.pt')

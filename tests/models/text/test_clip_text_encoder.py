@@ -1,0 +1,199 @@
+"""CLIPTextEncoder: open_clip parity, local checkpoints (and clear errors), freezing, cache."""
+import open_clip
+import pytest
+import torch
+
+from mmaction.registry import MODELS
+from mer_clip.models.heads import AUTextAlignHead
+from mer_clip.models.text import CLIPTextEncoder
+
+TEXT_CFG = dict(context_length=77, vocab_size=49408, width=32, heads=2, layers=2)
+ARCH = dict(embed_dim=24, **TEXT_CFG)
+PROMPTS = ['This micro-expression involves lowering the brows.',
+           'Key features of this micro-expression are pulling the right corner of the lips.',
+           'This micro-expression involves lowering the brows.',
+           'The hallmark of this micro-expression is raising the chin.']
+
+
+@pytest.fixture(scope='module')
+def clip_file(tmp_path_factory):
+    """A tiny open_clip CLIP model (vision + text) saved as a plain state dict."""
+    torch.manual_seed(0)
+    model = open_clip.model.CLIP(
+        embed_dim=24, text_cfg=TEXT_CFG,
+        vision_cfg=dict(image_size=32, layers=1, width=32, head_width=16, patch_size=16))
+    path = tmp_path_factory.mktemp('ckpt') / 'tiny_clip.pt'
+    torch.save(model.state_dict(), path)
+    return model.eval(), str(path)
+
+
+def build(**kw):
+    cfg = dict(type='CLIPTextEncoder', arch=ARCH)
+    cfg.update(kw)
+    return MODELS.build(cfg)
+
+
+def test_loads_open_clip_text_tower_and_matches_encode_text(clip_file):
+    model, path = clip_file
+    enc = build(pretrained=path)
+    enc.init_weights()
+    tokens = open_clip.get_tokenizer('ViT-B-16')(PROMPTS)
+    with torch.no_grad():
+        ref = model.encode_text(tokens)  # (4, 24), open_clip's own text path
+    out = enc(PROMPTS)
+    assert out.shape == (4, 24) and out.dtype == torch.float32
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-6)
+
+
+def test_prefixed_and_wrapped_checkpoints(clip_file, tmp_path):
+    model, _ = clip_file
+    wrapped = {'state_dict': {f'module.text_encoder.{k}': v for k, v in model.state_dict().items()}}
+    path = tmp_path / 'viclip_like.pth'
+    torch.save(wrapped, path)
+    enc = build(pretrained=str(path))
+    enc.init_weights()
+    torch.testing.assert_close(enc.text.token_embedding.weight, model.token_embedding.weight)
+    from safetensors.torch import save_file
+    st = tmp_path / 'open_clip_model.safetensors'
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(st))
+    enc2 = build(pretrained=str(st))
+    enc2.init_weights()
+    torch.testing.assert_close(enc2(PROMPTS), enc(PROMPTS))
+
+
+def test_wrong_files_give_clear_errors(clip_file, tmp_path):
+    _, path = clip_file
+    missing = str(tmp_path / 'nope.pt')
+    with pytest.raises(FileNotFoundError, match='nope.pt'):
+        build(pretrained=missing).init_weights()
+    wider = build(arch=dict(ARCH, width=48), pretrained=path)
+    with pytest.raises(RuntimeError, match=r'tiny_clip\.pt.*shape mismatches.*token_embedding'):
+        wider.init_weights()
+    deeper = build(arch=dict(ARCH, layers=3), pretrained=path)
+    with pytest.raises(RuntimeError, match=r'1 missing keys|missing keys.*resblocks\.2'):
+        deeper.init_weights()
+    vision_only = tmp_path / 'vision.pt'
+    torch.save({'visual.conv1.weight': torch.zeros(2)}, vision_only)
+    with pytest.raises(KeyError, match=r'vision\.pt.*no CLIP text tower'):
+        build(pretrained=str(vision_only)).init_weights()
+    garbage = tmp_path / 'garbage.pt'
+    garbage.write_bytes(b'not a checkpoint')
+    with pytest.raises(RuntimeError, match='garbage.pt'):
+        build(pretrained=str(garbage)).init_weights()
+
+
+def test_model_name_arch_builds_offline():
+    enc = CLIPTextEncoder(arch='ViT-B-16', frozen=True)
+    assert enc.embed_dim == 512 and enc.text.width == 512 and enc.context_length == 77
+    with pytest.raises(KeyError, match='unknown open_clip model'):
+        CLIPTextEncoder(arch='No-Such-Model')
+
+
+def test_frozen_stays_eval_and_without_grad():
+    enc = build()
+    assert enc.frozen and not any(p.requires_grad for p in enc.parameters())
+    enc.train()
+    assert enc.training and not enc.text.training
+    assert not enc(PROMPTS[:2]).requires_grad
+    enc.unfreeze()
+    enc.train()
+    assert enc.text.training and enc(PROMPTS[:2]).requires_grad and enc.cache_size == 0
+
+
+def test_cache_fills_once_and_stays_consistent():
+    enc = build()
+    enc.eval()
+    out = enc(PROMPTS)
+    assert enc.cache_size == 3  # one duplicate prompt
+    calls = []
+    enc.text.register_forward_hook(lambda *a: calls.append(1))
+    again = enc(PROMPTS[::-1])
+    assert not calls  # nothing re-encoded
+    torch.testing.assert_close(again, out.flip(0))
+    assert enc.precompute(PROMPTS + ['a new prompt.']) == 1 and len(calls) == 1
+    # new weights invalidate the cache
+    other = build()
+    enc.load_state_dict(other.state_dict())
+    assert enc.cache_size == 0
+    torch.testing.assert_close(enc(PROMPTS), other(PROMPTS))
+
+
+def test_cached_equals_uncached_features_losses_and_gradients():
+    torch.manual_seed(0)
+    cached = build()
+    uncached = build(cache=False)
+    uncached.load_state_dict(cached.state_dict())
+    cached.precompute(PROMPTS[1:3])  # filled in a different batch composition
+    head_a = AUTextAlignHead(visual_dim=8, text_dim=24, embed_dim=16)
+    head_b = AUTextAlignHead(visual_dim=8, text_dim=24, embed_dim=16)
+    head_b.load_state_dict(head_a.state_dict())
+    visual = torch.randn(4, 8)
+    for step in range(2):  # second step: everything comes from the cache
+        fa, fb = cached(PROMPTS), uncached(PROMPTS)
+        torch.testing.assert_close(fa, fb, rtol=1e-5, atol=1e-6)
+        la = head_a.loss(visual, fa, PROMPTS)['loss_clip']
+        lb = head_b.loss(visual, fb, PROMPTS)['loss_clip']
+        torch.testing.assert_close(la, lb, rtol=1e-5, atol=1e-6)
+        head_a.zero_grad()
+        head_b.zero_grad()
+        la.backward()
+        lb.backward()
+        for (name, pa), pb in zip(head_a.named_parameters(), head_b.parameters()):
+            torch.testing.assert_close(pa.grad, pb.grad, rtol=1e-5, atol=1e-6, msg=name)
+    assert cached.cache_size == 3 and uncached.cache_size == 0
+
+
+def test_autocast_does_not_change_frozen_features():
+    enc = build()
+    ref = build(cache=False)
+    ref.load_state_dict(enc.state_dict())
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = enc(PROMPTS)
+        out_uncached = ref(PROMPTS)
+    assert out.dtype == out_uncached.dtype == torch.float32
+    torch.testing.assert_close(out, out_uncached, rtol=1e-5, atol=1e-6)
+
+
+def test_long_prompt_warns_once(caplog):
+    enc = build()
+    long_text = ' '.join(['lowering the brows'] * 40)
+    with caplog.at_level('WARNING'):
+        enc([long_text, long_text])
+        enc([long_text])
+    assert sum('truncated' in r.message for r in caplog.records) == 1
+
+
+# ---------------------------------------------------------------------------- DDP (gloo, 2 ranks)
+def _ddp_worker(rank, world, init_file, out_dir):
+    import torch.distributed as dist
+    from mmengine.dist import all_reduce_params
+    torch.set_num_threads(1)
+    dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank, world_size=world)
+    torch.manual_seed(0)
+    model = torch.nn.Module()
+    model.text = build()
+    model.proj = torch.nn.Linear(24, 4)
+    ddp = torch.nn.parallel.DistributedDataParallel(model)  # broadcast_buffers=True
+    # the ranks see different prompts, so their caches differ in size and row order
+    texts = [PROMPTS[:2], PROMPTS[1:]][rank]
+    ref = build(cache=False)
+    ref.load_state_dict(model.text.state_dict())
+    for _ in range(2):
+        feats = ddp.module.text(texts)
+        ddp.module.proj(feats).sum().backward()
+        all_reduce_params(ddp.module.buffers(), op='mean')  # what SyncBuffersHook does
+    torch.testing.assert_close(ddp.module.text(texts), ref(texts))
+    torch.save(model.text.cache_size, f'{out_dir}/rank{rank}.pt')
+    dist.destroy_process_group()
+
+
+def test_cache_is_per_rank_and_survives_ddp_buffer_sync(tmp_path):
+    import torch.multiprocessing as mp
+    mp.start_processes(_ddp_worker, args=(2, str(tmp_path / 'pg'), str(tmp_path)), nprocs=2,
+                       join=True, start_method='fork')
+    assert [torch.load(tmp_path / f'rank{r}.pt') for r in range(2)] == [2, 3]
+    enc = build()
+    enc(PROMPTS)
+    assert not any(name.endswith('_cache_table') for name, _ in enc.named_buffers())
+    enc.double()  # .to()/.double() carry the cache along
+    assert enc(PROMPTS[:1]).dtype == torch.float64
