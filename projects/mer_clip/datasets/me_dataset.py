@@ -105,8 +105,9 @@ class MicroExpressionDataset(BaseDataset):
     def _select(self, records: List[dict]) -> List[dict]:
         if self.loso_subject is not None:
             if self.loso_subject not in self._all_subjects:
-                raise ValueError(f'{self.ann_file}: loso_subject {self.loso_subject!r} is not in the '
-                                 f'annotations; subjects are {self._all_subjects}')
+                raise ValueError(f'{self.ann_file}: loso_subject {self.loso_subject!r} has no sample '
+                                 f'in class scheme {self.metainfo["class_scheme"]!r}; subjects '
+                                 f'with samples are {self._all_subjects}')
             if self.split == 'train':
                 out = [r for r in records if r['subject'] != self.loso_subject]
             elif self.split == 'test':
