@@ -1,1 +1,1 @@
-
+from .focal_loss import SoftmaxFocalLoss  # noqa: F401

@@ -1,1 +1,1 @@
-
+from .mer_clip import MERCLIP  # noqa: F401

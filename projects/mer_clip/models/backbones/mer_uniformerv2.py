@@ -1,0 +1,318 @@
+"""UniFormerV2 vision encoder of MER-CLIP (Sec. III-B, Eq. 3-4), on top of MMAction2's UniFormerV2.
+
+MMAction2's :class:`~mmaction.models.backbones.UniFormerV2` already computes what the paper needs,
+but returns only the fused vector. This subclass keeps its computation unchanged and exposes the
+parts, captured with forward hooks on the last local UniBlock and the last global UniBlock:
+
+- ``cls_local`` (B, C): the class token of the final local UniBlock, averaged over the T' frames.
+- ``global`` (B, C): the video token of the final global UniBlock.
+- ``fused`` (B, C): Eq. 3, ``F_g = LN(s(a) * cls_local + (1 - s(a)) * global)``. The learnable
+  ``a`` is UniFormerV2's own ``transformer.balance`` parameter (one logit per channel, initialised
+  to 0, so s(a) = 0.5), which the SSV2-pretrained checkpoint provides; ``LN`` is UniFormerV2's
+  final ``transformer.norm``.
+- ``local_tokens`` (B, T' * H' * W', C): the patch tokens of the final local UniBlock (Eq. 4),
+  frame-major (token ``t * H'W' + h * W' + w``), before any norm; T' = frames / 2 with the
+  temporal downsampling stem, H' = W' = input_resolution / patch_size. ``local_pool='time'``
+  averages them over T' (B, H'W', C), ``'space'`` over H'W' (B, T', C).
+
+Weights are read only from local files (``clip_pretrained`` for CLIP ViT visual weights,
+``pretrained`` for a UniFormerV2 checkpoint such as the SSV2 one); MMAction2's URL-based CLIP
+download is never used. Mismatching files raise an error naming the file and a few keys.
+
+Attention: the local UniBlocks call ``nn.MultiheadAttention(need_weights=False)``, which runs
+PyTorch's scaled-dot-product attention; the global UniBlocks attend with a single query (the video
+token), whose explicit softmax costs nothing worth replacing.
+"""
+import os.path as osp
+from collections import OrderedDict
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from mmaction.models.backbones.uniformerv2 import UniFormerV2
+from mmaction.registry import MODELS
+from mmengine.logging import MMLogger, print_log
+from torch import Tensor
+
+# The parts of UniFormerV2 that are a plain CLIP ViT: any vision checkpoint must provide them.
+_VIT_KEY_STARTS = ('conv1.', 'class_embedding', 'positional_embedding', 'ln_pre.')
+_VIT_BLOCK_PARTS = ('.attn.', '.ln_1.', '.mlp.', '.ln_2.')
+# Prefixes under which the vision tower is stored in the checkpoints we know of: mmaction
+# recognizers ('backbone.'), the MER-CLIP authors' models ('vision_encoder.'), OpenAI / open_clip
+# CLIP ('visual.'), and none (mmaction's extracted clipVisualEncoder files).
+_KNOWN_PREFIXES = ('backbone.', 'vision_encoder.', 'visual.', '')
+_NESTED_KEYS = ('state_dict', 'model_state', 'model', 'module')
+
+
+class CheckpointMismatchError(RuntimeError):
+    """A weight file does not fit the backbone (missing file, wrong model, wrong shapes)."""
+
+
+def read_state_dict(path: str) -> Dict[str, Tensor]:
+    """Read a state dict from a local ``.pth``/``.pt``/``.bin`` or ``.safetensors`` file.
+
+    Handles TorchScript archives (OpenAI's CLIP ``ViT-B-16.pt``) and state dicts nested under
+    ``state_dict`` / ``model_state`` / ``model`` / ``module``. Never downloads.
+    """
+    if not isinstance(path, str) or '://' in path:
+        raise CheckpointMismatchError(
+            f'{path!r}: MERUniFormerV2 only loads weights from local files (no download); '
+            'download the checkpoint yourself and put its path in the config.')
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'Weight file not found: {path!r}. Set the checkpoint path variables at the top of the '
+            'model config (see configs/_base_/models/mer_clip_uniformerv2_b16.py for where to '
+            'obtain the files), or set them to None to start from random weights.')
+    if path.endswith('.safetensors'):
+        from safetensors.torch import load_file
+        return dict(load_file(path, device='cpu'))
+    try:
+        obj = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as err:  # a TorchScript archive (OpenAI CLIP .pt), or not a checkpoint
+        try:
+            obj = torch.jit.load(path, map_location='cpu').state_dict()
+        except Exception:
+            raise CheckpointMismatchError(
+                f'{path!r} could not be read as a PyTorch checkpoint: {err}') from err
+    for _ in range(3):  # unwrap {'state_dict': {...}} style nesting
+        if isinstance(obj, dict) and not any(isinstance(v, Tensor) for v in obj.values()):
+            inner = next((obj[k] for k in _NESTED_KEYS if isinstance(obj.get(k), dict)), None)
+            if inner is None:
+                break
+            obj = inner
+    if not isinstance(obj, dict) or not any(isinstance(v, Tensor) for v in obj.values()):
+        raise CheckpointMismatchError(
+            f'{path!r} holds no state dict (top-level keys: {_few(obj)})')
+    return {k: v for k, v in obj.items() if isinstance(v, Tensor)}
+
+
+def _few(keys, n: int = 6) -> str:
+    keys = list(keys) if not isinstance(keys, dict) else list(keys.keys())
+    more = f', ... ({len(keys)} in all)' if len(keys) > n else ''
+    return ', '.join(repr(k) for k in keys[:n]) + more
+
+
+@MODELS.register_module()
+class MERUniFormerV2(UniFormerV2):
+    """UniFormerV2 that returns the MER-CLIP visual features (see the module docstring).
+
+    Args:
+        output (str): what ``forward`` returns: ``'fused_and_tokens'`` (default) a tuple
+            ``(fused (B, C), local_tokens (B, N, C))``; ``'fused'`` the (B, C) tensor alone
+            (identical to MMAction2's UniFormerV2 output, for a linear head on a stock
+            recognizer); ``'all'`` a dict with ``fused``, ``cls_local``, ``global`` and
+            ``local_tokens``.
+        local_pool (str, optional): ``None`` keeps all T'*H'*W' local tokens, ``'time'`` averages
+            over frames, ``'space'`` over positions.
+        pretrained (str, optional): local UniFormerV2 checkpoint (e.g. SSV2-pretrained B/16), loaded
+            after ``clip_pretrained``. Keys may carry ``backbone.`` / ``vision_encoder.`` prefixes.
+        clip_pretrained (str | bool, optional): local CLIP ViT visual checkpoint (OpenAI ``.pt``,
+            open_clip state dict, or mmaction's clipVisualEncoder file); the 2D patch embedding is
+            inflated to 3D (centre frame) and the global UniBlocks keep their initialisation.
+            ``True`` (MMAction2's download-by-name) is refused.
+        **kwargs: the arguments of MMAction2's ``UniFormerV2`` (width, layers, heads, t_size, ...).
+    """
+
+    OUTPUTS = ('fused_and_tokens', 'fused', 'all')
+
+    def __init__(self,
+                 output: str = 'fused_and_tokens',
+                 local_pool: Optional[str] = None,
+                 pretrained: Optional[str] = None,
+                 clip_pretrained: Union[str, bool, None] = None,
+                 **kwargs) -> None:
+        if output not in self.OUTPUTS:
+            raise ValueError(
+                f'MERUniFormerV2: output must be one of {self.OUTPUTS}, got {output!r}')
+        if local_pool not in (None, 'time', 'space'):
+            raise ValueError(f"MERUniFormerV2: local_pool must be None, 'time' or 'space', "
+                             f'got {local_pool!r}')
+        if clip_pretrained is True or (isinstance(clip_pretrained, str)
+                                       and clip_pretrained in ('ViT-B/16', 'ViT-L/14',
+                                                               'ViT-L/14_336')):
+            raise ValueError(
+                'MERUniFormerV2 never downloads weights: set clip_pretrained to the path of a '
+                'local CLIP ViT checkpoint file (or None), not True or a model name.')
+        n_layers = kwargs.get('n_layers', 4)
+        return_list = kwargs.get('return_list', [8, 9, 10, 11])
+        if len(return_list) != n_layers:
+            raise ValueError(f'MERUniFormerV2: n_layers ({n_layers}) must equal '
+                             f'len(return_list) ({len(return_list)})')
+        layers = kwargs.get('layers', 12)
+        if max(return_list) >= layers:
+            raise ValueError(f'MERUniFormerV2: return_list {list(return_list)} indexes a layer '
+                             f'beyond layers={layers}')
+        if kwargs.get('n_dim', 768) != kwargs.get('width', 768):
+            raise ValueError('MERUniFormerV2: n_dim (global UniBlocks) must equal width (local '
+                             'UniBlocks); UniFormerV2 feeds the local tokens to the global blocks')
+        # The parent loads nothing by itself: clip_pretrained=False, pretrained=None.
+        super().__init__(clip_pretrained=False, pretrained=None, **kwargs)
+        self.output = output
+        self.local_pool = local_pool
+        self.mer_pretrained = pretrained
+        self.mer_clip_pretrained = clip_pretrained or None
+        self.patch_size = kwargs.get('patch_size', 16)
+        self.out_channels = kwargs.get('n_dim', 768)
+        self.t_down = self.transformer.T  # frames after the stem
+        self._parts: Dict[str, Tensor] = {}
+        self.transformer.resblocks[-1].register_forward_hook(self._keep_local)
+        self.transformer.dec[-1].register_forward_hook(self._keep_global)
+
+    # ------------------------------------------------------------------ Eq. 3 parameter
+    @property
+    def fusion_logit(self) -> torch.nn.Parameter:
+        """``a`` of Eq. 3: UniFormerV2's per-channel ``transformer.balance``."""
+        return self.transformer.balance
+
+    # ------------------------------------------------------------------ hooks
+    def _keep_local(self, module, args, out: Tensor) -> None:
+        self._parts['local'] = out  # (1 + H'W', B*T', C)
+
+    def _keep_global(self, module, args, out: Tensor) -> None:
+        self._parts['global'] = out  # (1, B, C)
+
+    # ------------------------------------------------------------------ forward
+    def forward(self, x: Tensor) -> Union[Tensor, Tuple[Tensor, Tensor], Dict[str, Tensor]]:
+        """x: (B, 3, T, H, W) normalised frames."""
+        self._check_input(x)
+        self._parts = {}
+        fused = super().forward(x)  # (B, C) = LN(s(a) * cls_local + (1 - s(a)) * global)
+        local, glob = self._parts.pop('local'), self._parts.pop('global')
+        self._parts = {}
+        L, BT, C = local.shape
+        B = BT // self.t_down
+        local = local.view(L, B, self.t_down, C)
+        cls_local = local[0].mean(1)  # (B, C)
+        tokens = local[1:].permute(1, 2, 0, 3)  # (B, T', H'W', C)
+        if self.local_pool == 'time':
+            tokens = tokens.mean(1)  # (B, H'W', C)
+        elif self.local_pool == 'space':
+            tokens = tokens.mean(2)  # (B, T', C)
+        else:
+            tokens = tokens.reshape(B, self.t_down * (L - 1), C)  # (B, T'H'W', C)
+        if self.output == 'fused':
+            return fused
+        if self.output == 'fused_and_tokens':
+            return fused, tokens
+        return {'fused': fused, 'cls_local': cls_local, 'global': glob[0],
+                'local_tokens': tokens}
+
+    def _check_input(self, x: Tensor) -> None:
+        if x.dim() != 5 or x.size(1) != 3:
+            raise ValueError(f'MERUniFormerV2 expects (B, 3, T, H, W) frames, got '
+                             f'{tuple(x.shape)}; use format_shape="NCTHW"')
+        frames = self.t_down * (2 if self.conv1.stride[0] == 2 else 1)
+        if x.size(2) != frames or x.size(3) != self.input_resolution \
+                or x.size(4) != self.input_resolution:
+            raise ValueError(
+                f'MERUniFormerV2 was built for {frames} frames of {self.input_resolution}x'
+                f'{self.input_resolution} (t_size, input_resolution), got {tuple(x.shape[2:])}')
+
+    # ------------------------------------------------------------------ weights
+    def init_weights(self) -> None:
+        """Random init (UniFormerV2's init_cfg), then CLIP ViT weights, then UniFormerV2 weights."""
+        super().init_weights()  # clip_pretrained=False: only the init_cfg initialisers run
+        if self.mer_clip_pretrained:
+            self.load_clip_vit(self.mer_clip_pretrained)
+        if self.mer_pretrained:
+            self.load_uniformerv2(self.mer_pretrained)
+
+    def load_uniformerv2(self, path: str) -> None:
+        """Load a UniFormerV2 checkpoint (all of its matching keys; shapes must match)."""
+        self._load(path, kind='UniFormerV2')
+
+    def load_clip_vit(self, path: str) -> None:
+        """Load CLIP ViT visual weights (patch embedding inflated to 3D; global blocks kept)."""
+        self._load(path, kind='CLIP ViT')
+
+    def _load(self, path: str, kind: str) -> None:
+        logger = MMLogger.get_current_instance()
+        src = read_state_dict(path)
+        own = self.state_dict()
+        prefix, mapped = self._best_prefix(src, own)
+        if not mapped:
+            raise CheckpointMismatchError(
+                f'{path!r} ({kind}) has no key that matches MERUniFormerV2. Keys in the file: '
+                f'{_few(src)}; expected keys like {_few(own)} (optionally under one of the '
+                f'prefixes {_KNOWN_PREFIXES[:-1]}).')
+        required = [k for k in own if self._is_vit_key(k)]
+        missing_vit = [k for k in required if k not in mapped]
+        if missing_vit:
+            raise CheckpointMismatchError(
+                f'{path!r} ({kind}, prefix {prefix!r}) lacks {len(missing_vit)} of the '
+                f'{len(required)} ViT weights of MERUniFormerV2, e.g. {_few(missing_vit)}. Is it '
+                f'the right file? Keys in the file: {_few(src)}')
+        bad_shapes = []
+        for k, v in list(mapped.items()):
+            target = own[k].shape
+            if v.shape == target:
+                continue
+            if k == 'conv1.weight' and v.dim() == 4 and len(target) == 5 \
+                    and v.shape == target[:2] + target[3:]:
+                mapped[k] = self._inflate_weight(v, target[2]).to(v.dtype)
+                logger.info(f'{kind}: inflated {k} {tuple(v.shape)} -> {tuple(target)}')
+            elif k == 'positional_embedding' and v.dim() == 2 and v.shape[1] == target[1]:
+                mapped[k] = self._resize_pos_embed(v, target[0])
+                logger.info(f'{kind}: resized {k} {tuple(v.shape)} -> {tuple(target)}')
+            else:
+                bad_shapes.append(f'{k}: file {tuple(v.shape)} vs model {tuple(target)}')
+        if bad_shapes:
+            raise CheckpointMismatchError(
+                f'{path!r} ({kind}) does not fit this MERUniFormerV2 configuration '
+                f'(width/layers/patch_size/kernel_size?): {"; ".join(bad_shapes[:5])}'
+                + (f' ... ({len(bad_shapes)} in all)' if len(bad_shapes) > 5 else ''))
+        self.load_state_dict(mapped, strict=False)
+        not_loaded = [k for k in own if k not in mapped]
+        print_log(
+            f'MERUniFormerV2: loaded {len(mapped)}/{len(own)} tensors from {kind} checkpoint '
+            f'{path!r} (prefix {prefix!r}); kept initialisation for {len(not_loaded)} '
+            f'(e.g. {_few(not_loaded, 4)}); ignored {len(src) - len(mapped)} file keys.',
+            logger='current')
+
+    @staticmethod
+    def _is_vit_key(key: str) -> bool:
+        if key.startswith(_VIT_KEY_STARTS):
+            return True
+        return key.startswith('transformer.resblocks.') and any(p in key for p in _VIT_BLOCK_PARTS)
+
+    @staticmethod
+    def _best_prefix(src: Dict[str, Tensor], own: Dict[str, Tensor]
+                     ) -> Tuple[str, 'OrderedDict[str, Tensor]']:
+        """Strip the known prefix (after an optional 'module.') that matches most model keys."""
+        best_prefix, best = '', OrderedDict()
+        for outer in ('module.', ''):
+            for prefix in _KNOWN_PREFIXES:
+                full = outer + prefix
+                mapped = OrderedDict((k[len(full):], v) for k, v in src.items()
+                                     if k.startswith(full) and k[len(full):] in own)
+                if len(mapped) > len(best):
+                    best_prefix, best = full, mapped
+        return best_prefix, best
+
+    @staticmethod
+    def _resize_pos_embed(pos: Tensor, num_tokens: int) -> Tensor:
+        """Bicubic resize of a (1 + g*g, C) positional embedding to another grid."""
+        cls_pos, grid_pos = pos[:1], pos[1:]
+        old, new = int(round(grid_pos.size(0) ** 0.5)), int(round((num_tokens - 1) ** 0.5))
+        grid = grid_pos.reshape(1, old, old, -1).permute(0, 3, 1, 2).float()
+        grid = F.interpolate(grid, size=(new, new), mode='bicubic', align_corners=False)
+        grid = grid.permute(0, 2, 3, 1).reshape(new * new, -1).to(pos.dtype)
+        return torch.cat([cls_pos, grid], dim=0)
+
+
+def tiny_uniformerv2_cfg(frames: int = 8, size: int = 32, width: int = 64,
+                         layers: int = 4, heads: int = 2, patch: int = 8,
+                         return_list: Sequence[int] = (2, 3), **overrides) -> dict:
+    """Config of a tiny MERUniFormerV2 for tests and CPU demos (same structure as B/16)."""
+    cfg = dict(type='MERUniFormerV2', input_resolution=size, patch_size=patch, width=width,
+               layers=layers, heads=heads, t_size=frames, temporal_downsample=True,
+               dw_reduction=1.5, no_lmhra=False, double_lmhra=True,
+               return_list=list(return_list), n_layers=len(return_list), n_dim=width,
+               n_head=heads, mlp_factor=4.0, mlp_dropout=[0.5] * len(return_list),
+               backbone_drop_path_rate=0.0, drop_path_rate=0.0)
+    cfg.update(overrides)
+    return cfg
+
+
+__all__: List[str] = ['MERUniFormerV2', 'CheckpointMismatchError', 'read_state_dict',
+                      'tiny_uniformerv2_cfg']

@@ -1,0 +1,159 @@
+import pytest
+import torch
+
+from mer_clip.models.backbones.mer_uniformerv2 import (CheckpointMismatchError, MERUniFormerV2,
+                                                       tiny_uniformerv2_cfg)
+from mmaction.models.backbones.uniformerv2 import UniFormerV2
+from mmaction.registry import MODELS
+
+
+def _tiny(**kw):
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_uniformerv2_cfg(**kw))
+    model.init_weights()
+    return model
+
+
+def _clips(b=2, t=8, s=32, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(b, 3, t, s, s, generator=g)
+
+
+def test_shapes_and_eq3_fusion():
+    model = _tiny(output='all').eval()
+    out = model(_clips())
+    # 8 frames -> T' = 4 (temporal downsample), 32 px / patch 8 -> 4 x 4 positions
+    assert out['fused'].shape == (2, 64)
+    assert out['cls_local'].shape == (2, 64)
+    assert out['global'].shape == (2, 64)
+    assert out['local_tokens'].shape == (2, 4 * 16, 64)
+    # Eq. 3 from the exposed parts reproduces the fused output
+    s = torch.sigmoid(model.fusion_logit)
+    eq3 = model.transformer.norm(s * out['cls_local'] + (1 - s) * out['global'])
+    assert torch.allclose(eq3, out['fused'], atol=1e-5)
+    # fused output is exactly what mmaction's UniFormerV2 computes with the same weights
+    stock = UniFormerV2(**{k: v for k, v in tiny_uniformerv2_cfg().items() if k != 'type'},
+                        clip_pretrained=False)
+    stock.load_state_dict(model.state_dict())
+    stock.eval()
+    assert torch.allclose(stock(_clips()), out['fused'], atol=1e-5)
+
+
+def test_output_modes_and_local_pooling():
+    x = _clips()
+    fused, tokens = _tiny().eval()(x)
+    assert fused.shape == (2, 64) and tokens.shape == (2, 64, 64)
+    assert _tiny(output='fused').eval()(x).shape == (2, 64)
+    _, per_pos = _tiny(local_pool='time').eval()(x)
+    _, per_frame = _tiny(local_pool='space').eval()(x)
+    assert per_pos.shape == (2, 16, 64) and per_frame.shape == (2, 4, 64)
+    # frame-major token order: pooling the full tokens by hand gives the pooled ones
+    assert torch.allclose(tokens.view(2, 4, 16, 64).mean(1), per_pos, atol=1e-5)
+    assert torch.allclose(tokens.view(2, 4, 16, 64).mean(2), per_frame, atol=1e-5)
+
+
+def test_fusion_weight_gets_gradient_and_learns():
+    model = _tiny().train()
+    a_before = model.fusion_logit.detach().clone()
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    fused, _ = model(_clips())
+    (fused * torch.linspace(-1, 1, 64)).sum().backward()
+    assert model.fusion_logit.grad is not None
+    assert model.fusion_logit.grad.abs().sum() > 0
+    opt.step()
+    assert not torch.equal(model.fusion_logit.detach(), a_before)
+
+
+def test_wrong_input_size_is_a_clear_error():
+    model = _tiny()
+    with pytest.raises(ValueError, match='built for 8 frames of 32x32'):
+        model(_clips(t=8, s=48))
+    with pytest.raises(ValueError, match='NCTHW'):
+        model(torch.randn(2, 8, 3, 32, 32))
+
+
+def test_load_saved_weights_round_trip(tmp_path):
+    src = _tiny()
+    # mmaction recognizer checkpoint layout: {'state_dict': {'backbone.*': ...}}
+    path = tmp_path / 'uniformerv2_tiny.pth'
+    torch.save({'state_dict': {f'backbone.{k}': v for k, v in src.state_dict().items()},
+                'meta': {}}, path)
+    torch.manual_seed(123)
+    dst = MODELS.build(tiny_uniformerv2_cfg(pretrained=str(path)))
+    x = _clips()
+    src.eval(), dst.eval()
+    assert not torch.allclose(src(x)[0], dst(x)[0])
+    dst.init_weights()
+    for (a, b) in zip(src(x), dst(x)):
+        assert torch.equal(a, b)
+
+
+def test_load_clip_vit_weights_inflates_patch_embedding(tmp_path):
+    src = _tiny()
+    # an open_clip-style visual state dict: 'visual.' prefix, 2D patch embedding, extra keys
+    vit = {f'visual.{k}': v for k, v in src.state_dict().items()
+           if MERUniFormerV2._is_vit_key(k) and k != 'conv1.weight'}
+    vit['visual.conv1.weight'] = torch.randn(64, 3, 8, 8)
+    vit['visual.proj'] = torch.randn(64, 32)
+    vit['token_embedding.weight'] = torch.randn(10, 32)
+    path = tmp_path / 'clip_vit_tiny.pth'
+    torch.save(vit, path)
+    dst = MODELS.build(tiny_uniformerv2_cfg(clip_pretrained=str(path)))
+    dst.init_weights()
+    w = dst.conv1.weight  # (64, 3, 3, 8, 8): the 2D kernel at the centre frame, zeros elsewhere
+    assert w.shape == (64, 3, 3, 8, 8)
+    assert torch.equal(w[:, :, 1], vit['visual.conv1.weight'])
+    assert w[:, :, 0].abs().sum() == 0 and w[:, :, 2].abs().sum() == 0
+    assert torch.equal(dst.transformer.resblocks[2].attn.in_proj_weight,
+                       src.transformer.resblocks[2].attn.in_proj_weight)
+
+
+def test_wrong_file_is_a_clear_error(tmp_path):
+    missing = tmp_path / 'nope.pth'
+    with pytest.raises(FileNotFoundError, match='nope.pth'):
+        MODELS.build(tiny_uniformerv2_cfg(pretrained=str(missing))).init_weights()
+
+    text_only = tmp_path / 'text_tower.pth'
+    torch.save({'token_embedding.weight': torch.zeros(3, 4), 'ln_final.weight': torch.ones(4)},
+               text_only)
+    with pytest.raises(CheckpointMismatchError, match="text_tower.pth.*token_embedding.weight"):
+        MODELS.build(tiny_uniformerv2_cfg(pretrained=str(text_only))).init_weights()
+
+    wider = tmp_path / 'wider.pth'
+    torch.save(_tiny(width=96).state_dict(), wider)
+    with pytest.raises(CheckpointMismatchError, match=r'wider.pth.*file \(96'):
+        MODELS.build(tiny_uniformerv2_cfg(pretrained=str(wider))).init_weights()
+
+    partial = tmp_path / 'partial.pth'
+    sd = _tiny().state_dict()
+    torch.save({k: v for k, v in sd.items() if 'resblocks.3' not in k}, partial)
+    with pytest.raises(CheckpointMismatchError, match=r'partial.pth.*lacks .*resblocks\.3'):
+        MODELS.build(tiny_uniformerv2_cfg(pretrained=str(partial))).init_weights()
+
+    garbage = tmp_path / 'garbage.pth'
+    garbage.write_bytes(b'not a checkpoint')
+    with pytest.raises(CheckpointMismatchError, match='garbage.pth'):
+        MODELS.build(tiny_uniformerv2_cfg(pretrained=str(garbage))).init_weights()
+
+
+def test_never_downloads():
+    with pytest.raises(ValueError, match='never downloads'):
+        MODELS.build(tiny_uniformerv2_cfg(clip_pretrained=True))
+    with pytest.raises(ValueError, match='never downloads'):
+        MODELS.build(tiny_uniformerv2_cfg(clip_pretrained='ViT-B/16'))
+    with pytest.raises(CheckpointMismatchError, match='local files'):
+        MODELS.build(tiny_uniformerv2_cfg(pretrained='https://example.com/x.pth')).init_weights()
+
+
+def test_deepcopy_keeps_its_own_feature_hooks():
+    """EMA hooks and model copies deep-copy the backbone: the copy must capture its own features."""
+    import copy
+    model = _tiny(output='all').eval()
+    twin = copy.deepcopy(model)
+    with torch.no_grad():
+        twin.transformer.resblocks[-1].mlp.c_proj.bias.add_(1.0)  # change the copy only
+    x = _clips()
+    a, b = model(x), twin(x)
+    assert not torch.allclose(a['local_tokens'], b['local_tokens'])
+    assert torch.equal(a['local_tokens'], model(x)['local_tokens'])
+    assert not model._parts and not twin._parts  # nothing kept between calls
