@@ -19,12 +19,16 @@ site-packages is edited; each patch is idempotent, says why it exists and when i
    with ``device_ids=[LOCAL_RANK]``, both of which fail on a machine without GPUs. On such a machine we
    initialise the process group with ``gloo`` and wrap CPU modules without ``device_ids``; on GPUs
    nothing changes (NCCL, one device per rank). Remove when mmengine supports CPU DDP.
+4. mmcv-lite has no compiled ops, so importing mmaction's models warns on every run that
+   ``MultiScaleDeformableAttention`` is unavailable; no MER component uses it, so that one warning is
+   silenced (only that message). Remove together with the move to full mmcv.
 """
 import importlib.util
 import logging
 import os
 import sys
 import types
+import warnings
 
 _APPLIED = False
 
@@ -161,6 +165,7 @@ def apply() -> None:
     global _APPLIED
     if _APPLIED:
         return
+    warnings.filterwarnings('ignore', message='Fail to import ``MultiScaleDeformableAttention``')
     patch_missing_drn()
     patch_checkpoint_safe_globals()
     patch_cpu_ddp()
