@@ -29,3 +29,34 @@ def pytest_configure(config):
     os.environ.setdefault('OMP_NUM_THREADS', '1')
     import torch
     torch.set_num_threads(1)
+
+
+def free_port() -> int:
+    """A free TCP port on localhost for a torchrun rendezvous."""
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def small_synthetic_config(tmp_path, synthetic_root):
+    """Write a config inheriting configs/mer_clip_synthetic.py that reads the small synthetic set,
+    loads in the main process and logs every iteration; returns a factory taking extra lines."""
+
+    def make(extra: str = '', base: str = 'configs/mer_clip_synthetic.py', name='cfg.py') -> str:
+        ann = osp.join(synthetic_root, 'annotations.json')
+        frames = osp.join(synthetic_root, 'frames')
+        text = f'''
+_base_ = [{osp.join(REPO_ROOT, base)!r}]
+_ds = dict(ann_file={ann!r}, data_prefix=dict(img={frames!r}))
+train_dataloader = dict(batch_size=6, num_workers=0, persistent_workers=False, dataset=_ds)
+val_dataloader = dict(batch_size=6, num_workers=0, persistent_workers=False, dataset=_ds)
+test_dataloader = val_dataloader
+default_hooks = dict(logger=dict(interval=1))
+''' + extra
+        path = tmp_path / name
+        path.write_text(text)
+        return str(path)
+
+    return make
