@@ -1,0 +1,73 @@
+"""MEFlip: a horizontal flip mirrors every frame and swaps L/R of the AUs (and so the prompt)."""
+import numpy as np
+import pytest
+from mmcv.transforms import Compose
+
+import mer_clip  # noqa: F401
+from mmaction.registry import TRANSFORMS
+
+from mer_clip.au.codes import AUCode
+from mer_clip.datasets.transforms.flip import MEFlip, swap_au_sides
+
+AUS = [{'au': 4, 'side': None, 'intensity': None},
+       {'au': 12, 'side': 'R', 'intensity': 'B'},
+       {'au': 14, 'side': 'L', 'intensity': None}]
+
+
+def clip_results(au_list=AUS):
+    rng = np.random.default_rng(0)
+    imgs = [rng.integers(0, 256, (6, 8, 3), dtype=np.uint8) for _ in range(4)]
+    return dict(imgs=[f.copy() for f in imgs], img_shape=(6, 8), au_list=list(au_list),
+                sample_id='006_1_2'), imgs
+
+
+def test_flip_mirrors_all_frames_and_swaps_sides():
+    results, imgs = clip_results()
+    out = TRANSFORMS.build(dict(type='MEFlip', flip_ratio=1.0))(results)
+    assert out['flip'] is True
+    for got, orig in zip(out['imgs'], imgs):
+        assert np.array_equal(got, orig[:, ::-1])
+    assert out['au_list'] == [{'au': 4, 'side': None, 'intensity': None},
+                              {'au': 12, 'side': 'L', 'intensity': 'B'},
+                              {'au': 14, 'side': 'R', 'intensity': None}]
+
+
+def test_no_flip_vertical_flip_and_sort_order():
+    results, imgs = clip_results()
+    out = MEFlip(flip_ratio=0.0)(results)
+    assert out['flip'] is False and out['au_list'] == AUS
+    assert all(np.array_equal(a, b) for a, b in zip(out['imgs'], imgs))
+    results, _ = clip_results()
+    out = MEFlip(flip_ratio=1.0, direction='vertical')(results)
+    assert out['au_list'] == AUS  # up/down mirror keeps left and right
+    # L12 + R12B: after the swap the canonical (AU, side) order still holds
+    swapped = swap_au_sides([{'au': 12, 'side': 'L', 'intensity': None},
+                             {'au': 12, 'side': 'R', 'intensity': 'B'}])
+    assert swapped == [{'au': 12, 'side': 'L', 'intensity': 'B'},
+                       {'au': 12, 'side': 'R', 'intensity': None}]
+
+
+def test_aucode_entries_and_bad_entries():
+    assert swap_au_sides([AUCode(12, 'R'), AUCode(1)]) == [AUCode(1), AUCode(12, 'L')]
+    with pytest.raises(TypeError, match='sample x'):
+        swap_au_sides(['R12'], where='sample x')
+
+
+def test_prompt_names_the_mirrored_side():
+    pipeline = Compose([TRANSFORMS.build(dict(type='MEFlip', flip_ratio=1.0)),
+                        TRANSFORMS.build(dict(type='GenerateAUPrompt', test_mode=True))])
+    results, _ = clip_results([{'au': 12, 'side': 'R', 'intensity': None}])
+    out = pipeline(results)
+    assert 'left corner of the lips' in out['au_prompt']
+    assert 'right' not in out['au_prompt']
+    unflipped, _ = clip_results([{'au': 12, 'side': 'R', 'intensity': None}])
+    ref = TRANSFORMS.build(dict(type='GenerateAUPrompt', test_mode=True))(unflipped)
+    assert 'right corner of the lips' in ref['au_prompt']
+
+
+def test_flip_after_prompt_is_refused():
+    pipeline = Compose([TRANSFORMS.build(dict(type='GenerateAUPrompt', test_mode=True)),
+                        TRANSFORMS.build(dict(type='MEFlip', flip_ratio=1.0))])
+    results, _ = clip_results()
+    with pytest.raises(RuntimeError, match='006_1_2.*before GenerateAUPrompt'):
+        pipeline(results)
