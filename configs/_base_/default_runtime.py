@@ -8,7 +8,10 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20, ignore_last=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
     # The last epoch is what a LOSO fold reports: no checkpoint selection on the test subject.
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1, save_last=True),
+    # max_keep_ckpts=2: mmengine deletes the oldest checkpoint *before* writing the new one, so with 1
+    # a run killed while saving is left with no checkpoint at all; with 2 the previous epoch's file
+    # survives. tools/loso.py deletes all but the tested checkpoint once a fold is done.
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2, save_last=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     sync_buffers=dict(type='SyncBuffersHook'))
 
@@ -25,3 +28,8 @@ log_level = 'INFO'
 load_from = None
 resume = False
 randomness = dict(seed=0, deterministic=False, diff_rank_seed=False)
+
+# Per-epoch seeding + RNG states in checkpoints: a resumed run (e.g. an interrupted LOSO fold) gives
+# the same results as an uninterrupted one (see mer_clip/engine/hooks/rng_state_hook.py). Configs
+# that set their own custom_hooks should keep this entry.
+custom_hooks = [dict(type='RNGStateHook')]

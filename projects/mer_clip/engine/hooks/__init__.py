@@ -1,1 +1,3 @@
 
+from .progressive_loss_hook import ProgressiveLossHook, progressive_weights  # noqa: F401
+from .rng_state_hook import RNGStateHook  # noqa: F401

@@ -1,0 +1,108 @@
+"""Which folds an experiment has: LOSO subjects, or the fixed splits of a DFME-style dataset.
+
+The folds are read from the dataset the config's *test* dataloader builds, with the pipeline removed
+(no image is opened) and the fold / split selection switched off, so every subject in the class
+scheme is seen. A dataset whose records carry a ``split`` field has a fixed protocol (DFME: train on
+``train``, report ``test_a`` and ``test_b``) and is not split by subject.
+"""
+import copy
+import os.path as osp
+import re
+from dataclasses import dataclass, field
+from typing import List, Optional, Sequence
+
+#: splits reported for fixed-split datasets, in this order, when present
+FIXED_TEST_SPLITS = ('test_a', 'test_b', 'test')
+
+
+@dataclass
+class Protocol:
+    """The folds of an experiment.
+
+    kind: ``'loso'`` (one fold per subject) or ``'fixed'`` (train once on ``train_split``, test on
+    each of ``test_splits``). ``subjects`` lists every subject of the class scheme either way.
+    """
+    kind: str
+    subjects: List[str]
+    classes: List[str]
+    test_splits: List[str] = field(default_factory=list)
+    train_split: str = 'train'
+    num_samples: int = 0
+
+
+def _inner_dataset_cfg(dataset_cfg: dict) -> dict:
+    while 'dataset' in dataset_cfg and dataset_cfg.get('type') in ('RepeatDataset',
+                                                                   'ClassBalancedDataset'):
+        dataset_cfg = dataset_cfg['dataset']
+    return dataset_cfg
+
+
+def build_index_dataset(cfg):
+    """The config's test dataset without pipeline, fold or split: every sample's record."""
+    import mer_clip  # noqa: F401  (registries)
+    from mmengine.registry import init_default_scope
+    from mmaction.registry import DATASETS
+
+    loader = cfg.get('test_dataloader') or cfg.get('val_dataloader')
+    if loader is None:
+        raise KeyError('the config has no test_dataloader (nor val_dataloader) to read the '
+                       'subjects from')
+    ds_cfg = copy.deepcopy(_inner_dataset_cfg(loader['dataset']))
+    ds_cfg = ds_cfg.to_dict() if hasattr(ds_cfg, 'to_dict') else dict(ds_cfg)
+    ds_cfg.update(pipeline=[], loso_subject=None, split='all', test_mode=True)
+    init_default_scope(cfg.get('default_scope', 'mmaction'))
+    ann = ds_cfg.get('ann_file')
+    if ann and not osp.exists(ann):
+        raise FileNotFoundError(
+            f'annotation file {ann!r} (test_dataloader.dataset.ann_file) does not exist; prepare '
+            'the data first (tools/data/prepare_dataset.py, or tools/data/make_synthetic.py '
+            'for the synthetic set) or point the config at it with --cfg-options')
+    return DATASETS.build(ds_cfg)
+
+
+def detect_protocol(cfg) -> Protocol:
+    """LOSO folds, or the fixed splits when the records carry a ``split`` field."""
+    dataset = build_index_dataset(cfg)
+    records = [dataset.get_data_info(i) for i in range(len(dataset))]
+    classes = list(dataset.metainfo['classes'])
+    subjects = sorted({str(r['subject']) for r in records}, key=natural_key)
+    splits = sorted({str(r['split']) for r in records if r.get('split')})
+    if splits:
+        missing = [i for i, r in enumerate(records) if not r.get('split')]
+        if missing:
+            raise ValueError(f'{dataset.ann_file}: {len(missing)} records have no split field '
+                             f'while others do (e.g. sample '
+                             f'{records[missing[0]].get("sample_id")}); a '
+                             'dataset is either fixed-split (every record) or LOSO (none)')
+        if 'train' not in splits:
+            raise ValueError(f'{dataset.ann_file}: fixed splits {splits} have no "train" split')
+        tests = [s for s in FIXED_TEST_SPLITS if s in splits]
+        if not tests:
+            raise ValueError(f'{dataset.ann_file}: fixed splits {splits} have no test split '
+                             f'(expected one of {FIXED_TEST_SPLITS})')
+        return Protocol('fixed', subjects, classes, test_splits=tests, num_samples=len(records))
+    if len(subjects) < 2:
+        raise ValueError(f'{dataset.ann_file}: LOSO needs at least 2 subjects, found {subjects}')
+    return Protocol('loso', subjects, classes, num_samples=len(records))
+
+
+def select_subjects(all_subjects: Sequence[str], wanted: Optional[Sequence[str]]) -> List[str]:
+    """The requested subset in dataset order; unknown names are an error listing the valid ones."""
+    if not wanted:
+        return list(all_subjects)
+    wanted = [str(s) for s in wanted]
+    unknown = [s for s in wanted if s not in all_subjects]
+    if unknown:
+        raise ValueError(f'unknown subjects {unknown}; the dataset has {list(all_subjects)}')
+    return [s for s in all_subjects if s in set(wanted)]
+
+
+def natural_key(name: str):
+    """'sub2' < 'sub10' (numbers compared as numbers)."""
+    return [(0, int(t), '') if t.isdigit() else (1, 0, t) for t in re.split(r'(\d+)', str(name))
+            if t != '']
+
+
+def fold_dirname(subject: str) -> str:
+    """``fold_<subject>``, with characters unsafe in a path replaced."""
+    return 'fold_' + re.sub(r'[^A-Za-z0-9_.-]', '_', str(subject))

@@ -1,0 +1,587 @@
+"""The LOSO experiment runner behind ``tools/loso.py``.
+
+One fold per subject, each in ``work_dir/fold_<subject>/``: ``tools/train.py`` (or
+``tools/dist_train.sh`` for DDP per fold) then ``tools/test.py`` on the **last** checkpoint, each a
+subprocess (mmengine keeps global state per process; folds can then run side by side, one per
+device group). The folds' ``predictions.csv`` are pooled into the reports (:mod:`.reports`).
+
+Resuming is by files, so a run killed at any moment can be started again with the same command:
+
+- ``fold_<s>/predictions.csv`` exists: the fold is done (skipped). It is written under a temporary
+  name and renamed, so it exists only complete.
+- ``fold_<s>/train_done.json`` exists: training finished; only the test runs again.
+- otherwise training runs with ``--resume``: mmengine continues from the checkpoint named in
+  ``last_checkpoint`` (written after the checkpoint file is complete), or starts fresh if there is
+  none. Together with ``RNGStateHook`` (per-epoch seeding) the resumed fold is identical to an
+  uninterrupted one.
+
+``work_dir/loso_run.json`` records the config hash, seed and checkpoint rule of the first start; a
+restart with a different config refuses to mix folds of two experiments.
+
+Checkpoint rule: the last epoch. The MER-CLIP authors keep the epoch with the best UF1 on the
+validation set, which in their LOSO scripts *is the test subject*: that is selection on the test
+fold and inflates the numbers. It is available only as ``select_on_test_fold_unsafe=True``
+(``--select-on-test-fold-UNSAFE``) for reproducing their tables, and is labelled so in every report.
+"""
+import argparse
+import ctypes
+import fcntl
+import glob
+import json
+import os
+import os.path as osp
+import re
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable, Deque, Dict, List, Optional, Sequence
+
+from .folds import Protocol, detect_protocol, fold_dirname, select_subjects
+from .progress import Progress
+from .reports import build_summary, config_hash, load_fold_predictions, write_reports
+
+CHECKPOINT_RULE_LAST = 'last epoch (no selection on the test fold)'
+CHECKPOINT_RULE_UNSAFE = ('UNSAFE: epoch with the best UF1 on the held-out test subject / test '
+                          'split (the MER-CLIP authors\' protocol; selection on the test fold '
+                          'inflates results)')
+UNSAFE_TRAIN_OPTIONS = ['default_hooks.checkpoint.save_best=mer/UF1',
+                        'default_hooks.checkpoint.rule=greater', 'train_cfg.val_interval=1']
+TOOLS_DIR = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..', 'tools'))
+
+
+def parse_cfg_options(options: Optional[Sequence[str]]) -> dict:
+    """``['a.b=1', 'c=[1,2]']`` -> dict, exactly as the tools' ``--cfg-options`` parse them."""
+    from mmengine.config import DictAction
+    if not options:
+        return {}
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--o', nargs='+', action=DictAction)
+    return parser.parse_args(['--o', *options]).o
+
+
+def load_config(config: str, cfg_options: Optional[Sequence[str]] = None):
+    import mer_clip  # noqa: F401
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    opts = parse_cfg_options(cfg_options)
+    if opts:
+        cfg.merge_from_dict(opts)
+    return cfg
+
+
+@dataclass
+class Fold:
+    """One training and its test(s). ``tests``: ``[None]`` for a LOSO fold (its held-out subject),
+    the split names for a fixed-split protocol."""
+    name: str
+    work_dir: str
+    seed: int
+    subject: Optional[str] = None
+    tests: List[Optional[str]] = field(default_factory=lambda: [None])
+
+    def prediction_file(self, split: Optional[str]) -> str:
+        name = 'predictions.csv' if split is None else f'predictions_{split}.csv'
+        return osp.join(self.work_dir, name)
+
+    @property
+    def done(self) -> bool:
+        return all(osp.exists(self.prediction_file(s)) for s in self.tests)
+
+    @property
+    def trained(self) -> bool:
+        return osp.exists(osp.join(self.work_dir, 'train_done.json'))
+
+
+@dataclass
+class Step:
+    name: str
+    cmd: List[str]
+    env: Dict[str, str]
+    log_file: str
+    on_success: Callable[[], None] = lambda: None
+    before: Callable[[], Optional[str]] = lambda: None  # returns a message to log, if any
+
+
+def _epoch_of(path: str) -> int:
+    m = re.search(r'(?:epoch|iter)_(\d+)\.pth$', path)
+    return int(m.group(1)) if m else -1
+
+
+def _is_complete_checkpoint(path: str) -> bool:
+    """A torch.save zip whose central directory is intact (a file cut off while being written
+    has none); cheap, reads only the end of the file."""
+    return osp.isfile(path) and zipfile.is_zipfile(path)
+
+
+def repair_resume_point(work_dir: str) -> Optional[str]:
+    """Make ``last_checkpoint`` name a complete checkpoint before ``--resume``.
+
+    A run killed while mmengine saves may leave a truncated ``epoch_k.pth`` and, with
+    ``max_keep_ckpts=1`` (mmengine removes the old file before writing the new one), a
+    ``last_checkpoint`` pointing to a deleted file. Truncated files are removed and
+    ``last_checkpoint`` re-pointed to the newest complete checkpoint, or removed when there is none
+    (the fold then trains from scratch: same seeds, same result). Returns what was done, or None.
+    """
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if not osp.exists(pointer):
+        return None
+    with open(pointer) as f:
+        named = f.read().strip()
+    if _is_complete_checkpoint(named):
+        return None
+    actions = []
+    ckpts = glob.glob(osp.join(work_dir, 'epoch_*.pth')) + glob.glob(osp.join(work_dir,
+                                                                          'iter_*.pth'))
+    good = []
+    for path in ckpts:
+        if _is_complete_checkpoint(path):
+            good.append(path)
+        else:
+            os.remove(path)
+            actions.append(f'removed truncated {osp.basename(path)}')
+    if good:
+        best = max(good, key=_epoch_of)
+        with open(pointer, 'w') as f:
+            f.write(best)
+        actions.append(f'last_checkpoint named {osp.basename(named)} (missing or incomplete); '
+                       f'resuming from {osp.basename(best)}')
+    else:
+        os.remove(pointer)
+        actions.append(f'last_checkpoint named {osp.basename(named)} (missing or incomplete) and '
+                       'no complete checkpoint is left: training this fold from the start')
+    return '; '.join(actions)
+
+
+def _set_pdeathsig():  # runs in the child between fork and exec (single-threaded parent)
+    try:
+        ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+class FoldFailed(RuntimeError):
+    pass
+
+
+class LOSOExperiment:
+    """Plan, run (resumably) and report the folds of one config. See the module docstring.
+
+    Args:
+        config: config file.
+        work_dir: experiment folder (folds in ``fold_<subject>/``, reports at the top).
+        cfg_options: ``key=value`` strings passed to every train/test call.
+        seed: base seed; every fold trains with this seed (``randomness.seed``).
+        subjects: a subset of folds to run and report (default: all subjects).
+        device_groups: one entry per parallel slot: a list of device ids (CUDA_VISIBLE_DEVICES) or
+            ``None`` for a CPU slot. A group of several devices trains its fold with DDP.
+        select_on_test_fold_unsafe: the authors' protocol (see module docstring). Off by default.
+        keep_checkpoints: 'tested' (default) deletes a finished fold's other checkpoints; 'all'.
+    """
+
+    def __init__(self, config: str, work_dir: str, cfg_options: Optional[Sequence[str]] = None,
+                 seed: Optional[int] = None, subjects: Optional[Sequence[str]] = None,
+                 device_groups: Optional[Sequence[Optional[Sequence[str]]]] = None,
+                 select_on_test_fold_unsafe: bool = False, python: str = sys.executable,
+                 tools_dir: str = TOOLS_DIR, poll_interval: float = 1.0,
+                 progress_stream=None, keep_checkpoints: str = 'tested') -> None:
+        self.config = config
+        self.work_dir = work_dir
+        self.cfg_options = list(cfg_options or [])
+        self.cfg = load_config(config, self.cfg_options)
+        self.seed = int(seed if seed is not None else (self.cfg.get('randomness') or {}).get(
+            'seed', 0) or 0)
+        self.requested_subjects = subjects
+        self.device_groups = list(device_groups) if device_groups else [None]
+        self.unsafe = select_on_test_fold_unsafe
+        self.python = python
+        self.tools_dir = tools_dir
+        self.poll_interval = poll_interval
+        self.progress_stream = progress_stream
+        if keep_checkpoints not in ('tested', 'all'):
+            raise ValueError(f"keep_checkpoints must be 'tested' or 'all', got {keep_checkpoints!r}")
+        self.keep_checkpoints = keep_checkpoints
+        self.protocol: Optional[Protocol] = None
+        self.folds: List[Fold] = []
+        self._procs: Dict[str, subprocess.Popen] = {}
+        self.config_text = self.cfg.dump() if hasattr(self.cfg, 'dump') else self.cfg.pretty_text
+        self.config_hash = config_hash(self.config_text)
+        train_cfg = self.cfg.get('train_cfg') or {}
+        self.by_epoch = 'max_iters' not in train_cfg
+        self.max_epochs = train_cfg.get('max_epochs' if self.by_epoch else 'max_iters')
+
+    # ---------------------------------------------------------------------------------- planning
+    def plan(self) -> List[Fold]:
+        """Detect the protocol and list the folds (reads annotations only, no images)."""
+        self.protocol = detect_protocol(self.cfg)
+        if self.protocol.kind == 'loso':
+            subjects = select_subjects(self.protocol.subjects, self.requested_subjects)
+            self.folds = [Fold(name=s, subject=s, seed=self.seed,
+                               work_dir=osp.join(self.work_dir, fold_dirname(s)))
+                          for s in subjects]
+        else:
+            if self.requested_subjects:
+                raise ValueError('--subjects applies to LOSO datasets; this dataset has fixed '
+                                 f'splits ({self.protocol.test_splits})')
+            self.folds = [Fold(name='fixed_split', seed=self.seed, tests=self.protocol.test_splits,
+                               work_dir=osp.join(self.work_dir, 'fixed_split'))]
+        return self.folds
+
+    def _check_run_state(self) -> None:
+        """Refuse to mix folds of different experiments in one work_dir."""
+        path = osp.join(self.work_dir, 'loso_run.json')
+        state = dict(config=self.config, config_hash=self.config_hash, seed=self.seed,
+                     cfg_options=self.cfg_options,
+                     checkpoint_rule=CHECKPOINT_RULE_UNSAFE if self.unsafe else
+                     CHECKPOINT_RULE_LAST)
+        if osp.exists(path):
+            with open(path) as f:
+                old = json.load(f)
+            for key in ('config_hash', 'seed', 'checkpoint_rule'):
+                if old.get(key) != state[key]:
+                    raise RuntimeError(
+                        f'{self.work_dir} holds folds of another experiment: {key} was '
+                        f'{old.get(key)!r}, now {state[key]!r}. Resuming would mix two '
+                        'experiments; use another --work-dir (or delete this one).')
+            return
+        with open(path, 'w') as f:
+            json.dump(state, f, indent=2)
+        with open(osp.join(self.work_dir, 'config.py'), 'w') as f:
+            f.write(self.config_text)
+
+    def _warn_if_not_resumable(self, log) -> None:
+        hooks = [h.get('type') for h in (self.cfg.get('custom_hooks') or [])]
+        if 'RNGStateHook' not in hooks:
+            log('[loso] warning: the config has no RNGStateHook in custom_hooks, so a fold resumed '
+                'after an interruption will not equal an uninterrupted one; keep '
+                "dict(type='RNGStateHook') from configs/_base_/default_runtime.py.")
+
+    # ---------------------------------------------------------------------------------- steps
+    def _fold_options(self, fold: Fold, extra: Sequence[str] = ()) -> List[str]:
+        opts = list(self.cfg_options) + list(extra)
+        return ['--cfg-options', *opts] if opts else []
+
+    def _split_options(self, fold: Fold) -> List[str]:
+        """Fixed-split protocol: train on ``train``, validate (monitoring only) on the first test
+        split, whatever split the config's LOSO-style dataloaders name."""
+        if fold.subject is not None or not fold.tests:
+            return []
+        opts = []
+        for loader, split in (('train_dataloader', self.protocol.train_split),
+                              ('val_dataloader', fold.tests[0])):
+            ds = (self.cfg.get(loader) or {}).get('dataset') or {}
+            if ds and ds.get('type') not in ('RepeatDataset', 'ClassBalancedDataset'):
+                opts.append(f'{loader}.dataset.split={split}')
+        return opts
+
+    def _train_step(self, fold: Fold, devices: Optional[Sequence[str]], port: int) -> Step:
+        extra = self._split_options(fold) + (UNSAFE_TRAIN_OPTIONS if self.unsafe else [])
+        args = ['--work-dir', fold.work_dir, '--seed', str(fold.seed), '--resume']
+        if fold.subject is not None:
+            args += ['--loso-subject', fold.subject]
+        args += self._fold_options(fold, extra)
+        env = self._env(devices)
+        if devices is not None and len(devices) > 1:
+            env.update(PORT=str(port), PYTHON=self.python)
+            cmd = ['bash', osp.join(self.tools_dir, 'dist_train.sh'), self.config,
+                   str(len(devices)), *args]
+        else:
+            cmd = [self.python, osp.join(self.tools_dir, 'train.py'), self.config, *args]
+
+        def mark_trained():
+            ckpt = self.checkpoint_for_test(fold)
+            with open(osp.join(fold.work_dir, 'train_done.json'), 'w') as f:
+                json.dump(dict(checkpoint=ckpt, seed=fold.seed, finished=time.time()), f)
+
+        return Step('train', cmd, env, osp.join(fold.work_dir, 'train.out'), mark_trained,
+                    before=lambda: repair_resume_point(fold.work_dir))
+
+    def _test_step(self, fold: Fold, split: Optional[str], devices) -> Step:
+        final = fold.prediction_file(split)
+        tmp = final + '.part'
+        extra = [] if split is None else [f'test_dataloader.dataset.split={split}']
+        cmd = [self.python, osp.join(self.tools_dir, 'test.py'), self.config,
+               self.checkpoint_for_test(fold), '--work-dir', osp.join(fold.work_dir, 'test'),
+               '--dump', tmp]
+        if fold.subject is not None:
+            cmd += ['--loso-subject', fold.subject]
+        cmd += self._fold_options(fold, extra)
+        env = self._env(devices[:1] if devices else devices)
+
+        def publish():
+            if not osp.exists(tmp):
+                raise FoldFailed(f'{fold.name}: tools/test.py did not write {tmp}')
+            os.replace(tmp, final)  # atomic: predictions.csv exists only complete
+
+        log = osp.join(fold.work_dir, 'test.out' if split is None else f'test_{split}.out')
+        return Step(f'test{"" if split is None else " " + split}', cmd, env, log, publish)
+
+    def _env(self, devices: Optional[Sequence[str]]) -> Dict[str, str]:
+        env = dict(os.environ)
+        if devices is not None:
+            env['CUDA_VISIBLE_DEVICES'] = ','.join(str(d) for d in devices)
+        elif len(self.device_groups) > 1 and 'OMP_NUM_THREADS' not in os.environ:
+            # several CPU folds side by side: share the cores instead of oversubscribing them
+            env['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) // len(self.device_groups)))
+        return env
+
+    def checkpoint_for_test(self, fold: Fold) -> str:
+        """The last epoch's checkpoint (or the UNSAFE best-on-test-fold one); checked to exist."""
+        if self.unsafe:
+            best = sorted(glob.glob(osp.join(fold.work_dir, 'best_*.pth')), key=osp.getmtime)
+            if not best:
+                raise FoldFailed(f'{fold.name}: no best_*.pth in {fold.work_dir} although '
+                                 '--select-on-test-fold-UNSAFE trains with save_best')
+            return best[-1]
+        unit = 'epoch' if self.by_epoch else 'iter'
+        expected = osp.join(fold.work_dir, f'{unit}_{self.max_epochs}.pth')
+        if not osp.exists(expected):
+            have = sorted(osp.basename(p) for p in glob.glob(osp.join(fold.work_dir, '*.pth')))
+            raise FoldFailed(f'{fold.name}: the last checkpoint {expected} is missing (found '
+                             f'{have}); training did not finish - run the same command again to '
+                             'resume it')
+        return expected
+
+    def steps_for(self, fold: Fold, devices, port: int) -> Deque[Callable[[], Step]]:
+        """What a fold still needs, as step factories (a test step is built after training)."""
+        steps: Deque[Callable[[], Step]] = deque()
+        if not fold.trained:
+            steps.append(lambda: self._train_step(fold, devices, port))
+        for split in fold.tests:
+            if not osp.exists(fold.prediction_file(split)):
+                steps.append(lambda s=split: self._test_step(fold, s, devices))
+        return steps
+
+    # ---------------------------------------------------------------------------------- running
+    def run(self) -> Dict:
+        """Run every fold that is not done, then write the reports; returns the summary."""
+        os.makedirs(self.work_dir, exist_ok=True)
+        lock = open(osp.join(self.work_dir, '.loso.lock'), 'a+')
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError(f'another tools/loso.py is running in {self.work_dir}; wait for it '
+                               'or use another --work-dir') from None
+        try:
+            if not self.folds:
+                self.plan()
+            self._check_run_state()
+            self._run_folds()
+            return self.report()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            lock.close()
+
+    def _run_folds(self) -> None:
+        progress = Progress(len(self.folds), self.max_epochs, stream=self.progress_stream)
+        self._warn_if_not_resumable(progress.log)
+        pending: Deque[Fold] = deque()
+        for fold in self.folds:
+            if fold.done:
+                progress.fold_finished(fold.name, trained_here=False)
+            else:
+                pending.append(fold)
+        if len(pending) < len(self.folds):
+            progress.log(f'[loso] {len(self.folds) - len(pending)} of {len(self.folds)} folds '
+                         f'already done in {self.work_dir}: skipped')
+        free = list(range(len(self.device_groups)))
+        running: Dict[str, dict] = {}
+        failures: List[str] = []
+        old_handlers = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM,
+                                                                       signal.SIGINT)}
+        try:
+            while pending or running:
+                while free and pending and not failures:
+                    fold, slot = pending.popleft(), free.pop(0)
+                    os.makedirs(fold.work_dir, exist_ok=True)
+                    devices = self.device_groups[slot]
+                    state = dict(fold=fold, slot=slot, start=time.time(),
+                                 steps=self.steps_for(fold, devices, 29500 + 17 * slot),
+                                 step=None, proc=None)
+                    progress.fold_started(fold.name, fold.work_dir)
+                    resumed = ' (resuming)' if osp.exists(
+                        osp.join(fold.work_dir, 'last_checkpoint')) else ''
+                    progress.log(f'[loso] fold {fold.name}: start{resumed}'
+                                 + (f' on devices {",".join(devices)}' if devices else ''))
+                    running[fold.name] = state
+                    self._advance(state, progress, failures)
+                for name in list(running):
+                    state = running[name]
+                    proc = state['proc']
+                    if proc is not None and proc.poll() is None:
+                        continue
+                    self._advance(state, progress, failures)
+                    if state['proc'] is None:  # finished or failed
+                        running.pop(name)
+                        free.append(state['slot'])
+                        free.sort()
+                if not pending and not running:
+                    break
+                if failures and not running:
+                    break
+                progress.update()
+                time.sleep(self.poll_interval)
+        finally:
+            for s, h in old_handlers.items():
+                signal.signal(s, h)
+        progress.update(force=True)
+        if self.progress_stream is None or getattr(self.progress_stream, 'isatty', lambda: 0)():
+            (self.progress_stream or sys.stderr).write('\n')
+        if failures:
+            raise FoldFailed('folds failed:\n' + '\n'.join(failures))
+
+    def _advance(self, state: dict, progress: Progress, failures: List[str]) -> None:
+        """Finish the current step of a fold (if any) and start its next one."""
+        fold, proc = state['fold'], state['proc']
+        if proc is not None:
+            step = state['step']
+            state['log'].close()
+            self._procs.pop(fold.name, None)
+            state['proc'] = None
+            try:
+                if proc.returncode != 0:
+                    raise FoldFailed(f'{fold.name}: {step.name} exited with {proc.returncode}; '
+                                     f'see {step.log_file}:\n{_tail(step.log_file)}')
+                step.on_success()
+            except FoldFailed as e:
+                failures.append(str(e))
+                progress.log(f'[loso] fold {fold.name} FAILED ({step.name}); see {step.log_file}')
+                progress.fold_failed(fold.name)
+                return
+            state.setdefault('seconds', {})[step.name] = time.time() - state['step_start']
+        if not state['steps']:
+            self._write_fold_info(state)
+            self._remove_untested_checkpoints(fold)
+            progress.fold_finished(fold.name)
+            progress.log(f'[loso] fold {fold.name}: done in {time.time() - state["start"]:.0f}s')
+            return
+        try:
+            step = state['steps'].popleft()()
+        except FoldFailed as e:
+            failures.append(str(e))
+            progress.fold_failed(fold.name)
+            return
+        note = step.before()
+        if note:
+            progress.log(f'[loso] fold {fold.name}: {note}')
+        with open(step.log_file, 'a') as f:
+            if note:
+                f.write(f'\n[loso] {note}\n')
+            f.write(f'\n$ {" ".join(step.cmd)}\n')
+        log = open(step.log_file, 'a')
+        state.update(step=step, log=log, step_start=time.time())
+        state['proc'] = subprocess.Popen(step.cmd, stdout=log, stderr=subprocess.STDOUT,
+                                         env=step.env, start_new_session=True,
+                                         preexec_fn=_set_pdeathsig)
+        self._procs[fold.name] = state['proc']
+
+    def _remove_untested_checkpoints(self, fold: Fold) -> None:
+        """Once a fold is done, keep only the checkpoint its predictions came from (disk: a B/16
+        MER-CLIP checkpoint with optimizer state is ~1.5 GB, and CAS(ME)^3 has 100 folds)."""
+        if self.keep_checkpoints == 'all':
+            return
+        keep = osp.abspath(self.checkpoint_for_test(fold))
+        for path in glob.glob(osp.join(fold.work_dir, '*.pth')):
+            if osp.abspath(path) != keep:
+                os.remove(path)
+
+    def _write_fold_info(self, state: dict) -> None:
+        fold = state['fold']
+        path = osp.join(fold.work_dir, 'fold.json')
+        info = {}
+        if osp.exists(path):
+            with open(path) as f:
+                info = json.load(f)
+        seconds = dict(info.get('seconds', {}))
+        seconds.update(state.get('seconds', {}))
+        info.update(fold=fold.name, subject=fold.subject, seed=fold.seed, seconds=seconds,
+                    checkpoint=osp.relpath(self.checkpoint_for_test(fold), self.work_dir))
+        with open(path, 'w') as f:
+            json.dump(info, f, indent=2)
+
+    def _on_signal(self, signum, frame):
+        """Stop the running folds (their whole process groups) and exit; rerun to resume."""
+        for proc in list(self._procs.values()):
+            _kill_group(proc, signal.SIGTERM)
+        deadline = time.time() + 30
+        for proc in list(self._procs.values()):
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                _kill_group(proc, signal.SIGKILL)
+        sys.stderr.write(f'\n[loso] interrupted (signal {signum}); run the same command again to '
+                         'resume\n')
+        raise SystemExit(128 + signum)
+
+    # ---------------------------------------------------------------------------------- reports
+    def report(self, plots: bool = True) -> Dict:
+        """Pool the folds' predictions and write predictions.csv, summary.json/.md and figures."""
+        if self.protocol is None:
+            self.plan()
+        classes = self.protocol.classes
+        missing = [f.name for f in self.folds if not f.done]
+        if missing:
+            raise FoldFailed(f'cannot report: folds without predictions: {missing}')
+        rows_by_group, all_rows, fold_info = {}, [], {}
+        for fold in self.folds:
+            info = {}
+            info_path = osp.join(fold.work_dir, 'fold.json')
+            if osp.exists(info_path):
+                with open(info_path) as f:
+                    info = json.load(f)
+            for split in fold.tests:
+                name = fold.name if split is None else split
+                rows = load_fold_predictions(fold.prediction_file(split), name, len(classes))
+                all_rows += rows
+                rows_by_group.setdefault('pooled' if split is None else split, []).extend(rows)
+                fold_info[name] = dict(seed=fold.seed, checkpoint=info.get('checkpoint'),
+                                       train_seconds=info.get('seconds', {}).get('train'))
+        summary = build_summary(
+            self.protocol.kind, rows_by_group, classes, fold_info,
+            experiment=osp.splitext(osp.basename(self.config))[0], config=self.config,
+            config_hash=self.config_hash, cfg_options=self.cfg_options,
+            checkpoint_rule=CHECKPOINT_RULE_UNSAFE if self.unsafe else CHECKPOINT_RULE_LAST,
+            seeds=dict(base=self.seed, rule='same seed for every fold',
+                       per_fold={f.name: f.seed for f in self.folds}))
+        summary['report_files'] = write_reports(self.work_dir, summary, all_rows, plots=plots)
+        with open(osp.join(self.work_dir, 'summary.json'), 'w') as f:
+            json.dump(summary, f, indent=2)
+        return summary
+
+
+def _kill_group(proc: subprocess.Popen, sig) -> None:
+    try:
+        os.killpg(proc.pid, sig)  # the fold's own session: train.py / torchrun and its workers
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _tail(path: str, n: int = 25) -> str:
+    try:
+        with open(path, errors='replace') as f:
+            return ''.join(f.readlines()[-n:])
+    except OSError:
+        return ''
+
+
+def parse_device_groups(devices: Optional[str], gpus: Optional[int], per_fold: int,
+                        parallel_cpu: int = 1) -> List[Optional[List[str]]]:
+    """Slots for parallel folds: ``--devices 0,1,2,3`` / ``--gpus 4`` split into groups of
+    ``per_fold`` devices (one fold per group); without devices, ``parallel_cpu`` CPU slots."""
+    if devices:
+        ids = [d.strip() for d in devices.split(',') if d.strip()]
+    elif gpus:
+        ids = [str(i) for i in range(gpus)]
+    else:
+        return [None] * max(1, parallel_cpu)
+    if per_fold < 1 or len(ids) % per_fold:
+        raise ValueError(f'{len(ids)} devices cannot be split into groups of {per_fold} '
+                         '(--launcher-gpus-per-fold)')
+    return [ids[i:i + per_fold] for i in range(0, len(ids), per_fold)]
+
+
+__all__ = ['LOSOExperiment', 'Fold', 'FoldFailed', 'parse_device_groups', 'load_config',
+           'CHECKPOINT_RULE_LAST', 'CHECKPOINT_RULE_UNSAFE']

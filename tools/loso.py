@@ -1,0 +1,87 @@
+"""Run a whole LOSO experiment (or the fixed-split protocol of DFME) and write pooled reports.
+
+    python tools/loso.py configs/mer_clip_synthetic.py                     # every fold, one by one
+    python tools/loso.py CONFIG --work-dir work_dirs/x --subjects s00 s01  # a subset of folds
+    python tools/loso.py CONFIG --gpus 4                                   # 4 folds side by side
+    python tools/loso.py CONFIG --devices 0,1,2,3 --launcher-gpus-per-fold 2  # DDP per fold
+    python tools/loso.py CONFIG --parallel 2                               # 2 CPU folds at once
+    python tools/loso.py CONFIG --report-only                              # rebuild the reports
+
+Killed at any moment, the same command resumes: finished folds are skipped, the interrupted fold
+continues from its last epoch checkpoint, and the pooled numbers equal an uninterrupted run.
+Each fold is tested on its LAST epoch checkpoint. --select-on-test-fold-UNSAFE reproduces the
+MER-CLIP authors' protocol (keep the epoch with the best UF1 on the test subject); it inflates
+results.
+
+Reports in the work dir: predictions.csv, summary.json, summary.md, confusion_matrix.png,
+per_fold.png (fixed splits: confusion_matrix_<split>.png).
+"""
+import argparse
+import os.path as osp
+import sys
+import time
+
+import mer_clip  # noqa: F401  (compat, registries)
+from mer_clip.loso import LOSOExperiment, headline, parse_device_groups
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description='LOSO / fixed-split MER experiment')
+    p.add_argument('config')
+    p.add_argument('--work-dir', help='default: work_dirs/<config name>_loso')
+    p.add_argument('--subjects', nargs='+', help='run and report only these folds')
+    dev = p.add_mutually_exclusive_group()
+    dev.add_argument('--gpus', type=int, help='use GPUs 0..N-1, one fold per GPU (or group)')
+    dev.add_argument('--devices', help='comma-separated device ids, e.g. 0,1,2,3')
+    dev.add_argument('--parallel', type=int, default=1, help='CPU folds run side by side')
+    p.add_argument('--launcher-gpus-per-fold', type=int, default=1,
+                   help='devices per fold; >1 trains each fold with DDP (tools/dist_train.sh)')
+    p.add_argument('--seed', type=int, help='seed of every fold (default: randomness.seed)')
+    p.add_argument('--cfg-options', nargs='+', default=[],
+                   help='key=value overrides passed to every train and test call')
+    p.add_argument('--select-on-test-fold-UNSAFE', dest='unsafe', action='store_true',
+                   help='report the epoch with the best UF1 on the test subject (the authors\' '
+                   'protocol). This selects on the test fold and INFLATES results; for reproducing '
+                   'their numbers only')
+    p.add_argument('--report-only', action='store_true',
+                   help='only pool the finished folds into the reports')
+    p.add_argument('--no-plots', action='store_true')
+    p.add_argument('--keep-checkpoints', choices=['tested', 'all'], default='tested',
+                   help="after a fold: keep only the tested checkpoint (default) or all")
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    work_dir = args.work_dir or osp.join(
+        'work_dirs', osp.splitext(osp.basename(args.config))[0] + '_loso')
+    groups = parse_device_groups(args.devices, args.gpus, args.launcher_gpus_per_fold,
+                                 args.parallel)
+    if args.launcher_gpus_per_fold > 1 and groups == [None] * len(groups):
+        groups = [[str(i) for i in range(args.launcher_gpus_per_fold)]]
+    exp = LOSOExperiment(args.config, work_dir, cfg_options=args.cfg_options, seed=args.seed,
+                         subjects=args.subjects, device_groups=groups,
+                         select_on_test_fold_unsafe=args.unsafe,
+                         keep_checkpoints=args.keep_checkpoints)
+    folds = exp.plan()
+    print(f'[loso] {exp.protocol.kind} protocol: {len(folds)} fold(s) '
+          f'({", ".join(f.name for f in folds)}), {exp.protocol.num_samples} samples, classes '
+          f'{exp.protocol.classes}; work dir {work_dir}', flush=True)
+    if args.unsafe:
+        print('[loso] WARNING: --select-on-test-fold-UNSAFE: each fold reports the epoch with the '
+              'best UF1 on its own test data. The numbers are inflated and not comparable to a '
+              'proper LOSO evaluation.', file=sys.stderr, flush=True)
+    t0 = time.time()
+    summary = exp.report(plots=not args.no_plots) if args.report_only else exp.run()
+    for group, m in headline(summary).items():
+        print(f'[loso] {group}: UF1 {m["UF1"]:.4f}  UAR {m["UAR"]:.4f}  ACC {m["ACC"]:.4f}')
+    if summary['protocol'] == 'loso':
+        sm = summary['subject_mean']
+        print(f'[loso] (subject mean, reference only: UF1 {sm["UF1"]:.4f}  UAR {sm["UAR"]:.4f}  '
+              f'ACC {sm["ACC"]:.4f})')
+    print(f'[loso] reports in {work_dir} ({time.time() - t0:.0f}s): '
+          + ', '.join(osp.basename(p) for p in summary['report_files'].values()))
+
+
+if __name__ == '__main__':
+    main()

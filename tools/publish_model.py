@@ -1,0 +1,28 @@
+"""Publish a training checkpoint for the model zoo (OpenMMLab style).
+
+    python tools/publish_model.py work_dirs/x/epoch_55.pth checkpoints/mer_clip_samm5
+    -> checkpoints/mer_clip_samm5-1a2b3c4d.pth  (first 8 hex digits of its sha256)
+
+Keeps ``state_dict`` and ``meta`` (as plain data); drops the optimizer, param schedulers, message
+hub and RNG states. The result loads with ``torch.load(weights_only=True)`` and
+``mer_clip.apis.load_checkpoint_safe`` (which checks the hash in the name).
+"""
+import argparse
+
+from mer_clip.apis.checkpoint import publish_checkpoint
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description='Drop training state from a checkpoint; hash its name')
+    p.add_argument('in_file', help='training checkpoint (.pth)')
+    p.add_argument('out_prefix', help='output path without the "-<hash>.pth" suffix')
+    p.add_argument('--trust-input', action='store_true',
+                   help='load the input with weights_only=False (only for checkpoints you made '
+                   'or trust; needed when it holds objects other than weights)')
+    args = p.parse_args(argv)
+    path, digest = publish_checkpoint(args.in_file, args.out_prefix, args.trust_input)
+    print(f'published {path} (sha256 {digest})')
+
+
+if __name__ == '__main__':
+    main()
