@@ -1,7 +1,7 @@
 # Table IX ablation on the synthetic set, row "none (baseline)".
 # Colour jitter and horizontal flip (p = 0.5) are on in every row; the rows switch clip-consistent
 # AugMix (pipeline) and LocalStaticFaceMix (data preprocessor). Rows: aug_{none,lsfm,augmix,both}.
-_base_ = ['../mer_clip_synthetic.py', '../_base_/augmentations.py']
+_base_ = ['../mer_clip_synthetic.py']
 
 # the base train pipeline without any augmentation, then this row's ones before the AU prompt
 # (MEFlip must precede GenerateAUPrompt: it swaps the AU sides the prompt names)

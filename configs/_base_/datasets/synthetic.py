@@ -1,6 +1,8 @@
 # The synthetic micro-expression set (tools/data/make_synthetic.py): small rendered faces, 3 classes
 # (negative / positive / surprise), LOSO over its subjects. The embedded default of demos and tests.
-_base_ = ['./me_loso.py']
+# Training uses the paper's augmentations (clip-consistent AugMix, colour jitter, flip with AU side
+# swap; LocalStaticFaceMix sits in the model's data preprocessor).
+_base_ = ['./me_loso.py', '../augmentations.py']
 
 data_root = 'data/synthetic/frames'
 ann_file = 'data/synthetic/annotations.json'
@@ -16,6 +18,7 @@ train_pipeline = [
     dict(type='LoadMEFrames'),
     dict(type='Resize', scale=(-1, short_side)),
     dict(type='CenterCrop', crop_size=crop_size),
+    *_base_.aug_pipeline,
     dict(type='GenerateAUPrompt'),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs', meta_keys={{_base_.meta_keys}}),

@@ -1,2 +1,3 @@
 
 from .local_static_face_mix import LocalStaticFaceMix  # noqa: F401
+from .onset_difference import OnsetDifferencePreprocessor  # noqa: F401
