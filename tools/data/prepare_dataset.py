@@ -1,0 +1,125 @@
+"""Prepare a micro-expression release (or video files) for training: aligned face clips, annotation.
+
+Usage::
+
+    python tools/data/prepare_dataset.py samm   data/raw/SAMM   data/samm   --workers 2 --cache
+    python tools/data/prepare_dataset.py casme2 data/raw/CASME2 data/casme2 \
+        --ann data/raw/CASME2/CASME2-coding-20140508.xlsx
+    python tools/data/prepare_dataset.py video my_clips.csv data/mine  # video,onset,apex,offset,...
+    python tools/data/prepare_dataset.py video clip.mp4 data/mine --onset 10 --apex 25 --offset 40
+
+Writes ``OUT_ROOT/frames/<subject>/<sample_id>/img_{:05d}.jpg``, ``OUT_ROOT/annotations.json``
+(canonical; ``data_prefix=dict(img='OUT_ROOT/frames')``) and ``OUT_ROOT/prepare_log.json``.
+Re-running the same command resumes. See docs/prepare_data.md.
+"""
+import argparse
+import logging
+import os.path as osp
+import sys
+
+import mer_clip  # noqa: F401  (stack workarounds, registries)
+from mer_clip.preprocessing.prepare import (DATASETS, PrepareConfig, PrepareError,
+                                            prepare_dataset, prepare_records, read_video_list,
+                                            video_record)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('dataset', choices=sorted(DATASETS) + ['video'],
+                   help="release name, or 'video' for video files")
+    p.add_argument('raw_root', help='unpacked release folder; for video: a video file or a CSV '
+                                    '(video,onset,apex,offset[,subject,sample_id,emotion,aus])')
+    p.add_argument('out_root', help='output folder (frames/, annotations.json, prepare_log.json)')
+    p.add_argument('--ann', nargs='+', help='release annotation sheet (DFME: one per split); '
+                                            'default: searched under RAW_ROOT')
+    p.add_argument('--frame-dir-tmpl', help='reader option: frame folder of a row, e.g. '
+                                            '"{subject}/{filename}" (default: the reader\'s)')
+    p.add_argument('--filename-tmpl', help='reader option: frame file name, e.g. "img{}.jpg"')
+    p.add_argument('--frame-root', help='folder the sheet\'s frame folders are relative to '
+                                        '(default: found under RAW_ROOT)')
+    p.add_argument('--size', type=int, default=224, help='output width = height (default 224)')
+    p.add_argument('--eye-distance', type=float, default=0.32,
+                   help='inter-ocular distance / output width (default 0.32)')
+    p.add_argument('--eye-y', type=float, default=0.38,
+                   help='eye line height / output height (default 0.38)')
+    p.add_argument('--search-frames', type=int, default=10,
+                   help='frames after the onset tried when the onset has no face (default 10)')
+    p.add_argument('--workers', type=int, default=1, help='processes (default 1)')
+    g = p.add_mutually_exclusive_group()
+    g.add_argument('--only-sampled-frames', dest='only_sampled', action='store_true', default=None,
+                   help='write only onset..offset (default for casme3)')
+    g.add_argument('--all-frames', dest='only_sampled', action='store_false',
+                   help='write every frame of the release folder (default except casme3)')
+    p.add_argument('--cache', action='store_true',
+                   help='also write the sampled frames of each clip as one uint8 .npy '
+                        '(read by LoadClipCache)')
+    p.add_argument('--clip-len', type=int, default=16, help='frames per cached clip (default 16)')
+    p.add_argument('--cache-short-side', type=int,
+                   help='store cached frames resized to this short side (the training Resize, e.g. '
+                        '256): same pipeline output, no resize per epoch')
+    p.add_argument('--jpeg-quality', type=int, default=95)
+    p.add_argument('--strict', action='store_true',
+                   help='stop at the first clip that cannot be prepared instead of skipping it')
+    p.add_argument('--overwrite', action='store_true',
+                   help='delete OUT_ROOT/frames first (needed to change settings of an OUT_ROOT)')
+    p.add_argument('--no-progress', action='store_true')
+    v = p.add_argument_group('video (one file)')
+    v.add_argument('--onset', type=int, help='0-based onset frame index')
+    v.add_argument('--apex', type=int, help='0-based apex frame index (optional)')
+    v.add_argument('--offset', type=int, help='0-based offset frame index')
+    v.add_argument('--subject', default='video')
+    v.add_argument('--sample-id')
+    v.add_argument('--emotion', default='unknown')
+    v.add_argument('--aus', default='', help='AU string, e.g. "4+L12"')
+    return p.parse_args(argv)
+
+
+def _run(args, common) -> dict:
+    if args.dataset == 'video':
+        if args.raw_root.lower().endswith('.csv'):
+            records = read_video_list(args.raw_root)
+        else:
+            if args.onset is None or args.offset is None:
+                raise ValueError('video: give --onset and --offset (0-based frame indices), '
+                                 'or a CSV list')
+            records = [video_record(osp.abspath(args.raw_root), args.onset, args.apex, args.offset,
+                                    sample_id=args.sample_id, subject=args.subject,
+                                    emotion=args.emotion, aus=args.aus)]
+        summary = prepare_records(records, args.out_root,
+                                  metainfo=dict(dataset_name='video', source=args.raw_root,
+                                                format_version=1), **common)
+    else:
+        reader_kwargs = {k: v for k, v in dict(frame_dir_tmpl=args.frame_dir_tmpl,
+                                                filename_tmpl=args.filename_tmpl).items() if v}
+        summary = prepare_dataset(args.dataset, args.raw_root, args.out_root, ann_file=args.ann,
+                                  frame_root=args.frame_root, only_sampled_frames=args.only_sampled,
+                                  reader_kwargs=reader_kwargs, **common)
+    return summary
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')
+    cfg = PrepareConfig(size=args.size, eye_distance=args.eye_distance, eye_y=args.eye_y,
+                        search_frames=args.search_frames, jpeg_quality=args.jpeg_quality,
+                        only_sampled_frames=bool(args.only_sampled))
+    common = dict(cfg=cfg, workers=args.workers, cache=args.cache, clip_len=args.clip_len,
+                  cache_short_side=args.cache_short_side,
+                  strict=args.strict, overwrite=args.overwrite, progress=not args.no_progress)
+    try:
+        summary = _run(args, common)
+    except (ValueError, FileNotFoundError, ImportError, PrepareError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
+    c = summary['counts']
+    print(f'{args.dataset}: {c["done"]} prepared, {c["resumed"]} already done, {c["skipped"]} '
+          f'skipped, {c["no_face"]} without a face (centre crop); {summary["seconds"]:.1f} s, '
+          f'{summary["clips_per_s"]} clips/s with {args.workers} worker(s)')
+    if c['skipped']:
+        print(f'skipped clips and reasons: {osp.join(args.out_root, "prepare_log.json")}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
