@@ -1,0 +1,159 @@
+"""bf16 mixed precision: the loss under autocast is close to the float32 loss, the logits of the
+contrastive and focal losses stay float32 inside autocast, and a training step goes through the
+AmpOptimWrapper of configs/_base_/amp_bf16.py.
+
+Tolerance: bf16 keeps 8 significant bits (relative rounding up to 2^-9 = 0.2% per value); each
+matmul output is rounded once and the ~10 layers between input and loss add such errors with
+random signs, and the losses themselves are computed from float32 logits. Measured on these
+batches: at most 0.1% relative difference (seeds 0-2). 1% is 10x that margin for other platforms'
+bf16 kernels, and still below the 1.5% a single bf16 rounding of the contrastive logits (scale
+1/0.07 = 14.3, values up to ~14, spacing 2^-4 there) could cause.
+"""
+import glob
+import os.path as osp
+
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+from mmengine.utils import import_modules_from_strings
+
+import mer_clip  # noqa: F401
+from mer_clip.au.prompts import au_key, au_prompt
+from mmaction.registry import MODELS
+from mmaction.structures import ActionDataSample
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIGS = osp.join(ROOT, 'configs')
+TINY = osp.join(CONFIGS, '_base_', 'models', 'mer_clip_tiny.py')
+AMP = osp.join(CONFIGS, '_base_', 'amp_bf16.py')
+AUS = [[{'au': 4, 'side': None}], [{'au': 12, 'side': 'R'}], [{'au': 1, 'side': None},
+                                                              {'au': 2, 'side': None}]]
+
+init_default_scope('mmaction')
+# what the tiny model configs need registered (e.g. their data preprocessor)
+import_modules_from_strings(
+    **Config.fromfile(osp.join(CONFIGS, 'mer_clip_synthetic.py')).custom_imports)
+
+
+def _model():
+    cfg = Config.fromfile(TINY)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    return model, cfg.num_frames, cfg.input_size
+
+
+def _data(frames, size, n=8, seed=0):
+    """A packed batch as the DataLoader yields it (uint8 clips + samples with AU prompts)."""
+    g = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for i in range(n):
+        y = i % 3
+        clip = torch.randint(0, 256, (1, 3, frames, size, size), generator=g, dtype=torch.uint8)
+        inputs.append(clip)
+        meta = dict(sample_id=f's{i}', au_prompt=au_prompt(AUS[y], i % 7), au_key=au_key(AUS[y]),
+                    onset_index=0)
+        samples.append(ActionDataSample(metainfo=meta).set_gt_label(y))
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def _losses(model, data, autocast):
+    processed = model.data_preprocessor(data, training=False)  # no LocalStaticFaceMix draw
+    with torch.autocast('cpu', dtype=torch.bfloat16, enabled=autocast):
+        return model(**processed, mode='loss')
+
+
+def test_bf16_loss_close_to_fp32_and_losses_in_fp32(monkeypatch):
+    model, frames, size = _model()
+    model.eval()  # no dropout / drop path: both runs compute the same function
+    data = _data(frames, size)
+
+    seen = []  # (shape, dtype, autocast on?) of every log_softmax input: the losses' logits
+    real_log_softmax = F.log_softmax
+
+    def spy(x, *args, **kwargs):
+        seen.append((tuple(x.shape), x.dtype, torch.is_autocast_enabled('cpu')))
+        return real_log_softmax(x, *args, **kwargs)
+
+    bf16_out = []
+    hook = model.backbone.transformer.resblocks[0].mlp.c_fc.register_forward_hook(
+        lambda m, i, o: bf16_out.append(o.dtype))
+    monkeypatch.setattr(F, 'log_softmax', spy)
+    with torch.no_grad():
+        ref = _losses(model, data, autocast=False)
+        seen.clear()
+        amp = _losses(model, data, autocast=True)
+    hook.remove()
+
+    assert bf16_out == [torch.float32, torch.bfloat16]  # autocast really ran the backbone in bf16
+    n, k = len(data['inputs']), model.cls_head.num_classes
+    shapes = {s for s, _, _ in seen}
+    assert (n, n) in shapes and (n, k) in shapes, shapes  # contrastive and focal logits
+    for shape, dtype, _ in seen:
+        assert dtype == torch.float32, f'logits {shape} are {dtype} under autocast'
+    # the contrastive logits are formed with autocast off (a bf16 matmul would round them)
+    assert all(not on for s, _, on in seen if s == (n, n))
+    for key in ('loss_cls', 'loss_clip', 'cls_raw', 'clip_raw'):
+        assert amp[key].dtype == torch.float32, key
+        assert amp[key].item() == pytest.approx(ref[key].item(), rel=0.01), key
+    assert amp['clip_raw'].item() != ref['clip_raw'].item()  # bf16 did change something
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='checks the CPU-only behaviour')
+def test_amp_optim_wrapper_needs_cuda_in_mmengine():
+    model, _, _ = _model()
+    with pytest.raises(AssertionError, match='only available'):
+        build_optim_wrapper(model, Config.fromfile(AMP).optim_wrapper)
+
+
+def test_train_step_through_amp_optim_wrapper(monkeypatch):
+    """The config's AmpOptimWrapper (bf16) drives model.train_step as the runner does. On a
+    CPU-only machine mmengine refuses to build it, so its device check is patched: then its
+    GradScaler is inactive (CUDA's, disabled without CUDA; bf16 needs no scaling anyway) and
+    optim_context autocasts on the CPU in bf16 - the same code path as on a GPU."""
+    import mmengine.optim.optimizer.amp_optimizer_wrapper as amp_mod
+    if not torch.cuda.is_available():
+        monkeypatch.setattr(amp_mod, 'is_cuda_available', lambda: True)
+    model, frames, size = _model()
+    model.train()
+    wrapper = build_optim_wrapper(model, Config.fromfile(AMP).optim_wrapper)
+    assert type(wrapper).__name__ == 'AmpOptimWrapper' and wrapper.cast_dtype == torch.bfloat16
+    with wrapper.optim_context(model):
+        assert torch.is_autocast_enabled('cpu')
+        assert torch.get_autocast_dtype('cpu') == torch.bfloat16
+
+    before = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+    for step in range(2):
+        log_vars = model.train_step(_data(frames, size, seed=step), wrapper)
+        assert torch.isfinite(log_vars['loss']) and log_vars['loss'].dtype == torch.float32
+    changed = [n for n, p in model.named_parameters() if p.requires_grad
+               and not torch.equal(before[n], p.detach())]
+    assert any(n.startswith('backbone.') for n in changed)
+    assert any(n.startswith('cls_head.') for n in changed)
+    assert any(n.startswith('align_head.') for n in changed)
+    for p in model.parameters():  # master weights and gradients stay float32
+        assert p.dtype == torch.float32
+        assert p.grad is None or p.grad.dtype == torch.float32
+
+
+def _task_configs():
+    paths = sorted(glob.glob(osp.join(CONFIGS, 'mer_clip_*.py')) +
+                   glob.glob(osp.join(CONFIGS, 'baselines', 'uniformerv2_linear_*.py')))
+    return [p for p in paths if 'synthetic' not in p]
+
+
+@pytest.mark.parametrize('path', _task_configs(), ids=lambda p: osp.basename(p))
+def test_real_dataset_configs_train_in_bf16(path):
+    cfg = Config.fromfile(path)
+    ow = cfg.optim_wrapper
+    assert (ow.type, ow.dtype) == ('AmpOptimWrapper', 'bfloat16'), path
+    assert ow.optimizer.type == 'AdamW' and ow.clip_grad.max_norm == 20  # the paper schedule
+
+
+@pytest.mark.parametrize('name', ['mer_clip_synthetic.py',
+                                  'baselines/uniformerv2_linear_synthetic.py'])
+def test_tiny_synthetic_configs_stay_fp32(name):
+    assert Config.fromfile(osp.join(CONFIGS, name)).optim_wrapper.type == 'OptimWrapper'
