@@ -4,11 +4,15 @@
     tools/dist_train.sh configs/mer_clip_samm.py 2 --cfg-options loso_subject=006
 """
 import argparse
+import logging
 import os
 import os.path as osp
 
+import torch
+
 import mer_clip  # noqa: F401  (applies compat workarounds, registers components)
 from mmengine.config import Config, DictAction
+from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from mer_clip.utils import set_loso_subject
@@ -22,6 +26,9 @@ def parse_args():
                         help='resume from the given checkpoint, or the latest one in work_dir '
                         'when no path is given')
     parser.add_argument('--amp', action='store_true', help='enable automatic mixed precision')
+    parser.add_argument('--no-amp', action='store_true',
+                        help='train in float32 even if the config uses AmpOptimWrapper (automatic '
+                        'on machines without CUDA, where mmengine cannot run AmpOptimWrapper)')
     parser.add_argument('--no-validate', action='store_true',
                         help='do not evaluate during training')
     parser.add_argument('--auto-scale-lr', action='store_true',
@@ -57,6 +64,9 @@ def merge_args(cfg, args):
         if optim_wrapper != 'AmpOptimWrapper':
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.no_amp or (cfg.optim_wrapper.get('type') == 'AmpOptimWrapper'
+                       and not torch.cuda.is_available()):
+        disable_amp(cfg, reason='--no-amp' if args.no_amp else 'no CUDA device')
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None
@@ -71,6 +81,17 @@ def merge_args(cfg, args):
             cfg.randomness.seed = args.seed
         cfg.randomness.deterministic = args.deterministic
     return cfg
+
+
+def disable_amp(cfg, reason: str) -> None:
+    """Switch an AmpOptimWrapper config to the float32 OptimWrapper (drops dtype / loss_scale)."""
+    if cfg.optim_wrapper.get('type') != 'AmpOptimWrapper':
+        return
+    cfg.optim_wrapper.type = 'OptimWrapper'
+    for key in ('dtype', 'loss_scale'):
+        cfg.optim_wrapper.pop(key, None)
+    print_log(f'Mixed precision disabled ({reason}): training in float32.', logger='current',
+              level=logging.WARNING)
 
 
 def main():

@@ -1,0 +1,59 @@
+"""tools/train.py argument handling: LOSO subject, resume, AMP fallback without CUDA."""
+import importlib.util
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from tests.conftest import REPO_ROOT
+
+
+@pytest.fixture(scope='module')
+def train_tool():
+    spec = importlib.util.spec_from_file_location('train_tool', osp.join(REPO_ROOT, 'tools',
+                                                                         'train.py'))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _args(train_tool, monkeypatch, *argv):
+    monkeypatch.setattr('sys.argv', ['train.py', *argv])
+    return train_tool.parse_args()
+
+
+def test_loso_subject_reaches_every_dataloader(train_tool, monkeypatch):
+    args = _args(train_tool, monkeypatch, 'configs/mer_clip_samm.py', '--loso-subject', '011')
+    cfg = Config.fromfile(osp.join(REPO_ROOT, args.config))
+    from mer_clip.utils import set_loso_subject
+    set_loso_subject(cfg, args.loso_subject)
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[key].dataset.loso_subject == '011'
+
+
+def test_resume_auto_and_path(train_tool, monkeypatch):
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs/mer_clip_synthetic.py'))
+    args = _args(train_tool, monkeypatch, 'x.py', '--resume')
+    out = train_tool.merge_args(cfg, args)
+    assert out.resume is True and out.load_from is None
+    args = _args(train_tool, monkeypatch, 'x.py', '--resume', 'ckpt.pth')
+    out = train_tool.merge_args(cfg, args)
+    assert out.resume is True and out.load_from == 'ckpt.pth'
+
+
+def test_amp_config_falls_back_to_fp32_without_cuda(train_tool, monkeypatch):
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs/mer_clip_samm.py'))
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper' and cfg.optim_wrapper.dtype == 'bfloat16'
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    out = train_tool.merge_args(cfg, _args(train_tool, monkeypatch, 'x.py'))
+    assert out.optim_wrapper.type == 'OptimWrapper'
+    assert 'dtype' not in out.optim_wrapper and 'loss_scale' not in out.optim_wrapper
+    assert out.optim_wrapper.optimizer.lr == 5e-5  # the rest is untouched
+    # with CUDA the AMP wrapper stays, unless --no-amp
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs/mer_clip_samm.py'))
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    assert train_tool.merge_args(cfg, _args(train_tool, monkeypatch, 'x.py')
+                                 ).optim_wrapper.type == 'AmpOptimWrapper'
+    out = train_tool.merge_args(cfg, _args(train_tool, monkeypatch, 'x.py', '--no-amp'))
+    assert out.optim_wrapper.type == 'OptimWrapper'
