@@ -10,7 +10,7 @@
 # only, see docs/speed.md).
 _base_ = [
     './_base_/models/mer_clip_uniformerv2_b16.py', './_base_/datasets/samm.py',
-    './_base_/amp_bf16.py', './_base_/default_runtime.py'
+    './_base_/amp_bf16.py', './_base_/mer_clip_runtime.py'
 ]
 
 # -------------------------------------------------------------------------------------------------
@@ -35,11 +35,3 @@ model = dict(
     backbone=dict(pretrained=uniformerv2_ssv2_ckpt, clip_pretrained=clip_vit_b16_ckpt),
     cls_head=dict(num_classes=num_classes),
     text_encoder=dict(pretrained=clip_text_ckpt))
-
-# Progressive training (Eq. 14-15): contrastive weight 1.0 -> 0.5 over the epochs, classification
-# weight 1 - w. Without the hook (ablation) model.loss_weights (0.5 / 0.5) apply throughout.
-# RNGStateHook repeats the runtime's entry (a list in a child config replaces the base list).
-custom_hooks = [
-    dict(type='RNGStateHook'),
-    dict(type='ProgressiveLossHook', start=1.0, end=0.5, total=1.0),
-]

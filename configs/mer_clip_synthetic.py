@@ -8,27 +8,5 @@
 #   tools/dist_train.sh configs/mer_clip_synthetic.py 2 --loso-subject s01
 _base_ = [
     './_base_/models/mer_clip_tiny.py', './_base_/datasets/synthetic.py',
-    './_base_/schedules/adamw_cosine_55e.py', './_base_/default_runtime.py'
-]
-
-# A from-scratch tiny model needs a larger learning rate and fewer epochs than the paper's
-# fine-tuning schedule (5e-5, 55 epochs); warm-up then cosine as in the paper.
-max_epochs = 20
-warmup_epochs = 2
-base_lr = 1e-3
-
-train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
-optim_wrapper = dict(optimizer=dict(lr=base_lr))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=warmup_epochs,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min_ratio=0.1, by_epoch=True, begin=warmup_epochs,
-         end=max_epochs, T_max=max_epochs - warmup_epochs, convert_to_iter_based=True),
-]
-
-# Progressive training (Eq. 14-15): contrastive weight 1.0 -> 0.5, classification weight 1 - w.
-# RNGStateHook repeats the runtime's entry (a list in a child config replaces the base list).
-custom_hooks = [
-    dict(type='RNGStateHook'),
-    dict(type='ProgressiveLossHook', start=1.0, end=0.5, total=1.0),
+    './_base_/schedules/adamw_cosine_20e_tiny.py', './_base_/mer_clip_runtime.py'
 ]
