@@ -1,35 +1,16 @@
 # Baseline: plain UniFormerV2-B/16 + linear head (no text, no transformer head).
 # SAMM, 3 classes (negative, positive, surprise; 133 clips), LOSO.
-# The paper's schedule: AdamW lr 5e-5, weight decay 0.05, 5 warm-up epochs, cosine to epoch 55; 16
-# frames, 224 crop, batch 8 per GPU (x 2 GPUs in the paper).
+# Same model, paths and schedule as uniformerv2_linear_samm.py; only the task differs.
 #
-# Run (loso.py: every fold, pooled metrics; train.py --loso-subject: one fold):
 #   python tools/loso.py configs/baselines/uniformerv2_linear_samm_3cls.py
 #   python tools/train.py configs/baselines/uniformerv2_linear_samm_3cls.py --loso-subject SUBJECT
-# Trains in bf16 mixed precision (_base_/amp_bf16.py: the paper schedule + AmpOptimWrapper; GPU
-# only, see docs/speed.md).
-_base_ = [
-    '../_base_/models/uniformerv2_b16_linear.py', '../_base_/datasets/samm.py',
-    '../_base_/amp_bf16.py', '../_base_/default_runtime.py'
-]
-
-# -------------------------------------------------------------------------------------------------
-# Paths: the prepared data, and the weight files (local only, nothing is downloaded; where to get
-# them: configs/_base_/models/uniformerv2_b16.py; None = random initialisation).
-# -------------------------------------------------------------------------------------------------
-data_root = 'data/samm/frames'
-ann_file = 'data/samm/annotations.json'
-uniformerv2_ssv2_ckpt = 'checkpoints/uniformerv2_b16_sthv2_u16.pth'
-clip_vit_b16_ckpt = None
+_base_ = ['./uniformerv2_linear_samm.py']
 
 class_scheme = 'samm_3'
 num_classes = 3
 
-_dataset = dict(ann_file=ann_file, data_prefix=dict(img=data_root), class_scheme=class_scheme)
+_dataset = dict(class_scheme=class_scheme)
 train_dataloader = dict(dataset=_dataset)
 val_dataloader = dict(dataset=_dataset)
 test_dataloader = dict(dataset=_dataset)
-
-model = dict(
-    backbone=dict(pretrained=uniformerv2_ssv2_ckpt, clip_pretrained=clip_vit_b16_ckpt),
-    cls_head=dict(num_classes=num_classes))
+model = dict(cls_head=dict(num_classes=num_classes))
