@@ -136,11 +136,6 @@ class MicroExpressionDataset(BaseDataset):
         """All subjects of the annotation file within the class scheme (the LOSO folds)."""
         return list(self._all_subjects)
 
-    def get_data_info(self, idx: int) -> dict:
-        info = super().get_data_info(idx)
-        info['sample_idx'] = idx
-        return info
-
     def get_cat_ids(self, idx: int) -> List[int]:
         return [self.get_data_info(idx)['label']]
 
