@@ -57,3 +57,15 @@ def test_amp_config_falls_back_to_fp32_without_cuda(train_tool, monkeypatch):
                                  ).optim_wrapper.type == 'AmpOptimWrapper'
     out = train_tool.merge_args(cfg, _args(train_tool, monkeypatch, 'x.py', '--no-amp'))
     assert out.optim_wrapper.type == 'OptimWrapper'
+
+
+def test_loso_subject_reaches_a_wrapped_dataset():
+    from mmengine.config import ConfigDict
+
+    from mer_clip.utils import set_loso_subject
+    inner = dict(type='MicroExpressionDataset', loso_subject=None)
+    cfg = ConfigDict(train_dataloader=dict(dataset=dict(
+        type='RepeatDataset', times=2, dataset=dict(type='ClassBalancedDataset', dataset=inner))))
+    set_loso_subject(cfg, 7)
+    assert cfg.train_dataloader.dataset.dataset.dataset.loso_subject == '7'
+    assert 'loso_subject' not in cfg.train_dataloader.dataset  # the wrapper is left alone

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence
 
+from ..utils import inner_dataset_cfg
+
 #: splits reported for fixed-split datasets, in this order, when present
 FIXED_TEST_SPLITS = ('test_a', 'test_b', 'test')
 
@@ -30,13 +32,6 @@ class Protocol:
     num_samples: int = 0
 
 
-def _inner_dataset_cfg(dataset_cfg: dict) -> dict:
-    while 'dataset' in dataset_cfg and dataset_cfg.get('type') in ('RepeatDataset',
-                                                                   'ClassBalancedDataset'):
-        dataset_cfg = dataset_cfg['dataset']
-    return dataset_cfg
-
-
 def build_index_dataset(cfg):
     """The config's test dataset without pipeline, fold or split: every sample's record."""
     import mer_clip  # noqa: F401  (registries)
@@ -47,7 +42,7 @@ def build_index_dataset(cfg):
     if loader is None:
         raise KeyError('the config has no test_dataloader (nor val_dataloader) to read the '
                        'subjects from')
-    ds_cfg = copy.deepcopy(_inner_dataset_cfg(loader['dataset']))
+    ds_cfg = copy.deepcopy(inner_dataset_cfg(loader['dataset']))
     ds_cfg = ds_cfg.to_dict() if hasattr(ds_cfg, 'to_dict') else dict(ds_cfg)
     ds_cfg.update(pipeline=[], loso_subject=None, split='all', test_mode=True)
     init_default_scope(cfg.get('default_scope', 'mmaction'))

@@ -40,6 +40,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Deque, Dict, List, Optional, Sequence
 
+from ..utils import DATASET_WRAPPERS
 from .folds import Protocol, detect_protocol, fold_dirname, select_subjects
 from .progress import Progress
 from .reports import build_summary, config_hash, load_fold_predictions, write_reports
@@ -273,7 +274,7 @@ class LOSOExperiment:
         for loader, split in (('train_dataloader', self.protocol.train_split),
                               ('val_dataloader', fold.tests[0])):
             ds = (self.cfg.get(loader) or {}).get('dataset') or {}
-            if ds and ds.get('type') not in ('RepeatDataset', 'ClassBalancedDataset'):
+            if ds and ds.get('type') not in DATASET_WRAPPERS:
                 opts.append(f'{loader}.dataset.split={split}')
         return opts
 

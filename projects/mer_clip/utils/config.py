@@ -1,5 +1,15 @@
 """Config helpers shared by the tools."""
 
+#: dataset wrappers whose inner dataset is the ME dataset
+DATASET_WRAPPERS = ('RepeatDataset', 'ClassBalancedDataset')
+
+
+def inner_dataset_cfg(dataset_cfg: dict) -> dict:
+    """The ME dataset's config inside any dataset wrappers (the same object, not a copy)."""
+    while 'dataset' in dataset_cfg and dataset_cfg.get('type') in DATASET_WRAPPERS:
+        dataset_cfg = dataset_cfg['dataset']
+    return dataset_cfg
+
 
 def set_loso_subject(cfg, subject) -> None:
     """Point every dataloader of ``cfg`` at the LOSO fold that holds out ``subject``.
@@ -12,11 +22,7 @@ def set_loso_subject(cfg, subject) -> None:
         loader = cfg.get(key)
         if loader is None:
             continue
-        dataset = loader['dataset']
-        while 'dataset' in dataset and dataset.get('type') in (
-                'RepeatDataset', 'ClassBalancedDataset'):  # wrapped datasets
-            dataset = dataset['dataset']
-        dataset['loso_subject'] = str(subject)
+        inner_dataset_cfg(loader['dataset'])['loso_subject'] = str(subject)
         found = True
     if not found:
         raise KeyError('the config has no train/val/test dataloader to set loso_subject on')
