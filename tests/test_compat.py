@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from mer_clip import compat
+from tests.conftest import free_port
 
 
 def test_mmaction_models_imports_and_drn_placeholder_is_explicit():
@@ -55,13 +56,6 @@ def test_foreign_pickled_object_is_still_refused():
     buf.seek(0)
     with pytest.raises(Exception, match='weights_only|Unsupported global'):
         torch.load(buf, weights_only=True)
-
-
-def free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 DDP_SCRIPT = textwrap.dedent('''
