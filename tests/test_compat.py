@@ -78,7 +78,14 @@ DDP_SCRIPT = textwrap.dedent('''
     gs = [torch.zeros_like(g) for _ in range(get_world_size())]
     torch.distributed.all_gather(gs, g)
     assert torch.allclose(gs[0], gs[1]), gs  # gradients were averaged across ranks
-    print('RANK', get_rank(), 'OK', torch.distributed.get_backend())
+    import sys
+    # one write per line: the two ranks share the pipe, and print() writes its pieces separately
+    sys.stdout.write(f'RANK {get_rank()} OK {torch.distributed.get_backend()}\\n')
+    sys.stdout.flush()
+    # leave together: a rank that exits while the other still talks to it aborts in gloo
+    del model  # DDP's reducer first, then the process group it uses
+    torch.distributed.barrier()
+    torch.distributed.destroy_process_group()
 ''')
 
 
