@@ -143,3 +143,69 @@ def test_authors_sentences_are_made_of_our_phrases():
                 missing.append((osp.basename(osp.dirname(path)), line))
     assert checked > 800
     assert not missing, missing[:10]
+
+
+def _authors_aus():
+    """(dataset, line, short line or None, codes) of every line of the authors' AU maps."""
+    from mer_clip.datasets.readers.merclip_lists import read_au_map
+    out = []
+    for folder in sorted(glob.glob(osp.join(LISTS, '*', ''))):
+        short = osp.join(folder, 'AUlabel_map_short.txt')
+        short = short if osp.isfile(short) else None
+        short_lines = [ln.strip() for ln in open(short)] if short else None
+        for i, (line, codes) in enumerate(read_au_map(osp.join(folder, 'AUlabel_map.txt'), short)):
+            out.append((osp.basename(osp.dirname(folder)), line, short_lines and short_lines[i],
+                        codes))
+    return out
+
+
+@pytest.mark.skipif(not osp.isdir(LISTS), reason=f'authors lists absent: {LISTS}')
+def test_authors_lists_render_as_before():
+    """Every AU (with its side) of the authors' lists: the 'merclip' vocabulary renders it as their
+    lines write it (the phrases their reader used to type out); the table renders it the same way,
+    except AU 13 (FACS 2002 "Sharp Lip Puller" in the table, the 1978 "Cheek Puffer" there)."""
+    pairs, differ = set(), set()
+    for dataset, line, short, codes in _authors_aus():
+        for code in codes:
+            pairs.add((code.au, code.side))
+            authors = describe_au(code.au, code.side, vocabulary='merclip')
+            assert authors.lower() in line.lower(), (dataset, line, authors)
+            if short is not None:
+                name = describe_au(code.au, code.side, style='facs', vocabulary='merclip')
+                assert name.lower() in short.lower(), (dataset, short, name)
+            for style in ('action', 'facs'):
+                if describe_au(code.au, code.side, style) != describe_au(
+                        code.au, code.side, style, vocabulary='merclip'):
+                    differ.add(code.au)
+    assert len(pairs) == 54  # 30 AUs, 24 of them also with a side
+    assert differ == {13}
+    assert describe_au(13) == 'sharply pulling up the corners of the lips'
+    assert describe_au(13, vocabulary='merclip') == \
+        'inflating the cheeks by exerting pressure from within the mouth'
+
+
+def test_vocabulary_overrides_only_its_entries():
+    table, authors = known_aus(), known_aus('merclip')
+    assert set(table) == set(authors)
+    assert {au for au in table if table[au] != authors[au]} == set(D.MERCLIP_WORDING) == {13}
+    assert get_au_description(12, vocabulary='merclip') is get_au_description(12)
+    with pytest.raises(ValueError, match='vocabulary'):
+        describe_au(12, vocabulary='casme')
+
+
+def test_au_phrases_invert_rendering():
+    phrases = D.au_phrases()
+    for desc in known_aus().values():
+        for side in ('L', 'R', None) if desc.sided else (None, ):
+            for style in ('action', 'facs'):
+                assert phrases[desc.render(side, style).lower()] == (desc.au, side)
+    # the authors' AU 13 phrase is the table's AU 34 phrase: in their vocabulary it means 13
+    cheek = 'inflating the cheeks by exerting pressure from within the mouth'
+    assert phrases[cheek] == (34, None) and D.au_phrases('merclip')[cheek] == (13, None)
+    assert D.au_phrases('merclip')['cheek puffer'] == (13, None)
+    try:  # two table entries that read the same are an error, not a silent pick
+        register_au(98, 'Brow Lowerer Again', 'lowering the brows')
+        with pytest.raises(ValueError, match='both read'):
+            D.au_phrases()
+    finally:
+        D._REGISTRY.pop(98, None)

@@ -49,6 +49,19 @@ def test_facs_style():
         'a combination of Brow Lowerer and Left Lip Corner Puller'
 
 
+def test_merclip_vocabulary():
+    """The authors' wording (AU 13 = cheek puffer) through the sentence and the prompt."""
+    codes = aus((4, None), (13, None))
+    assert au_sentence(codes) == \
+        'a combination of lowering the brows and sharply pulling up the corners of the lips'
+    assert au_sentence(codes, vocabulary='merclip') == (
+        'a combination of lowering the brows and inflating the cheeks by exerting pressure from '
+        'within the mouth')
+    assert au_sentence(codes, style='facs', vocabulary='merclip') == \
+        'a combination of Brow Lowerer and Cheek Puffer'
+    assert au_prompt(codes, 0, vocabulary='merclip').endswith('from within the mouth.')
+
+
 def test_aucode_and_int_inputs_match_dicts():
     codes = parse_au_string('R12A+4')
     assert codes == [AUCode(4), AUCode(12, 'R', 'A')]

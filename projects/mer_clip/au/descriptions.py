@@ -12,14 +12,21 @@ Unknown AUs (not in FACS, e.g. 3 or 70) fall back to ``"action unit N"`` (style 
 ``"AU N"`` (style ``'facs'``), with one warning per AU; pass ``fallback='error'`` to refuse them.
 :func:`register_au` adds or replaces entries (e.g. a dataset's own codes).
 
+This is the one AU table of the package. A *vocabulary* is the table with a few entries worded
+differently: ``vocabulary='merclip'`` is the wording of the MER-CLIP authors' lists
+(:data:`MERCLIP_WORDING`), which their list reader (:mod:`mer_clip.datasets.readers.merclip_lists`)
+parses with, and which :func:`describe_au` / :func:`~mer_clip.au.prompts.au_prompt` render on request.
+
 Note on AU 13: the FACS manual (2002) names it "Sharp Lip Puller"; some tables (and the authors'
 SAMM list, which says "Cheek Puffer ... inflating the cheeks by exerting pressure from within the
-mouth") use the 1978 name. We follow the manual (13 = sharp lip puller, 34 = cheek puff with the
-authors' phrase); re-register 13 if your annotation means the cheek puffer.
+mouth") use the 1978 name. The table follows the manual (13 = sharp lip puller, 34 = cheek puff with
+the authors' phrase); the ``'merclip'`` vocabulary says what the authors say (13 = cheek puffer). It
+is the only AU of their lists that the two render differently
+(``tests/au/test_descriptions.py::test_authors_lists_render_as_before``).
 """
 import logging
 from dataclasses import dataclass
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 logger = logging.getLogger(__name__)
 
@@ -151,6 +158,16 @@ _EXTRA = [
 #: AU numbers of the paper's Table II, in table order.
 TABLE_II_AUS = tuple(row[0] for row in _TABLE_II)
 
+#: The MER-CLIP authors' wording (``data/*/AUlabel_map*.txt``) where it differs from the table: every
+#: other AU of their lists reads as in the table, sides included. AU 13 is the 1978 FACS "Cheek
+#: Puffer" there (see the module note); they never give it a side.
+MERCLIP_WORDING: Dict[int, AUDescription] = {
+    13: AUDescription(13, 'Cheek Puffer',
+                      'inflating the cheeks by exerting pressure from within the mouth'),
+}
+#: Vocabulary name -> entries that replace the table's (None: the table itself).
+VOCABULARIES: Dict[Optional[str], Dict[int, AUDescription]] = {None: {}, 'merclip': MERCLIP_WORDING}
+
 _REGISTRY: Dict[int, AUDescription] = {}
 _WARNED_UNKNOWN = set()
 
@@ -198,16 +215,25 @@ def is_known_au(au: int) -> bool:
     return _au_number(au) in _REGISTRY
 
 
-def get_au_description(au: int, fallback: str = 'generic') -> AUDescription:
+def _overrides(vocabulary: Optional[str]) -> Dict[int, AUDescription]:
+    if vocabulary not in VOCABULARIES:
+        raise ValueError(f'vocabulary must be one of {list(VOCABULARIES)}, got {vocabulary!r}')
+    return VOCABULARIES[vocabulary]
+
+
+def get_au_description(au: int, fallback: str = 'generic',
+                       vocabulary: Optional[str] = None) -> AUDescription:
     """The :class:`AUDescription` of an AU.
 
     Args:
         au: AU number.
         fallback: 'generic' (default) returns :func:`fallback_description` for unknown AUs and
             warns once per AU; 'error' raises KeyError.
+        vocabulary: None (the table) or a key of :data:`VOCABULARIES` ('merclip': the MER-CLIP
+            authors' wording).
     """
     number = _au_number(au)
-    desc = _REGISTRY.get(number)
+    desc = _overrides(vocabulary).get(number) or _REGISTRY.get(number)
     if desc is not None:
         return desc
     if fallback == 'error':
@@ -223,14 +249,37 @@ def get_au_description(au: int, fallback: str = 'generic') -> AUDescription:
 
 
 def describe_au(au: int, side: Optional[str] = None, style: str = 'action',
-                fallback: str = 'generic') -> str:
+                fallback: str = 'generic', vocabulary: Optional[str] = None) -> str:
     """Phrase of one AU: ``describe_au(12, 'L')`` -> "pulling the left corner of the lips"."""
-    return get_au_description(au, fallback).render(side, style)
+    return get_au_description(au, fallback, vocabulary).render(side, style)
 
 
-def known_aus() -> Dict[int, AUDescription]:
-    """A copy of the registry (AU number -> description)."""
-    return dict(sorted(_REGISTRY.items()))
+def known_aus(vocabulary: Optional[str] = None) -> Dict[int, AUDescription]:
+    """A copy of the registry (AU number -> description), with a vocabulary's entries applied."""
+    return dict(sorted({**_REGISTRY, **_overrides(vocabulary)}.items()))
+
+
+def au_phrases(vocabulary: Optional[str] = None) -> Dict[str, Tuple[int, Optional[str]]]:
+    """Every phrase a vocabulary renders, lower case -> ``(au, side)``: the inverse of
+    :func:`describe_au` over both styles and sides, for reading sentences back into AUs.
+
+    A phrase that two AUs share belongs to the vocabulary's own entry (the authors' AU 13 phrase is
+    also the table's AU 34 phrase; in their lists it means 13); any other shared phrase is an error.
+    """
+    overrides = _overrides(vocabulary)
+    table: Dict[str, Tuple[int, Optional[str]]] = {}
+    for desc in known_aus(vocabulary).values():
+        for side in (None, 'L', 'R') if desc.sided else (None, ):
+            for style in ('action', 'facs'):
+                phrase = desc.render(side, style).lower()
+                other = table.get(phrase)
+                if other is not None and other[0] != desc.au:
+                    if other[0] in overrides:
+                        continue
+                    if desc.au not in overrides:
+                        raise ValueError(f'AU {other[0]} and AU {desc.au} both read {phrase!r}')
+                table[phrase] = (desc.au, side)
+    return table
 
 
 for _row in _TABLE_II:

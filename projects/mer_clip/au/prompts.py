@@ -9,6 +9,8 @@ one sentence, "a combination of lowering the brows and pulling the right corner 
 - ``sides``: 'render' (default: "pulling the left corner of the lips") or 'drop' (the bilateral
   phrase for every AU). The same AU on both sides (L12 + R12) is said once, without a side.
 - ``style``: 'action' (Table II action-oriented descriptions, the paper) or 'facs' (FACS names).
+- ``vocabulary``: None (the AU table of :mod:`mer_clip.au.descriptions`) or 'merclip' (the table
+  with the MER-CLIP authors' wording, which differs on AU 13).
 
 Templates: the 10 of Table XII; the paper (and the authors' ``templates_7.txt``) use the first 7,
 one drawn at random per sample during training. The Emo-Guided ablation replaces the AU sentence by
@@ -143,7 +145,8 @@ def au_sentence(au_list: Iterable,
                 sides: str = 'render',
                 style: str = 'action',
                 rng=None,
-                fallback: str = 'generic') -> str:
+                fallback: str = 'generic',
+                vocabulary: Optional[str] = None) -> str:
     """The AU sentence of one sample.
 
     >>> au_sentence([{'au': 4, 'side': None}, {'au': 12, 'side': 'L'}])
@@ -157,13 +160,15 @@ def au_sentence(au_list: Iterable,
         style: 'action' (Table II descriptions) or 'facs' (FACS names).
         rng: random source for ``order='shuffle'``.
         fallback: for AUs without a description, 'generic' ("action unit N") or 'error'.
+        vocabulary: None (the AU table) or 'merclip' (the authors' wording).
     """
     _check_choice('order', order, ORDERS)
     _check_choice('style', style, STYLES)
     pairs = normalize_au_list(au_list, sides)
     if not pairs:
         raise ValueError('au_list is empty: there is no AU to describe')
-    phrases = [get_au_description(au, fallback).render(side, style) for au, side in pairs]
+    phrases = [get_au_description(au, fallback, vocabulary).render(side, style)
+               for au, side in pairs]
     if order == 'shuffle' and len(phrases) > 1:
         perm = _permutation(np.random if rng is None else rng, len(phrases))
         phrases = [phrases[i] for i in perm]
@@ -196,7 +201,8 @@ def au_prompt(au_list: Iterable,
               order: str = 'fixed',
               sides: str = 'render',
               style: str = 'action',
-              fallback: str = 'generic') -> str:
+              fallback: str = 'generic',
+              vocabulary: Optional[str] = None) -> str:
     """The full prompt: a template with the AU sentence in it.
 
     ``template_idx`` picks a template (index into ``templates``); when it is None a template is
@@ -207,7 +213,7 @@ def au_prompt(au_list: Iterable,
     'This micro-expression involves pulling the right corner of the lips.'
     """
     template = _pick_template(templates, template_idx, rng, enabled)
-    return template.format(au_sentence(au_list, order, sides, style, rng, fallback))
+    return template.format(au_sentence(au_list, order, sides, style, rng, fallback, vocabulary))
 
 
 def emotion_phrase(emotion: str) -> str:

@@ -54,6 +54,13 @@ def test_options_pass_through():
     assert len(shuffled) == 2  # both orders of the two AUs
     own = GenerateAUPrompt(test_mode=True, templates=['Face: {}.'])
     assert own(sample())['au_prompt'] == f'Face: {SENT}.'
+    cheek = sample([{'au': 13, 'side': None, 'intensity': None}])
+    authors = GenerateAUPrompt(test_mode=True, vocabulary='merclip')(dict(cheek))
+    assert authors['au_prompt'] == TEMPLATES[0].format(
+        'inflating the cheeks by exerting pressure from within the mouth')
+    assert 'sharply pulling up' in GenerateAUPrompt(test_mode=True)(dict(cheek))['au_prompt']
+    with pytest.raises(ValueError, match='vocabulary'):
+        GenerateAUPrompt(vocabulary='samm')
 
 
 def test_emotion_guided_mode():

@@ -9,10 +9,11 @@ Their repository ships per dataset:
   the corners of the lips"); SAMM and DFME also ship ``AUlabel_map_short.txt`` with FACS names on
   the same lines ("a combination of Inner Brow Raiser, Lip Corner Puller").
 
-:func:`parse_au_sentence` turns both kinds of sentence back into FACS codes. The lists use 30 AUs,
-12 more than Table II: 13 (cheek puffer), 16, 18, 21, 22, 26, 28, 31, 38, 39, 43, 57, 58 are
-mapped by their FACS names below (note: the authors' "Cheek Puffer" / "inflating the cheeks by
-exerting pressure from within the mouth" is FACS AU 13's name). "left"/"right" (subject's side)
+:func:`parse_au_sentence` turns both kinds of sentence back into FACS codes with the package's AU
+table in the authors' wording (:mod:`mer_clip.au.descriptions`, vocabulary ``'merclip'``: every
+phrase and FACS name the table renders, sided or not). The lists use 30 AUs, 12 more than Table II;
+all read as in the table except AU 13, their "Cheek Puffer" / "inflating the cheeks by exerting
+pressure from within the mouth" (the 1978 FACS name of AU 13). "left"/"right" (subject's side)
 become sides L/R; "X might be present" keeps X and "X or Y" keeps both (as the authors' prompts
 keep them, see :mod:`mer_clip.au.codes`). Where a short map exists both maps are parsed and must
 agree line by line. A phrase that maps to no AU is an error listing every such line.
@@ -27,6 +28,7 @@ are pre-sampled key frames), ``emotion`` the class folder (raw label: ``happy``,
 file names (train / testA / testB -> train / test_a / test_b).
 """
 import collections
+import functools
 import glob
 import os
 import os.path as osp
@@ -34,6 +36,7 @@ import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from mer_clip.au.codes import AUCode, sort_codes
+from mer_clip.au.descriptions import au_phrases, known_aus
 from mer_clip.datasets.annotation import make_record
 
 from ._table import ReaderError
@@ -42,90 +45,38 @@ from .dfme import split_of_file
 DATASETS = ('samm', 'casme2', 'casme3', 'dfme')
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp')
 
-# AU: (both sides, left, right) action descriptions as the lists write them.
-_DESCRIPTIONS: Dict[int, Tuple[str, ...]] = {
-    1: ('raising the inner part of the brows', 'raising the inner part of the left brow',
-        'raising the inner part of the right brow'),
-    2: ('raising the outer part of the brows', 'raising the outer part of the left brow',
-        'raising the outer part of the right brow'),
-    4: ('lowering the brows', 'lowering the left brow', 'lowering the right brow'),
-    5: ('raising the upper lids', 'raising the left upper lid', 'raising the right upper lid'),
-    6: ('raising the cheeks', 'raising the left cheek', 'raising the right cheek'),
-    7: ('tightening the lids', 'tightening the left lid', 'tightening the right lid'),
-    9: ('wrinkling the nose', 'wrinkling the left side of the nose',
-        'wrinkling the right side of the nose'),
-    10: ('raising the upper lip', 'raising the left upper lip', 'raising the right upper lip'),
-    12: ('pulling the corners of the lips', 'pulling the left corner of the lips',
-         'pulling the right corner of the lips'),
-    13: ('inflating the cheeks by exerting pressure from within the mouth', ),
-    14: ('creating the dimples', 'creating the left dimple', 'creating the right dimple'),
-    15: ('depressing the corners of the lips', 'depressing the left corner of the lips',
-         'depressing the right corner of the lips'),
-    16: ('depressing the lower lip', ),
-    17: ('raising the chin', 'raising the chin to the left', 'raising the chin to the right'),
-    18: ('puckering the lips', 'puckering the lips to the left', 'puckering the lips to the right'),
-    20: ('stretching the lips', 'stretching the lips down and to the left',
-         'stretching the lips down and to the right'),
-    21: ('tightening the neck', ),
-    22: ('pursing the lips into a funnel shape', ),
-    23: ('tightening the lips', ),
-    24: ('pressing the lips', ),
-    25: ('parting the lips', ),
-    26: ('dropping the jaw', ),
-    28: ('sucking the lips', ),
-    31: ('clenching the jaw', ),
-    38: ('dilating the nostrils', ),
-    39: ('compressing the nostrils', ),
-    43: ('closing the eyes', ),
-    57: ('moving the head forward', ),
-    58: ('moving the head back', ),
-}
-# AU: FACS name as AUlabel_map_short.txt writes it ("Left"/"Right" prefixes are added below).
-_FACS_NAMES: Dict[int, str] = {
-    1: 'Inner Brow Raiser', 2: 'Outer Brow Raiser', 4: 'Brow Lowerer', 5: 'Upper Lid Raiser',
-    6: 'Cheek Raiser', 7: 'Lid Tightener', 9: 'Nose Wrinkler', 10: 'Upper Lip Raiser',
-    12: 'Lip Corner Puller', 13: 'Cheek Puffer', 14: 'Dimpler', 15: 'Lip Corner Depressor',
-    16: 'Lower Lip Depressor', 17: 'Chin Raiser', 18: 'Lip Pucker', 20: 'Lip Stretcher',
-    21: 'Neck Tightener', 22: 'Lip Funneler', 23: 'Lip Tightener', 24: 'Lip Presser',
-    25: 'Lips Part', 26: 'Jaw Drop', 28: 'Lip Suck', 31: 'Jaw Clencher', 38: 'Nostril Dilator',
-    39: 'Nostril Compressor', 43: 'Eyes Closed', 57: 'Head Forward', 58: 'Head Back',
-}
-
-
-def _phrase_table() -> Dict[str, AUCode]:
-    table = {}
-    for au, phrases in _DESCRIPTIONS.items():
-        for side, phrase in zip((None, 'L', 'R'), phrases):
-            table[phrase] = AUCode(au, side)
-    for au, name in _FACS_NAMES.items():
-        table[name.lower()] = AUCode(au)
-        table[f'left {name.lower()}'] = AUCode(au, 'L')
-        table[f'right {name.lower()}'] = AUCode(au, 'R')
-    return table
-
-
-PHRASES: Dict[str, AUCode] = _phrase_table()
-_PHRASE_RE = re.compile(
-    '(' + '|'.join(re.escape(p) for p in sorted(PHRASES, key=len, reverse=True)) + r')(?![a-z])'
-    r'(?: might be present)?', re.IGNORECASE)
+# Their AU vocabulary: the package's AU table with the authors' wording (mer_clip.au, 'merclip').
+VOCABULARY = 'merclip'
 _JOIN_RE = re.compile(r',\s*and\s+|,\s*|\s+and\s+|\s+or\s+', re.IGNORECASE)
 _PREFIX = 'a combination of '
 
 
+@functools.lru_cache(maxsize=4)
+def _phrase_matcher(descriptions: tuple) -> Tuple[Dict[str, AUCode], re.Pattern]:
+    """Phrase -> code and the regex matching any phrase (longest first) of the AU descriptions
+    ``descriptions`` (``known_aus(VOCABULARY)``, a cache key: rebuilt when an AU is registered)."""
+    phrases = {p: AUCode(au, side) for p, (au, side) in au_phrases(VOCABULARY).items()}
+    regex = re.compile(
+        '(' + '|'.join(re.escape(p) for p in sorted(phrases, key=len, reverse=True)) +
+        r')(?![a-z])(?: might be present)?', re.IGNORECASE)
+    return phrases, regex
+
+
 def parse_au_sentence(sentence: str, *, where: str = '') -> List[AUCode]:
     """FACS codes of one AU-map sentence (descriptions or FACS names), sorted."""
+    phrases, phrase_re = _phrase_matcher(tuple(known_aus(VOCABULARY).values()))
     text = sentence.strip()
     if text.lower().startswith(_PREFIX):
         text = text[len(_PREFIX):]
     codes, pos = [], 0
     while True:
-        m = _PHRASE_RE.match(text, pos)
+        m = phrase_re.match(text, pos)
         if m is None:
             loc = f'{where}: ' if where else ''
             raise ReaderError(f'{loc}no AU is known for the phrase {text[pos:]!r} in '
-                              f'{sentence.strip()!r}; add it to mer_clip.datasets.readers.'
-                              f'merclip_lists._DESCRIPTIONS/_FACS_NAMES')
-        codes.append(PHRASES[m.group(1).lower()])
+                              f'{sentence.strip()!r}; describe the AU with '
+                              f'mer_clip.au.register_au() (the AU table, mer_clip.au.descriptions)')
+        codes.append(phrases[m.group(1).lower()])
         pos = m.end()
         if pos == len(text):
             return sort_codes(codes)

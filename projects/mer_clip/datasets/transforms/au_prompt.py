@@ -9,6 +9,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmaction.registry import TRANSFORMS
+from mer_clip.au.descriptions import VOCABULARIES
 from mer_clip.au.prompts import (DEFAULT_TEMPLATE_INDICES, EMOTION_TEMPLATES, ORDERS, SIDE_MODES,
                                  STYLES, TEMPLATES, au_key, au_prompt, emotion_phrase,
                                  emotion_prompt)
@@ -39,6 +40,8 @@ class GenerateAUPrompt(BaseTransform):
         sides: 'render' ("the left corner of the lips") or 'drop'.
         style: 'action' (Table II descriptions) or 'facs' (FACS names).
         fallback: AUs without a description: 'generic' ("action unit N") or 'error'.
+        vocabulary: None (the AU table) or 'merclip' (the MER-CLIP authors' wording, which reads
+            AU 13 as their "cheek puffer"; see :mod:`mer_clip.au.descriptions`).
         empty_prompt: text for a sample with an empty AU list; None (default) raises an error naming
             the sample.
     """
@@ -53,13 +56,16 @@ class GenerateAUPrompt(BaseTransform):
                  sides: str = 'render',
                  style: str = 'action',
                  fallback: str = 'generic',
-                 empty_prompt: Optional[str] = None) -> None:
+                 empty_prompt: Optional[str] = None,
+                 vocabulary: Optional[str] = None) -> None:
         if mode not in ('au', 'emotion'):
             raise ValueError(f"mode must be 'au' or 'emotion', got {mode!r}")
         for name, value, choices in (('order', order, ORDERS), ('sides', sides, SIDE_MODES),
                                      ('style', style, STYLES)):
             if value not in choices:
                 raise ValueError(f'{name} must be one of {choices}, got {value!r}')
+        if vocabulary not in VOCABULARIES:
+            raise ValueError(f'vocabulary must be one of {list(VOCABULARIES)}, got {vocabulary!r}')
         self.test_mode = test_mode
         self.mode = mode
         default = TEMPLATES if mode == 'au' else EMOTION_TEMPLATES
@@ -85,6 +91,7 @@ class GenerateAUPrompt(BaseTransform):
         self.style = style
         self.fallback = fallback
         self.empty_prompt = empty_prompt
+        self.vocabulary = vocabulary
 
     def transform(self, results: dict) -> dict:
         where = f"sample {results.get('sample_id', results.get('sample_idx', '?'))}"
@@ -118,7 +125,7 @@ class GenerateAUPrompt(BaseTransform):
         try:
             results['au_prompt'] = au_prompt(au_list, template_idx, rng, self.templates,
                                              self.enabled_templates, order, self.sides,
-                                             self.style, self.fallback)
+                                             self.style, self.fallback, self.vocabulary)
         except (KeyError, ValueError, TypeError) as err:
             raise type(err)(f'{where}: cannot render the AU prompt of {au_list!r}: {err}') from err
         results['au_key'] = au_key(au_list, self.sides)
