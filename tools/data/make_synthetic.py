@@ -3,7 +3,7 @@
 Writes ``<out>/frames/<subject>/<sample_id>/img_{:05d}.jpg`` and ``<out>/annotations.json``
 (canonical format, raw emotions for the ``synthetic_3`` class scheme). Deterministic: the same
 arguments give the same bytes, whatever ``--workers``. See :mod:`mer_clip.datasets.synthetic` for
-what is drawn.
+what is drawn and :mod:`mer_clip.face_renderer` for how.
 
 Example::
 

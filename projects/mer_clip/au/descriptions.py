@@ -15,7 +15,8 @@ Unknown AUs (not in FACS, e.g. 3 or 70) fall back to ``"action unit N"`` (style 
 This is the one AU table of the package. A *vocabulary* is the table with a few entries worded
 differently: ``vocabulary='merclip'`` is the wording of the MER-CLIP authors' lists
 (:data:`MERCLIP_WORDING`), which their list reader (:mod:`mer_clip.datasets.readers.merclip_lists`)
-parses with, and which :func:`describe_au` / :func:`~mer_clip.au.prompts.au_prompt` render on request.
+parses with, and which :func:`describe_au` / :func:`~mer_clip.au.prompts.au_prompt` render on
+request.
 
 Note on AU 13: the FACS manual (2002) names it "Sharp Lip Puller"; some tables (and the authors'
 SAMM list, which says "Cheek Puffer ... inflating the cheeks by exerting pressure from within the
@@ -158,9 +159,9 @@ _EXTRA = [
 #: AU numbers of the paper's Table II, in table order.
 TABLE_II_AUS = tuple(row[0] for row in _TABLE_II)
 
-#: The MER-CLIP authors' wording (``data/*/AUlabel_map*.txt``) where it differs from the table: every
-#: other AU of their lists reads as in the table, sides included. AU 13 is the 1978 FACS "Cheek
-#: Puffer" there (see the module note); they never give it a side.
+#: The MER-CLIP authors' wording (``data/*/AUlabel_map*.txt``) where it differs from the table:
+#: every other AU of their lists reads as in the table, sides included. AU 13 is the 1978 FACS
+#: "Cheek Puffer" there (see the module note); they never give it a side.
 MERCLIP_WORDING: Dict[int, AUDescription] = {
     13: AUDescription(13, 'Cheek Puffer',
                       'inflating the cheeks by exerting pressure from within the mouth'),

@@ -7,7 +7,7 @@ from mmaction.structures import ActionDataSample
 
 import mer_clip  # noqa: F401
 from mer_clip.au.codes import AUCode
-from mer_clip.datasets.synthetic import ClipSpec, render_clip, sample_identity
+from mer_clip.face_renderer import ClipSpec, render_clip, sample_identity
 from mer_clip.models.data_preprocessors.onset_difference import OnsetDifferencePreprocessor
 
 
