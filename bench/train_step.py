@@ -5,9 +5,9 @@ random weights) and times ``model.train_step`` (data preprocessing with LocalSta
 forward, loss, backward, AdamW step with the paper's gradient clipping: exactly what the runner
 calls) of
 
-  a  MER-CLIP                 (configs/_base_/models/mer_clip_*.py)
+  a  MER-CLIP                 (configs/mer-clip_*.py)
   c  MER-CLIP w/o alignment   (the same, ``align_head=None``: Table VIII's no-text ablation)
-  b  UniFormerV2 + linear     (configs/_base_/models/uniformerv2_*_linear.py)
+  b  UniFormerV2 + linear     (configs/baselines/linear-head_*.py)
 
 on the same batch size and input, interleaved (the order alternates every round) so that drift
 and the load of a shared machine hit every model alike. a/b is the headline (target <= 1.10);
@@ -17,8 +17,8 @@ a/c is the text branch alone, c/b the emotion transformer head alone.
     python bench/train_step.py --size full --device cuda           # B/16, 16x224x224, batch 8
     python bench/train_step.py --size full --steps 2 --warmup 1 --batch 1   # CPU smoke run
 
-Sizes: ``small`` = the tiny synthetic configs (8 x 32 x 32, batch 8); ``full`` = UniFormerV2-B/16
-(16 x 224 x 224, batch 8). On CUDA the optimizer wrapper is the bf16 AmpOptimWrapper of
+Sizes: ``small`` = the tiny synthetic configs (8 x 32 x 32, batch 8); ``full`` = UniFormerV2-B/16,
+the SAMM configs (16 x 224 x 224, batch 8). On CUDA the optimizer wrapper is the bf16 AmpOptimWrapper of
 configs/_base_/amp_bf16.py (``--amp none`` for fp32); on CPU fp32.
 
 AU prompts are rendered (mer_clip.au.au_prompt) from the AU combinations of the synthetic set's
@@ -61,13 +61,15 @@ from mer_clip.au.prompts import DEFAULT_TEMPLATE_INDICES, au_key, au_prompt
 from mer_clip.datasets.synthetic import load_au_stats
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CFG = osp.join(ROOT, 'configs', '_base_')
+CONFIGS = osp.join(ROOT, 'configs')
+CFG = osp.join(CONFIGS, '_base_')
 SIZES = {
-    # task: the config whose custom_imports register what the model configs use
-    'small': dict(mer_clip='models/mer_clip_tiny.py', baseline='models/uniformerv2_tiny_linear.py',
-                  task='mer_clip_synthetic.py', batch=8, device='cpu', steps=30, warmup=3),
-    'full': dict(mer_clip='models/mer_clip_uniformerv2_b16.py',
-                 baseline='models/uniformerv2_b16_linear.py', task='mer_clip_samm.py', batch=8,
+    # the models of these task configs (with their data preprocessor, LocalStaticFaceMix included)
+    'small': dict(mer_clip='mer-clip_uniformerv2-tiny_1xb8-20e_synthetic-3cls.py',
+                  baseline='baselines/linear-head_uniformerv2-tiny_1xb8-20e_synthetic-3cls.py',
+                  batch=8, device='cpu', steps=30, warmup=3),
+    'full': dict(mer_clip='mer-clip_uniformerv2-b16_2xb8-55e_samm-5cls.py',
+                 baseline='baselines/linear-head_uniformerv2-b16_2xb8-55e_samm-5cls.py', batch=8,
                  device='cuda', steps=30, warmup=5),
 }
 SCHEDULE = osp.join(CFG, 'schedules', 'adamw_cosine_55e.py')
@@ -91,11 +93,11 @@ def model_cfgs(size, overrides=()):
     ``overrides``: (dotted key, value) pairs applied to MER-CLIP's model (a and c), e.g.
     ('cls_head.hidden_dim', 32), to measure what a head setting costs."""
     spec = SIZES[size]
-    imports = Config.fromfile(osp.join(ROOT, 'configs', spec['task'])).get('custom_imports')
-    if imports:
-        import_modules_from_strings(**imports)
-    cfg_a = Config.fromfile(osp.join(CFG, spec['mer_clip']))
-    cfg_b = Config.fromfile(osp.join(CFG, spec['baseline']))
+    cfg_a = Config.fromfile(osp.join(CONFIGS, spec['mer_clip']))
+    cfg_b = Config.fromfile(osp.join(CONFIGS, spec['baseline']))
+    for cfg in (cfg_a, cfg_b):
+        if cfg.get('custom_imports'):
+            import_modules_from_strings(**cfg.custom_imports)
     if (cfg_a.num_frames, cfg_a.input_size) != (cfg_b.num_frames, cfg_b.input_size):
         raise ValueError(f'{spec["mer_clip"]} and {spec["baseline"]} have different inputs')
     out = {}

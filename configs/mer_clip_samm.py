@@ -1,37 +1,6 @@
-# MER-CLIP: UniFormerV2-B/16 + AU-text alignment + emotion transformer head.
-# SAMM, 5 classes (anger, contempt, happiness, others, surprise; 136 clips, 32 subjects), LOSO.
-# The paper's schedule: AdamW lr 5e-5, weight decay 0.05, 5 warm-up epochs, cosine to epoch 55; 16
-# frames, 224 crop, batch 8 per GPU (x 2 GPUs in the paper).
-#
-# Run (loso.py: every fold, pooled metrics; train.py --loso-subject: one fold):
-#   python tools/loso.py configs/mer_clip_samm.py
-#   python tools/train.py configs/mer_clip_samm.py --loso-subject SUBJECT
-# Trains in bf16 mixed precision (_base_/amp_bf16.py: the paper schedule + AmpOptimWrapper; GPU
-# only, see docs/speed.md).
-_base_ = [
-    './_base_/models/mer_clip_uniformerv2_b16.py', './_base_/datasets/samm.py',
-    './_base_/amp_bf16.py', './_base_/mer_clip_runtime.py'
-]
-
-# -------------------------------------------------------------------------------------------------
-# Paths: the prepared data, and the weight files (local only, nothing is downloaded; where to get
-# them: configs/_base_/models/uniformerv2_b16.py; None = random initialisation).
-# -------------------------------------------------------------------------------------------------
-data_root = 'data/samm/frames'
-ann_file = 'data/samm/annotations.json'
-uniformerv2_ssv2_ckpt = 'checkpoints/uniformerv2_b16_sthv2_u16.pth'
-clip_vit_b16_ckpt = None
-clip_text_ckpt = 'checkpoints/clip_vit_b16_openai.pt'
-
-class_scheme = 'samm_5'
-num_classes = 5
-
-_dataset = dict(ann_file=ann_file, data_prefix=dict(img=data_root), class_scheme=class_scheme)
-train_dataloader = dict(dataset=_dataset)
-val_dataloader = dict(dataset=_dataset)
-test_dataloader = dict(dataset=_dataset)
-
-model = dict(
-    backbone=dict(pretrained=uniformerv2_ssv2_ckpt, clip_pretrained=clip_vit_b16_ckpt),
-    cls_head=dict(num_classes=num_classes),
-    text_encoder=dict(pretrained=clip_text_ckpt))
+# The name of this config in earlier releases, kept so that commands such as
+#   tools/dist_train.sh configs/mer_clip_samm.py 2
+# keep working: exactly configs/mer-clip_uniformerv2-b16_2xb8-55e_samm-5cls.py (MER-CLIP,
+# UniFormerV2-B/16, the paper's schedule and augmentations, SAMM 5 classes, LOSO).
+# augmentations: augmix, color_jitter, flip, lsfm
+_base_ = ['./mer-clip_uniformerv2-b16_2xb8-55e_samm-5cls.py']

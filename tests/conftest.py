@@ -7,6 +7,8 @@ import pytest
 import mer_clip  # noqa: F401  (compat first, registries filled)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+#: The tiny MER-CLIP on the synthetic set: the config most tests train.
+SYNTHETIC_CONFIG = 'configs/mer-clip_uniformerv2-tiny_1xb8-20e_synthetic-3cls.py'
 SHARED_LISTS = osp.join(osp.dirname(REPO_ROOT), 'shared', 'data', 'merclip_official_lists')
 
 
@@ -41,10 +43,10 @@ def free_port() -> int:
 
 @pytest.fixture
 def small_synthetic_config(tmp_path, synthetic_root):
-    """Write a config inheriting configs/mer_clip_synthetic.py that reads the small synthetic set,
-    loads in the main process and logs every iteration; returns a factory taking extra lines."""
+    """Write a config inheriting SYNTHETIC_CONFIG (or ``base``) that reads the small synthetic
+    set, loads in the main process and logs every iteration; returns a factory taking extra lines."""
 
-    def make(extra: str = '', base: str = 'configs/mer_clip_synthetic.py', name='cfg.py') -> str:
+    def make(extra: str = '', base: str = SYNTHETIC_CONFIG, name='cfg.py') -> str:
         ann = osp.join(synthetic_root, 'annotations.json')
         frames = osp.join(synthetic_root, 'frames')
         text = f'''

@@ -1,6 +1,6 @@
 """Emotion probabilities and the most likely AUs of one face-cropped micro-expression clip.
 
-    python tools/demo.py configs/mer_clip_synthetic.py CHECKPOINT \
+    python tools/demo.py configs/mer-clip_uniformerv2-tiny_1xb8-20e_synthetic-3cls.py CHECKPOINT \
         data/synthetic/frames/s01/s01_000 \
         [--onset 3 --apex 10 --offset 20] [--top-k 5] [--combinations 2]
 

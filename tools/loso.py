@@ -1,6 +1,6 @@
 """Run a whole LOSO experiment (or the fixed-split protocol of DFME) and write pooled reports.
 
-    python tools/loso.py configs/mer_clip_synthetic.py                     # every fold, one by one
+    python tools/loso.py configs/mer-clip_uniformerv2-tiny_1xb8-20e_synthetic-3cls.py  # every fold
     python tools/loso.py CONFIG --work-dir work_dirs/x --subjects s00 s01  # a subset of folds
     python tools/loso.py CONFIG --gpus 4                                   # 4 folds side by side
     python tools/loso.py CONFIG --devices 0,1,2,3 --launcher-gpus-per-fold 2  # DDP per fold

@@ -1,7 +1,8 @@
 """Publish a training checkpoint for the model zoo (OpenMMLab style).
 
-    python tools/publish_model.py work_dirs/x/epoch_55.pth checkpoints/mer_clip_samm5
-    -> checkpoints/mer_clip_samm5-1a2b3c4d.pth  (first 8 hex digits of its sha256)
+    python tools/publish_model.py work_dirs/x/epoch_55.pth \
+        checkpoints/mer-clip_uniformerv2-b16_2xb8-55e_samm-5cls
+    -> checkpoints/mer-clip_uniformerv2-b16_2xb8-55e_samm-5cls-1a2b3c4d.pth  (8 hex of its sha256)
 
 Keeps ``state_dict`` and ``meta`` (as plain data); drops the optimizer, param schedulers, message
 hub and RNG states. The result loads with ``torch.load(weights_only=True)`` and

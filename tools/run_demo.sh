@@ -12,7 +12,8 @@ if [ ! -f data/synthetic/annotations.json ]; then
   "$PY" tools/data/make_synthetic.py --out data/synthetic
 fi
 WORK_DIR=${WORK_DIR:-work_dirs/demo}
-"$PY" tools/loso.py configs/mer_clip_synthetic.py --work-dir "$WORK_DIR" --parallel "${PARALLEL:-2}" "$@"
+CONFIG=configs/mer-clip_uniformerv2-tiny_1xb8-20e_synthetic-3cls.py
+"$PY" tools/loso.py "$CONFIG" --work-dir "$WORK_DIR" --parallel "${PARALLEL:-2}" "$@"
 echo
 echo "== MER-CLIP (tiny) on the synthetic set, LOSO, pooled over all folds =="
 cat "$WORK_DIR/summary.md"

@@ -1,7 +1,9 @@
 """Test a checkpoint with mmengine's Runner and print UF1 / UAR / ACC.
 
-    python tools/test.py configs/mer_clip_synthetic.py work_dirs/.../epoch_10.pth
-    tools/dist_test.sh configs/mer_clip_samm.py CKPT 2 --dump work_dirs/preds.csv
+    python tools/test.py configs/mer-clip_uniformerv2-tiny_1xb8-20e_synthetic-3cls.py \
+        work_dirs/.../epoch_20.pth
+    tools/dist_test.sh configs/mer-clip_uniformerv2-b16_2xb8-55e_samm-5cls.py CKPT 2 \
+        --dump work_dirs/preds.csv
 """
 import argparse
 import os

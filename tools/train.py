@@ -1,7 +1,8 @@
 """Train a recognizer with mmengine's Runner (OpenMMLab style).
 
-    python tools/train.py configs/mer_clip_synthetic.py
-    tools/dist_train.sh configs/mer_clip_samm.py 2 --cfg-options loso_subject=006
+    python tools/train.py configs/mer-clip_uniformerv2-tiny_1xb8-20e_synthetic-3cls.py
+    tools/dist_train.sh configs/mer-clip_uniformerv2-b16_2xb8-55e_samm-5cls.py 2 \
+        --cfg-options loso_subject=006
 """
 import argparse
 import logging

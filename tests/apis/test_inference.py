@@ -8,8 +8,7 @@ import torch
 
 from mer_clip.apis import inference_me_clip, init_recognizer, retrieve_aus
 from mer_clip.apis.inference import au_candidates, au_text_embeddings, frame_folder_info
-
-CONFIG = 'configs/mer_clip_synthetic.py'
+from tests.conftest import SYNTHETIC_CONFIG as CONFIG
 
 
 @pytest.fixture(scope='module')

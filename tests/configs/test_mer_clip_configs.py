@@ -3,6 +3,7 @@ build with Runner.from_cfg and train."""
 import glob
 import json
 import os.path as osp
+import re
 
 import pytest
 import torch
@@ -12,22 +13,39 @@ from mmengine.registry import init_default_scope
 from mer_clip.utils import set_loso_subject
 from mmaction.registry import MODELS
 
-CONFIGS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs')
-TASKS = {  # config stem -> (class scheme, classes, DFME test split)
-    'samm': ('samm_5', 5, None), 'samm_3cls': ('samm_3', 3, None),
-    'casme2_5cls': ('casme2_5', 5, None), 'casme2_3cls': ('casme2_3', 3, None),
-    'casme3_7cls': ('casme3_7', 7, None), 'casme3_4cls': ('casme3_4', 4, None),
-    'casme3_3cls': ('casme3_3', 3, None),
-    'dfme_test_a': ('dfme_7', 7, 'test_a'), 'dfme_test_b': ('dfme_7', 7, 'test_b'),
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIGS = osp.join(REPO, 'configs')
+TASKS = {  # dataset part of the config name -> (class scheme, classes, DFME test split)
+    'samm-5cls': ('samm_5', 5, None), 'samm-3cls': ('samm_3', 3, None),
+    'casme2-5cls': ('casme2_5', 5, None), 'casme2-3cls': ('casme2_3', 3, None),
+    'casme3-7cls': ('casme3_7', 7, None), 'casme3-4cls': ('casme3_4', 4, None),
+    'casme3-3cls': ('casme3_3', 3, None),
+    'dfme-7cls-test-a': ('dfme_7', 7, 'test_a'), 'dfme-7cls-test-b': ('dfme_7', 7, 'test_b'),
 }
+PAPER = 'uniformerv2-b16_2xb8-55e'  # backbone and schedule of the paper's configs
+TINY = 'uniformerv2-tiny_1xb8-20e'
+SYNTHETIC = f'mer-clip_{TINY}_synthetic-3cls.py'
+SYNTHETIC_BASELINE = f'baselines/linear-head_{TINY}_synthetic-3cls.py'
+#: earlier config names kept as thin configs inheriting their new name -> the new name
+ALIASES = {'mer_clip_samm.py': f'mer-clip_{PAPER}_samm-5cls.py'}
+#: {model}_{backbone}_{schedule}_{dataset}[_{variant}], e.g. an ablation's _no-<what it drops>
+NAME_RE = re.compile(r'(?P<model>[a-z0-9]+(-[a-z0-9]+)*)_(?P<backbone>[a-z0-9]+(-[a-z0-9]+)*)_'
+                     r'(?P<schedule>\d+xb\d+-\d+e)_(?P<dataset>[a-z0-9]+(-[a-z0-9]+)*-\d+cls'
+                     r'(-[a-z0-9-]+)?)(_[a-z0-9-]+)?\.py')
+
+
+def _config_files():
+    return sorted(osp.relpath(p, CONFIGS) for p in glob.glob(osp.join(CONFIGS, '**', '*.py'),
+                                                             recursive=True)
+                  if not osp.relpath(p, CONFIGS).startswith('_base_'))
 
 
 @pytest.mark.parametrize('task', sorted(TASKS))
 @pytest.mark.parametrize('kind', ['mer_clip', 'baseline'])
 def test_task_configs_have_the_paper_settings(task, kind):
     scheme, num_classes, split = TASKS[task]
-    path = (osp.join(CONFIGS, f'mer_clip_{task}.py') if kind == 'mer_clip' else
-            osp.join(CONFIGS, 'baselines', f'uniformerv2_linear_{task}.py'))
+    path = (osp.join(CONFIGS, f'mer-clip_{PAPER}_{task}.py') if kind == 'mer_clip' else
+            osp.join(CONFIGS, 'baselines', f'linear-head_{PAPER}_{task}.py'))
     cfg = Config.fromfile(path)
     model = cfg.model
     assert model.cls_head.num_classes == num_classes
@@ -66,7 +84,7 @@ def test_task_configs_have_the_paper_settings(task, kind):
 @pytest.mark.slow
 def test_full_size_model_builds_with_paper_sizes():
     init_default_scope('mmaction')
-    cfg = Config.fromfile(osp.join(CONFIGS, 'mer_clip_samm.py'))
+    cfg = Config.fromfile(osp.join(CONFIGS, f'mer-clip_{PAPER}_samm-5cls.py'))
     cfg.model.backbone.pretrained = None
     cfg.model.text_encoder.pretrained = None
     model = MODELS.build(cfg.model)
@@ -105,8 +123,7 @@ def _tiny_runner_cfg(path, synthetic_root, tmp_path):
     return cfg
 
 
-@pytest.mark.parametrize('config', ['mer_clip_synthetic.py',
-                                    'baselines/uniformerv2_linear_synthetic.py'])
+@pytest.mark.parametrize('config', [SYNTHETIC, SYNTHETIC_BASELINE])
 def test_synthetic_configs_train_with_runner(config, synthetic_root, tmp_path):
     from mmengine.runner import Runner
     cfg = _tiny_runner_cfg(osp.join(CONFIGS, config), synthetic_root, tmp_path)
@@ -131,7 +148,57 @@ def test_synthetic_configs_train_with_runner(config, synthetic_root, tmp_path):
 
 
 def test_every_config_in_the_tree_parses():
-    paths = glob.glob(osp.join(CONFIGS, '*.py')) + glob.glob(osp.join(CONFIGS, 'baselines', '*.py'))
-    assert len(paths) >= 20
+    paths = _config_files()
+    assert len(paths) >= 24
     for path in paths:
-        Config.fromfile(path)
+        Config.fromfile(osp.join(CONFIGS, path))
+
+
+def test_config_names_follow_one_scheme():
+    """{model}_{backbone}_{schedule}_{dataset}-{N}cls[_no-...]: model, backbone, GPUs x batch and
+    epochs, dataset and classes; ablations add what they drop."""
+    for rel in _config_files():
+        name = osp.basename(rel)
+        if name in ALIASES:
+            continue
+        assert NAME_RE.fullmatch(name), (
+            f'configs/{rel}: name it {{model}}_{{backbone}}_{{schedule}}_{{dataset}}-{{N}}cls.py, '
+            f'e.g. mer-clip_{PAPER}_samm-5cls.py (ablations add _no-<what they drop>)')
+        if rel.startswith('ablations/'):
+            assert '_no-' in name, f'configs/{rel}: an ablation is named for what it drops'
+
+
+@pytest.mark.parametrize('alias', sorted(ALIASES))
+def test_earlier_names_resolve_to_their_new_config(alias):
+    assert Config.fromfile(osp.join(CONFIGS, alias)).to_dict() == \
+        Config.fromfile(osp.join(CONFIGS, ALIASES[alias])).to_dict()
+
+
+def test_metafile_lists_the_configs():
+    """Every model in configs/metafile.yml points at an existing config of the same name, and every
+    config but the ablations and the aliases is listed."""
+    import yaml
+    with open(osp.join(CONFIGS, 'metafile.yml'), encoding='utf-8') as f:
+        models = yaml.safe_load(f)['Models']
+    listed = set()
+    for model in models:
+        rel = osp.relpath(osp.join(REPO, model['Config']), CONFIGS)
+        assert osp.isfile(osp.join(CONFIGS, rel)), model['Config']
+        assert model['Name'] == osp.splitext(osp.basename(rel))[0], model['Name']
+        listed.add(rel)
+    expected = {rel for rel in _config_files()
+                if not rel.startswith('ablations/') and osp.basename(rel) not in ALIASES}
+    assert listed == expected, (sorted(expected - listed), sorted(listed - expected))
+
+
+def test_data_and_weight_paths_are_written_once():
+    """Each data root, annotation file and weight file appears in one config file only."""
+    seen = {}
+    for path in glob.glob(osp.join(CONFIGS, '**', '*.py'), recursive=True):
+        with open(path, encoding='utf-8') as f:
+            for value in re.findall(r"'((?:data|checkpoints)/[^']+)'", f.read()):
+                seen.setdefault(value, set()).add(osp.relpath(path, CONFIGS))
+    assert {'data/samm/annotations.json', 'checkpoints/uniformerv2_b16_sthv2_u16.pth',
+            'checkpoints/clip_vit_b16_openai.pt'} <= set(seen)
+    repeated = {v: sorted(files) for v, files in seen.items() if len(files) > 1}
+    assert not repeated, repeated

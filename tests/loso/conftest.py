@@ -3,6 +3,8 @@ import os.path as osp
 
 import pytest
 
+from tests.conftest import SYNTHETIC_CONFIG
+
 
 def _data_options(root: str, ann_file: str = None):
     """--cfg-options pointing every dataloader of the synthetic config at ``root``."""
@@ -21,7 +23,7 @@ def data_options():
 
 @pytest.fixture(scope='session')
 def synthetic_config():
-    return 'configs/mer_clip_synthetic.py'
+    return SYNTHETIC_CONFIG
 
 
 @pytest.fixture

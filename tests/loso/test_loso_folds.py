@@ -6,8 +6,7 @@ import pytest
 
 from mer_clip.loso import LOSOExperiment, detect_protocol, fold_dirname, parse_device_groups
 from mer_clip.loso.runner import CHECKPOINT_RULE_UNSAFE, load_config
-
-SYNTHETIC_CONFIG = 'configs/mer_clip_synthetic.py'
+from tests.conftest import SYNTHETIC_CONFIG
 
 
 def test_subjects_from_test_dataset_without_images(synthetic_root, tmp_path, in_repo, data_options):

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 pytest.importorskip('dlib')
-from tests.conftest import REPO_ROOT  # noqa: E402
+from tests.conftest import REPO_ROOT, SYNTHETIC_CONFIG  # noqa: E402
 from tests.preprocessing.test_prepare import fab_samm  # noqa: E402
 from tests.tools.test_train_test_tools import ENV, run  # noqa: E402
 
@@ -21,7 +21,7 @@ def test_samm_release_prepares_and_trains(tmp_path):
     cfg = tmp_path / 'cfg.py'
     ann, frames = osp.join(out, 'annotations.json'), osp.join(out, 'frames')
     cfg.write_text(f'''
-_base_ = [{osp.join(REPO_ROOT, 'configs/mer_clip_synthetic.py')!r}]
+_base_ = [{osp.join(REPO_ROOT, SYNTHETIC_CONFIG)!r}]
 _ds = dict(ann_file={ann!r}, data_prefix=dict(img={frames!r}), class_scheme='samm_5')
 train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False, dataset=_ds)
 val_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False, dataset=_ds)

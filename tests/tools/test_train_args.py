@@ -8,6 +8,7 @@ from mmengine.config import Config
 
 from tests.conftest import REPO_ROOT
 
+SAMM = 'configs/mer-clip_uniformerv2-b16_2xb8-55e_samm-5cls.py'
 
 @pytest.fixture(scope='module')
 def train_tool():
@@ -24,6 +25,7 @@ def _args(train_tool, monkeypatch, *argv):
 
 
 def test_loso_subject_reaches_every_dataloader(train_tool, monkeypatch):
+    # the user's own command line, with the earlier name of the SAMM config
     args = _args(train_tool, monkeypatch, 'configs/mer_clip_samm.py', '--loso-subject', '011')
     cfg = Config.fromfile(osp.join(REPO_ROOT, args.config))
     from mer_clip.utils import set_loso_subject
@@ -33,7 +35,8 @@ def test_loso_subject_reaches_every_dataloader(train_tool, monkeypatch):
 
 
 def test_resume_auto_and_path(train_tool, monkeypatch):
-    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs/mer_clip_synthetic.py'))
+    cfg = Config.fromfile(
+        osp.join(REPO_ROOT, 'configs/mer-clip_uniformerv2-tiny_1xb8-20e_synthetic-3cls.py'))
     args = _args(train_tool, monkeypatch, 'x.py', '--resume')
     out = train_tool.merge_args(cfg, args)
     assert out.resume is True and out.load_from is None
@@ -43,7 +46,7 @@ def test_resume_auto_and_path(train_tool, monkeypatch):
 
 
 def test_amp_config_falls_back_to_fp32_without_cuda(train_tool, monkeypatch):
-    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs/mer_clip_samm.py'))
+    cfg = Config.fromfile(osp.join(REPO_ROOT, SAMM))
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper' and cfg.optim_wrapper.dtype == 'bfloat16'
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     out = train_tool.merge_args(cfg, _args(train_tool, monkeypatch, 'x.py'))
@@ -51,7 +54,7 @@ def test_amp_config_falls_back_to_fp32_without_cuda(train_tool, monkeypatch):
     assert 'dtype' not in out.optim_wrapper and 'loss_scale' not in out.optim_wrapper
     assert out.optim_wrapper.optimizer.lr == 5e-5  # the rest is untouched
     # with CUDA the AMP wrapper stays, unless --no-amp
-    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs/mer_clip_samm.py'))
+    cfg = Config.fromfile(osp.join(REPO_ROOT, SAMM))
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
     assert train_tool.merge_args(cfg, _args(train_tool, monkeypatch, 'x.py')
                                  ).optim_wrapper.type == 'AmpOptimWrapper'

@@ -1,19 +1,16 @@
-# A Leave-One-Subject-Out ME dataset. The dataset files beside this one set `data_root`, `ann_file`
-# and `class_scheme`; the fold is chosen at run time (`tools/train.py --loso-subject 006`, or
+# A Leave-One-Subject-Out ME dataset: the dataloaders of MicroExpressionDataset with the pipelines
+# of me_pipelines.py. The dataset files beside this one (samm.py, casme2.py, ...) add the data paths
+# and the class scheme; the fold is chosen at run time (`tools/train.py --loso-subject 006`, or
 # `tools/loso.py` for every fold). Validation runs on the held-out subject for monitoring only: the
 # reported checkpoint is the last epoch, never one selected on the test subject.
 _base_ = ['./me_pipelines.py']
 
 dataset_type = 'MicroExpressionDataset'
-data_root = 'data/samm/frames'
-ann_file = 'data/samm/annotations.json'
-class_scheme = 'samm_5'
 loso_subject = None
 batch_size = 8
 num_workers = 4
 
-_dataset = dict(type=dataset_type, ann_file=ann_file, data_prefix=dict(img=data_root),
-                class_scheme=class_scheme, loso_subject=loso_subject)
+_dataset = dict(type=dataset_type, loso_subject=loso_subject)
 train_dataloader = dict(
     batch_size=batch_size, num_workers=num_workers, persistent_workers=True, pin_memory=True,
     sampler=dict(type='DefaultSampler', shuffle=True),

@@ -1,5 +1,7 @@
 # SAMM (32 subjects), 5-class task; samm_3 for the 3-class task.
 # Prepare the data with: python tools/data/prepare_dataset.py samm RAW_ROOT data/samm
+# Its data paths are written here only (data/samm, relative to the working directory: link the
+# prepared folder there, or override the dataloaders' ann_file / data_prefix with --cfg-options).
 _base_ = ['./me_loso.py']
 
 data_root = 'data/samm/frames'

@@ -7,8 +7,8 @@ _base_ = ['./uniformerv2_b16.py']
 # CLIP ViT-B/16 text tower: a local file, nothing is downloaded (None = random text tower). OpenAI's
 # ViT-B-16.pt (from the CLIP repository's model list) or an open_clip 'ViT-B-16' openai checkpoint.
 # The authors use ViCLIP-B's text encoder (same architecture; set text_encoder.ckpt_prefix to
-# 'text_encoder.' for their ViCLIP-B_InternVid-200M.pth). Task configs override it via
-# model.text_encoder.pretrained.
+# 'text_encoder.' for their ViCLIP-B_InternVid-200M.pth). Written here only; another file:
+#   --cfg-options model.text_encoder.pretrained=PATH
 # -------------------------------------------------------------------------------------------------
 clip_text_ckpt = 'checkpoints/clip_vit_b16_openai.pt'
 

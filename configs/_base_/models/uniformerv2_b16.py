@@ -1,13 +1,15 @@
 # UniFormerV2-B/16 video encoder as configured by MER-CLIP (paper Sec. IV-B, authors' config): 16
 # frames of 224 px, 3D conv stem with temporal downsampling, global UniBlocks in the last 8 layers,
-# drop path 0.2 (local) / 0.4 (global), MLP dropout 0.5; and the data preprocessor with
-# LocalStaticFaceMix. Shared by MER-CLIP (mer_clip_uniformerv2_b16.py) and the linear baseline
-# (uniformerv2_b16_linear.py). Only `model.backbone` and `model.data_preprocessor` are set here.
+# drop path 0.2 (local) / 0.4 (global), MLP dropout 0.5; and its data preprocessor (the authors'
+# normalisation; the task configs add LocalStaticFaceMix from ../augmentations.py). Shared by
+# MER-CLIP (mer_clip_uniformerv2_b16.py) and the linear baseline (uniformerv2_b16_linear.py). Only
+# `model.backbone` and `model.data_preprocessor` are set here.
 #
 # -------------------------------------------------------------------------------------------------
-# Weight files: local paths, nothing is downloaded. None = random initialisation. NOTE: mmengine
-# resolves these variables when this file is read; to change them from a task config, set
-# model.backbone.pretrained / clip_pretrained there (the task configs do, from their own variables).
+# Weight files: local paths, nothing is downloaded. None = random initialisation. They are written
+# here only. NOTE: mmengine resolves these variables when this file is read, so setting the variable
+# in a child config changes nothing; set the model keys instead, e.g.
+#   --cfg-options model.backbone.pretrained=PATH model.backbone.clip_pretrained=PATH
 # -------------------------------------------------------------------------------------------------
 # UniFormerV2-B/16 pretrained on Something-Something V2 (16 frames, temporal downsampling), from the
 # UniFormerV2 model zoo (github.com/OpenGVLab/UniFormerV2, MODEL_ZOO "Something-Something V2",
@@ -54,5 +56,4 @@ model = dict(
         type='ActionDataPreprocessor',
         mean=[123.675, 116.28, 103.53],  # the authors' normalisation
         std=[58.395, 57.12, 57.375],
-        format_shape='NCTHW',
-        blending=dict(type='LocalStaticFaceMix', prob=0.5, lam=0.5)))
+        format_shape='NCTHW'))

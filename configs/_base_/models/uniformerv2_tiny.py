@@ -32,10 +32,10 @@ model = dict(
         clip_pretrained=None),
     # Onset differences (frame - onset frame): a from-scratch tiny encoder cannot find a 1-2 px
     # movement under the identity of raw frames (see OnsetDifferencePreprocessor). Mean 0; std in
-    # grey levels, about that of the differences on the synthetic set.
+    # grey levels, about that of the differences on the synthetic set. The task configs add
+    # LocalStaticFaceMix (../augmentations.py).
     data_preprocessor=dict(
         type='OnsetDifferencePreprocessor',
         mean=[0.0, 0.0, 0.0],
         std=[8.0, 8.0, 8.0],
-        format_shape='NCTHW',
-        blending=dict(type='LocalStaticFaceMix', prob=0.5, lam=0.5)))
+        format_shape='NCTHW'))

@@ -1,6 +1,7 @@
 """Inference on one face-cropped clip: emotion probabilities and AU retrieval.
 
-    model = init_recognizer('configs/mer_clip_synthetic.py', 'mer_clip_syn-1a2b3c4d.pth')
+    model = init_recognizer('configs/mer-clip_uniformerv2-tiny_1xb8-20e_synthetic-3cls.py',
+                            'mer-clip_synthetic-1a2b3c4d.pth')
     inference_me_clip(model, 'clips/006_1_2', onset=5562, apex=5588, offset=5632)
     # {'negative': 0.81, 'positive': 0.05, 'surprise': 0.14}
     retrieve_aus(model, 'clips/006_1_2', top_k=5)

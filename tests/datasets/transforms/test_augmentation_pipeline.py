@@ -18,11 +18,9 @@ def test_augmented_batch_through_data_preprocessor(synthetic_root):
     init_default_scope('mmaction')  # the pipeline dicts are built inside the dataset
     synth = Config.fromfile(osp.join(CONFIGS, 'datasets', 'synthetic.py'))
     augs = Config.fromfile(osp.join(CONFIGS, 'augmentations.py'))
-    pipeline = [t for t in synth.train_pipeline if t.type not in augs.aug_types]
-    at = [t.type for t in pipeline].index('GenerateAUPrompt')
     always = [dict(t, prob=1.0) if 'prob' in t else dict(t, flip_ratio=1.0)
               for t in augs.aug_pipeline]  # every augmentation on, to exercise all of them
-    pipeline = pipeline[:at] + always + pipeline[at:]
+    pipeline = [*synth.load_pipeline, *always, synth.au_prompt, *synth.format_pipeline]
     dataset = DATASETS.build(dict(
         type='MicroExpressionDataset', ann_file=osp.join(synthetic_root, 'annotations.json'),
         data_prefix=dict(img=osp.join(synthetic_root, 'frames')), class_scheme='synthetic_3',

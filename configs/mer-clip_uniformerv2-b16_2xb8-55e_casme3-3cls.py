@@ -1,0 +1,19 @@
+# MER-CLIP: UniFormerV2-B/16 + AU-text alignment + emotion transformer head.
+# CAS(ME)^3 part A, 3 classes (negative, positive, surprise; 699 clips), LOSO.
+# Same model, paths, schedule and augmentations as
+# mer-clip_uniformerv2-b16_2xb8-55e_casme3-7cls.py; only the task differs.
+# augmentations: augmix, color_jitter, flip, lsfm
+#
+#   python tools/loso.py configs/mer-clip_uniformerv2-b16_2xb8-55e_casme3-3cls.py
+#   python tools/train.py configs/mer-clip_uniformerv2-b16_2xb8-55e_casme3-3cls.py \
+#       --loso-subject SUBJECT
+_base_ = ['./mer-clip_uniformerv2-b16_2xb8-55e_casme3-7cls.py']
+
+class_scheme = 'casme3_3'
+num_classes = 3
+
+_dataset = dict(class_scheme=class_scheme)
+train_dataloader = dict(dataset=_dataset)
+val_dataloader = dict(dataset=_dataset)
+test_dataloader = dict(dataset=_dataset)
+model = dict(cls_head=dict(num_classes=num_classes))

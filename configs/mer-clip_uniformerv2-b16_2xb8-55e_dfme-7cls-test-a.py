@@ -1,0 +1,24 @@
+# MER-CLIP: UniFormerV2-B/16 + AU-text alignment + emotion transformer head.
+# DFME, 7 classes: train on the train split (1,856 clips), test on test A (474).
+# The paper's schedule: AdamW lr 5e-5, weight decay 0.05, 5 warm-up epochs, cosine to epoch 55; 16
+# frames, 224 crop, batch 8 per GPU (x 2 GPUs in the paper), bf16 mixed precision
+# (_base_/amp_bf16.py: GPU only, see docs/speed.md).
+# The paper's augmentations (_base_/augmentations.py): AugMix, colour jitter and flip in the train
+# pipeline (from the dataset base), LocalStaticFaceMix in the data preprocessor (set here).
+# augmentations: augmix, color_jitter, flip, lsfm
+#
+# Run:
+#   python tools/train.py configs/mer-clip_uniformerv2-b16_2xb8-55e_dfme-7cls-test-a.py
+#   python tools/test.py \
+#       configs/mer-clip_uniformerv2-b16_2xb8-55e_dfme-7cls-test-a.py CHECKPOINT
+# Data paths: _base_/datasets/dfme.py; weight files (local, nothing is downloaded):
+# _base_/models/uniformerv2_b16.py and mer_clip_uniformerv2_b16.py.
+_base_ = [
+    './_base_/models/mer_clip_uniformerv2_b16.py', './_base_/datasets/dfme.py',
+    './_base_/amp_bf16.py', './_base_/mer_clip_runtime.py'
+]
+
+num_classes = 7
+
+model = dict(cls_head=dict(num_classes=num_classes),
+             data_preprocessor=dict(blending=_base_.aug_lsfm))
