@@ -209,3 +209,19 @@ def test_au_phrases_invert_rendering():
             D.au_phrases()
     finally:
         D._REGISTRY.pop(98, None)
+
+
+def test_au_table_file_is_checked(tmp_path):
+    good = tmp_path / 'table.txt'
+    good.write_text('# comment\n[table II]\n'
+                    '12 | Lip Corner Puller | pulling the corners | pulling the {side} corner\n\n'
+                    '[other]\n19 | Tongue Show | showing the tongue | -\n')
+    sections = D.read_au_table(str(good))
+    assert [d.au for d in sections['table II']] == [12] and sections['table II'][0].in_table
+    assert sections['other'][0].sided is None and not sections['other'][0].in_table
+    for bad in ('12 | Lip Corner Puller | pulling\n',  # outside a section
+                '[other]\n12 | Lip Corner Puller | pulling\n',  # three fields
+                '[other]\n12 | Lip Corner Puller | pulling | pulling the left corner\n'):
+        (tmp_path / 'bad.txt').write_text(bad)
+        with pytest.raises(ValueError, match=r'bad.txt, line \d'):
+            D.read_au_table(str(tmp_path / 'bad.txt'))

@@ -2,9 +2,9 @@
 
 Every AU has a FACS name ("Lip Corner Puller"), an action-oriented description ("pulling the corners
 of the lips", the paper's text for the CLIP encoder) and, for AUs that can be unilateral, how one
-side is said ("pulling the {side} corner of the lips"). Table II (18 AUs) comes from the paper;
-the other entries reuse the wording of the MER-CLIP authors' AU lists
-(``data/*/AUlabel_map*.txt``) where they have it ("dropping the jaw", "closing the eyes",
+side is said ("pulling the {side} corner of the lips"), one line each in ``au_table.txt``. Table II
+(18 AUs) comes from the paper; the other entries reuse the wording of the MER-CLIP authors' AU
+lists (``data/*/AUlabel_map*.txt``) where they have it ("dropping the jaw", "closing the eyes",
 "dilating the nostrils", "raising the chin to the right", "stretching the lips down and to the
 left", ...) and otherwise follow the FACS manual in the same "-ing the ..." style.
 
@@ -12,11 +12,11 @@ Unknown AUs (not in FACS, e.g. 3 or 70) fall back to ``"action unit N"`` (style 
 ``"AU N"`` (style ``'facs'``), with one warning per AU; pass ``fallback='error'`` to refuse them.
 :func:`register_au` adds or replaces entries (e.g. a dataset's own codes).
 
-This is the one AU table of the package. A *vocabulary* is the table with a few entries worded
-differently: ``vocabulary='merclip'`` is the wording of the MER-CLIP authors' lists
-(:data:`MERCLIP_WORDING`), which their list reader (:mod:`mer_clip.datasets.readers.merclip_lists`)
-parses with, and which :func:`describe_au` / :func:`~mer_clip.au.prompts.au_prompt` render on
-request.
+``au_table.txt`` is the one AU table of the package. A *vocabulary* is the table with a few
+entries worded differently (a ``[vocabulary NAME]`` section of the file): ``vocabulary='merclip'``
+is the wording of the MER-CLIP authors' lists (:data:`MERCLIP_WORDING`), which their list reader
+(:mod:`mer_clip.datasets.readers.merclip_lists`) parses with, and which :func:`describe_au` /
+:func:`~mer_clip.au.prompts.au_prompt` render on request.
 
 Note on AU 13: the FACS manual (2002) names it "Sharp Lip Puller"; some tables (and the authors'
 SAMM list, which says "Cheek Puffer ... inflating the cheeks by exerting pressure from within the
@@ -26,8 +26,9 @@ is the only AU of their lists that the two render differently
 (``tests/au/test_descriptions.py::test_authors_lists_render_as_before``).
 """
 import logging
+import os.path as osp
 from dataclasses import dataclass
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 logger = logging.getLogger(__name__)
 
@@ -80,94 +81,45 @@ def _side_word(side: Optional[str]) -> Optional[str]:
     raise ValueError(f"AU side must be 'L', 'R' or None, got {side!r}")
 
 
-# (au, FACS name, action, sided form or None)
-_TABLE_II = [
-    (1, 'Inner Brow Raiser', 'raising the inner part of the brows',
-     'raising the inner part of the {side} brow'),
-    (2, 'Outer Brow Raiser', 'raising the outer part of the brows',
-     'raising the outer part of the {side} brow'),
-    (4, 'Brow Lowerer', 'lowering the brows', 'lowering the {side} brow'),
-    (5, 'Upper Lid Raiser', 'raising the upper lids', 'raising the {side} upper lid'),
-    (6, 'Cheek Raiser', 'raising the cheeks', 'raising the {side} cheek'),
-    (7, 'Lid Tightener', 'tightening the lids', 'tightening the {side} lid'),
-    (9, 'Nose Wrinkler', 'wrinkling the nose', 'wrinkling the {side} side of the nose'),
-    (10, 'Upper Lip Raiser', 'raising the upper lip', 'raising the {side} upper lip'),
-    (12, 'Lip Corner Puller', 'pulling the corners of the lips',
-     'pulling the {side} corner of the lips'),
-    (14, 'Dimpler', 'creating the dimples', 'creating the {side} dimple'),
-    (15, 'Lip Corner Depressor', 'depressing the corners of the lips',
-     'depressing the {side} corner of the lips'),
-    (16, 'Lower Lip Depressor', 'depressing the lower lip',
-     'depressing the {side} side of the lower lip'),
-    (17, 'Chin Raiser', 'raising the chin', 'raising the chin to the {side}'),
-    (20, 'Lip Stretcher', 'stretching the lips', 'stretching the lips down and to the {side}'),
-    (23, 'Lip Tightener', 'tightening the lips', 'tightening the {side} side of the lips'),
-    (24, 'Lip Presser', 'pressing the lips', 'pressing the {side} side of the lips'),
-    (25, 'Lips Part', 'parting the lips', 'parting the lips on the {side} side'),
-    (28, 'Lip Suck', 'sucking the lips', 'sucking the {side} side of the lips'),
-]
+#: The AU table: FACS name, action and one-side form of each AU, and the vocabularies' entries.
+TABLE_FILE = osp.join(osp.dirname(osp.abspath(__file__)), 'au_table.txt')
 
-# AUs outside Table II: FACS manual codes seen in SAMM, CASME II, CAS(ME)^3 and DFME annotations.
-_EXTRA = [
-    (8, 'Lips Toward Each Other', 'pulling the lips towards each other',
-     'pulling the lips towards each other on the {side} side'),
-    (11, 'Nasolabial Deepener', 'deepening the nasolabial furrows',
-     'deepening the {side} nasolabial furrow'),
-    (13, 'Sharp Lip Puller', 'sharply pulling up the corners of the lips',
-     'sharply pulling up the {side} corner of the lips'),
-    (18, 'Lip Pucker', 'puckering the lips', 'puckering the lips to the {side}'),
-    (19, 'Tongue Show', 'showing the tongue', None),
-    (21, 'Neck Tightener', 'tightening the neck', 'tightening the {side} side of the neck'),
-    (22, 'Lip Funneler', 'pursing the lips into a funnel shape',
-     'pursing the lips into a funnel shape to the {side}'),
-    (26, 'Jaw Drop', 'dropping the jaw', 'dropping the jaw to the {side}'),
-    (27, 'Mouth Stretch', 'stretching the mouth wide open', None),
-    (29, 'Jaw Thrust', 'thrusting the jaw forward', None),
-    (30, 'Jaw Sideways', 'moving the jaw sideways', 'moving the jaw to the {side}'),
-    (31, 'Jaw Clencher', 'clenching the jaw', 'clenching the jaw on the {side} side'),
-    (32, 'Lip Bite', 'biting the lip', 'biting the {side} side of the lip'),
-    (33, 'Cheek Blow', 'blowing out the cheeks', 'blowing out the {side} cheek'),
-    (34, 'Cheek Puff', 'inflating the cheeks by exerting pressure from within the mouth',
-     'inflating the {side} cheek by exerting pressure from within the mouth'),
-    (35, 'Cheek Suck', 'sucking in the cheeks', 'sucking in the {side} cheek'),
-    (36, 'Tongue Bulge', 'bulging the cheek with the tongue',
-     'bulging the {side} cheek with the tongue'),
-    (37, 'Lip Wipe', 'wiping the lips with the tongue', None),
-    (38, 'Nostril Dilator', 'dilating the nostrils', 'dilating the {side} nostril'),
-    (39, 'Nostril Compressor', 'compressing the nostrils', 'compressing the {side} nostril'),
-    (41, 'Lid Droop', 'drooping the upper lids', 'drooping the {side} upper lid'),
-    (42, 'Slit', 'narrowing the eyes to a slit', 'narrowing the {side} eye to a slit'),
-    (43, 'Eyes Closed', 'closing the eyes', 'closing the {side} eye'),
-    (44, 'Squint', 'squinting the eyes', 'squinting the {side} eye'),
-    (45, 'Blink', 'blinking the eyes', 'blinking the {side} eye'),
-    (46, 'Wink', 'winking an eye', 'winking the {side} eye'),
-    # head and eye positions: the direction is part of the code, so no side form
-    (51, 'Head Turn Left', 'turning the head to the left', None),
-    (52, 'Head Turn Right', 'turning the head to the right', None),
-    (53, 'Head Up', 'moving the head up', None),
-    (54, 'Head Down', 'moving the head down', None),
-    (55, 'Head Tilt Left', 'tilting the head to the left', None),
-    (56, 'Head Tilt Right', 'tilting the head to the right', None),
-    (57, 'Head Forward', 'moving the head forward', None),
-    (58, 'Head Back', 'moving the head back', None),
-    (61, 'Eyes Turn Left', 'turning the eyes to the left', None),
-    (62, 'Eyes Turn Right', 'turning the eyes to the right', None),
-    (63, 'Eyes Up', 'turning the eyes up', None),
-    (64, 'Eyes Down', 'turning the eyes down', None),
-]
 
+def read_au_table(path: str = TABLE_FILE) -> Dict[str, List[AUDescription]]:
+    """Section name -> its AUs, in file order (see the head of ``au_table.txt`` for the format)."""
+    sections: Dict[str, List[AUDescription]] = {}
+    section = None
+    with open(path, encoding='utf-8') as f:
+        for n, line in enumerate(f, 1):
+            line = line.strip()
+            if not line or line.startswith('#'):
+                continue
+            if line.startswith('[') and line.endswith(']'):
+                section = sections.setdefault(line[1:-1], [])
+                continue
+            fields = [field.strip() for field in line.split('|')]
+            if section is None or len(fields) != 4 or not fields[0].isdigit():
+                raise ValueError(f'{path}, line {n}: expected "AU | FACS name | action | one side '
+                                 f'or -" inside a [section], got {line!r}')
+            au, facs_name, action, sided = fields
+            sided = None if sided == '-' else sided
+            if sided is not None and '{side}' not in sided:
+                raise ValueError(f'{path}, line {n}: the one-side form needs "{{side}}"')
+            in_table = section is sections.get('table II')
+            section.append(AUDescription(int(au), facs_name, action, sided, in_table))
+    return sections
+
+
+_SECTIONS = read_au_table()
 #: AU numbers of the paper's Table II, in table order.
-TABLE_II_AUS = tuple(row[0] for row in _TABLE_II)
-
+TABLE_II_AUS = tuple(desc.au for desc in _SECTIONS['table II'])
 #: The MER-CLIP authors' wording (``data/*/AUlabel_map*.txt``) where it differs from the table:
-#: every other AU of their lists reads as in the table, sides included. AU 13 is the 1978 FACS
-#: "Cheek Puffer" there (see the module note); they never give it a side.
-MERCLIP_WORDING: Dict[int, AUDescription] = {
-    13: AUDescription(13, 'Cheek Puffer',
-                      'inflating the cheeks by exerting pressure from within the mouth'),
-}
+#: every other AU of their lists reads as in the table, sides included (AU 13, see above).
+MERCLIP_WORDING: Dict[int, AUDescription] = {d.au: d for d in _SECTIONS['vocabulary merclip']}
 #: Vocabulary name -> entries that replace the table's (None: the table itself).
-VOCABULARIES: Dict[Optional[str], Dict[int, AUDescription]] = {None: {}, 'merclip': MERCLIP_WORDING}
+VOCABULARIES: Dict[Optional[str], Dict[int, AUDescription]] = {None: {}}
+VOCABULARIES.update({name[len('vocabulary '):]: {d.au: d for d in descs}
+                     for name, descs in _SECTIONS.items() if name.startswith('vocabulary ')})
 
 _REGISTRY: Dict[int, AUDescription] = {}
 _WARNED_UNKNOWN = set()
@@ -283,8 +235,6 @@ def au_phrases(vocabulary: Optional[str] = None) -> Dict[str, Tuple[int, Optiona
     return table
 
 
-for _row in _TABLE_II:
-    register_au(*_row, in_table=True)
-for _row in _EXTRA:
-    register_au(*_row)
-del _row
+for _desc in _SECTIONS['table II'] + _SECTIONS['other']:
+    register_au(_desc.au, _desc.facs_name, _desc.action, _desc.sided, in_table=_desc.in_table)
+del _desc
