@@ -5,10 +5,10 @@ Every reader of a release writes records through :func:`make_record`, and
 :class:`MicroExpressionDataset` reads them through :func:`load_annotations`, so both sides check the
 same rules: required keys, onset <= apex <= offset, a parsed ``au_list``, unique ``sample_id``.
 
-A record points at its visual data in one of two ways: a clip (``frame_dir`` + ``filename_tmpl``, or
-``video``), or only derived images (``apex_image`` and/or ``flow_image``, e.g. the MEGC2019 composite
-published as apex frames and onset-apex flow images). A clip needs integer onset/offset; an
-image-only record may leave onset/apex/offset null (they index frames it does not have).
+A record points at its visual data in one of two ways: a clip (``frame_dir`` + ``filename_tmpl``,
+or ``video``), or only derived images (``apex_image`` and/or ``flow_image``, e.g. the MEGC2019
+composite published as apex frames and onset-apex flow images). A clip needs integer onset/offset;
+an image-only record may leave onset/apex/offset null (they index frames it does not have).
 """
 import json
 import os
@@ -138,7 +138,8 @@ def make_record(*, sample_id: str, subject: str, emotion: str, aus: Optional[str
                   au_list=list(au_list) if isinstance(au_list, tuple) else au_list,
                   onset=onset, apex=apex, offset=offset)
     for key, value in dict(frame_dir=frame_dir, filename_tmpl=filename_tmpl, video=video,
-                           apex_image=apex_image, flow_image=flow_image, split=split, total_frames=total_frames, **extra).items():
+                           apex_image=apex_image, flow_image=flow_image, split=split,
+                           total_frames=total_frames, **extra).items():
         if value is not None:
             record[key] = value
     return validate_record(record, where)

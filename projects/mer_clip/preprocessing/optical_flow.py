@@ -58,9 +58,10 @@ def _grey(img: np.ndarray) -> np.ndarray:
 
 def compute_flow(onset: np.ndarray, apex: np.ndarray, method: str = 'auto'
                  ) -> Tuple[np.ndarray, str]:
-    """Dense flow from ``onset`` to ``apex`` (grey or BGR, same size) -> ((H, W, 2) float32, method).
+    """Dense flow from ``onset`` to ``apex`` (grey or BGR, same size) -> ((H, W, 2), method).
 
-    ``flow[y, x] = (u, v)``: the point at (x, y) in the onset frame is at (x + u, y + v) at the apex.
+    ``flow[y, x] = (u, v)`` (float32): the point at (x, y) in the onset frame is at (x + u, y + v)
+    in the apex frame.
     """
     if onset.shape != apex.shape:
         raise ValueError(f'onset and apex frames differ in size: {onset.shape} vs {apex.shape}')

@@ -1,4 +1,4 @@
-"""MEImageResize / MEImageRandomResizedCrop: one geometry for every channel; u, v rescaled in pixels."""
+"""MEImageResize, MEImageRandomResizedCrop: one geometry for all channels, u and v rescaled."""
 import cv2
 import numpy as np
 import pytest

@@ -209,7 +209,7 @@ def test_config_is_not_mutated():
     assert cfg == before
 
 
-# --------------------------------------------------------------- images (flows) and samples without AUs
+# ---------------------------------------------------- images (flows) and samples without AUs
 def _flow_model(**overrides):
     cfg = dict(
         type='MERCLIP',

@@ -95,8 +95,9 @@ class GenerateAUPrompt(BaseTransform):
         self.style = style
         self.fallback = fallback
         if mask_empty and empty_prompt is not None:
-            raise ValueError('GenerateAUPrompt: give either empty_prompt (one fixed text for samples '
-                             'without AUs) or mask_empty=True (no text, left out of the alignment)')
+            raise ValueError('GenerateAUPrompt: give either empty_prompt (one fixed text for '
+                             'samples without AUs) or mask_empty=True (no text, left out of the '
+                             'alignment)')
         self.empty_prompt = empty_prompt
         self.mask_empty = mask_empty
 
@@ -130,9 +131,9 @@ class GenerateAUPrompt(BaseTransform):
             if self.empty_prompt is None:
                 raise ValueError(
                     f'{where} has no AU codes, so there is no AU prompt. Drop such samples from '
-                    f'the annotation, set GenerateAUPrompt(mask_empty=True) to leave them out of the '
-                    f'AU-text alignment, or GenerateAUPrompt(empty_prompt="...") to give them one '
-                    f'fixed text.')
+                    f'the annotation, set GenerateAUPrompt(mask_empty=True) to leave them out of '
+                    f'the AU-text alignment, or GenerateAUPrompt(empty_prompt="...") to give them '
+                    f'one fixed text.')
             results['au_prompt'] = self.empty_prompt
             results['au_key'] = ''
             return results

@@ -20,7 +20,7 @@ INTERPOLATIONS = dict(nearest=cv2.INTER_NEAREST, bilinear=cv2.INTER_LINEAR,
                       bicubic=cv2.INTER_CUBIC, area=cv2.INTER_AREA)
 
 
-def _pair(size: Union[int, Sequence[int]]) -> Tuple[int, int]:
+def size_pair(size: Union[int, Sequence[int]]) -> Tuple[int, int]:
     h, w = (size, size) if isinstance(size, int) else tuple(size)
     if h < 1 or w < 1:
         raise ValueError(f'size must be positive, got {size}')
@@ -69,7 +69,7 @@ class MEImageResize(BaseTransform):
     """Resize the sample's image to ``size`` (int or (h, w)), flow-consistent (module doc)."""
 
     def __init__(self, size: Union[int, Sequence[int]], interpolation: str = 'bilinear') -> None:
-        self.size = _pair(size)
+        self.size = size_pair(size)
         if interpolation not in INTERPOLATIONS:
             raise ValueError(f'interpolation must be one of {sorted(INTERPOLATIONS)}, '
                              f'got {interpolation!r}')

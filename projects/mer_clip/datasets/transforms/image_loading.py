@@ -19,7 +19,7 @@ from mmaction.registry import TRANSFORMS
 
 from ..flow_image import FLOW_CHANNELS, FLOW_VALUES, decode_flow_image, reorder_flow_channels
 from .image_decode import read_image
-from .image_geometry import INTERPOLATIONS, _pair, resize_channels
+from .image_geometry import INTERPOLATIONS, resize_channels, size_pair
 
 MODALITIES = dict(apex=('apex', ), flow=('flow', ), both=('apex', 'flow'))
 APEX_CHANNELS = ('r', 'g', 'b')
@@ -71,9 +71,9 @@ class LoadMEImage(BaseTransform):
         self.modality = modality
         self.flow_channels = tuple(flow_channels)
         self.flow_values = flow_values
-        self.flow_size = None if flow_size is None else _pair(flow_size)
-        self.apex_size = None if apex_size is None else _pair(apex_size)
-        self.size = None if size is None else _pair(size)
+        self.flow_size = None if flow_size is None else size_pair(flow_size)
+        self.apex_size = None if apex_size is None else size_pair(apex_size)
+        self.size = None if size is None else size_pair(size)
         self.interpolation = interpolation
 
     @staticmethod

@@ -8,8 +8,8 @@ local motions without knowing whether a movement is at the brows or the mouth, a
 a movement is what tells micro-expressions apart. So this wrapper gives both parts the layout:
 
     map       = backbone(x)                            # (B, C, h, w)
-    F_g       = Linear(C * h * w -> D)(flatten(map))   # (B, D): the whole layout, as the dense layer
-                                                       #   of STSTNet / OFF-ApexNet sees it
+    F_g       = Linear(C * h * w -> D)(flatten(map))   # (B, D): the whole layout, as the dense
+                                                       #   layer of STSTNet / OFF-ApexNet sees it
     tokens    = Linear(C -> D)(positions) + pos_embed  # (B, h * w, D), learned position embedding
 
 Mix it in by config around any 2D backbone that returns a map::

@@ -5,7 +5,8 @@ Input: the 28 x 28 onset-to-apex flow image with its three channels u, v and opt
 sees all three channels (as in the authors' released implementation)::
 
     stream k (k = 3, 5, 8 filters):  conv 3x3 (padding 2)  -> (B, k, 30, 30)
-                                     ReLU, batch norm, max pool 3x3 / 3 (padding 1) -> (B, k, 10, 10)
+                                     ReLU, batch norm,
+                                     max pool 3x3 / 3 (padding 1) -> (B, k, 10, 10)
                                      dropout 0.5
     concatenate the streams          -> (B, 16, 10, 10)
     average pool 2x2 / 2             -> (B, 16, 5, 5)      <- this backbone's output
