@@ -68,31 +68,24 @@ class EpochTimer(Hook):
 
 
 def complexity(model):
+    """Parameters and multiply-adds per sample of what ``predict`` runs (backbone + emotion head)."""
     from mmengine.analysis import get_model_complexity_info
-    net = model.backbone
-    x = torch.zeros(1, 3, 28, 28)
 
-    class TestNet(torch.nn.Module):  # what predict runs: backbone + classification head
+    class TestNet(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.backbone, self.head = net, model.cls_head
+            self.backbone, self.cls_head = model.backbone, model.cls_head
 
-        def forward(self, inp):
-            feats = self.backbone(inp)
-            if getattr(self.head, 'uses_local_tokens', False):
-                return self.head(feats)
-            if isinstance(feats, tuple):
-                feats = feats[0]
-            return self.head(feats, num_segs=1) if 'num_segs' in \
-                self.head.forward.__code__.co_varnames else self.head(feats)
+        def forward(self, x):  # (1, 3, 28, 28) -> logits, as the recognizer computes them
+            return model.extract_feat(x.unsqueeze(1), stage='head', test_mode=True)[0]
 
     test_net = TestNet().eval()
-    info = get_model_complexity_info(test_net, inputs=(x, ), show_table=False, show_arch=False)
-    total = sum(p.numel() for p in model.parameters())
-    frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
+    info = get_model_complexity_info(test_net, inputs=(torch.zeros(1, 3, 28, 28), ),
+                                     show_table=False, show_arch=False)
     return dict(flops_per_sample=int(info['flops']),
                 params_test_net=sum(p.numel() for p in test_net.parameters()),
-                params_total=total, params_frozen=frozen)
+                params_total=sum(p.numel() for p in model.parameters()),
+                params_frozen=sum(p.numel() for p in model.parameters() if not p.requires_grad))
 
 
 def main():
