@@ -20,4 +20,9 @@ echo "[setup] creating $VENV and installing the pinned stack (a few minutes the 
 "$VENV/bin/python" -m pip install -q torch==2.14.1 torchvision==0.29.1
 "$VENV/bin/python" -m pip install -q -e ".[all]"
 "$VENV/bin/python" -c "import mer_clip, mmaction.models; print('[setup] mer_clip', mer_clip.__version__, 'ready')"
+# mmaction2 pulls opencv-contrib-python, mmengine / mmcv opencv-python: both install the same cv2
+# and the last one wins. TV-L1 flow (tools/data/compute_flow.py) needs the contrib build.
+"$VENV/bin/python" -c "import cv2, sys; sys.exit(0 if hasattr(cv2, 'optflow') else 1)" || echo \
+  "[setup] note: cv2 is the plain opencv-python build (no TV-L1; compute_flow.py falls back to" \
+  "Farneback). Restore contrib: $VENV/bin/pip install --force-reinstall --no-deps opencv-contrib-python"
 echo "$WANT" > "$STAMP"

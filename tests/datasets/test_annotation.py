@@ -56,6 +56,41 @@ def test_make_record_errors(over, match):
         make_record(where='SAMM.xlsx, row 15', **_rec(**over))
 
 
+
+def _image_rec(**over):
+    """A sample known only by derived images (the published MEGC2019 composite): no frames."""
+    kw = dict(sample_id='smic/s01_s01_ne_01', subject='smic/s01', emotion='negative', aus=None,
+              au_list=[], flow_image='flow/s01_s01_ne_01.png', apex_image='apex/s01_ne_01.jpg')
+    kw.update(over)
+    return kw
+
+
+def test_image_only_records(tmp_path):
+    r = make_record(**_image_rec())
+    assert r['onset'] is None and r['apex'] is None and r['offset'] is None
+    assert r['flow_image'] == 'flow/s01_s01_ne_01.png' and 'frame_dir' not in r
+    flow_only = make_record(**_image_rec(sample_id='b', apex_image=None))
+    assert 'apex_image' not in flow_only
+    # frame numbers may still be given (checked as for clips), and a clip may carry images too
+    assert make_record(**_image_rec(sample_id='c', onset=3, apex=5, offset=9))['apex'] == 5
+    clip = make_record(**_rec(flow_image='006/006_1_2/flow_28x28.png'))
+    path = str(tmp_path / 'ann.json')
+    dump_annotations([r, flow_only, clip], path)
+    assert load_annotations(path)[1] == [r, flow_only, clip]
+
+
+@pytest.mark.parametrize('over, match', [
+    (dict(apex=5), 'apex 5 without onset/offset'),
+    (dict(onset=3), 'onset and offset must be non-negative integers'),
+    (dict(flow_image=7), 'flow_image must be a path string'),
+    (dict(flow_image=None, apex_image=None), 'needs frame_dir and filename_tmpl .* or an image'),
+    (dict(flow_image=''), 'flow_image must be a path string'),
+])
+def test_image_only_record_errors(over, match):
+    with pytest.raises(AnnotationError, match=match):
+        make_record(**_image_rec(**over))
+
+
 def _write(tmp_path, data_list, meta=None):
     path = tmp_path / 'bad.json'
     path.write_text(json.dumps({'metainfo': meta or {}, 'data_list': data_list}))

@@ -4,6 +4,11 @@ One file is an mmengine BaseDataset annotation: ``{"metainfo": {...}, "data_list
 Every reader of a release writes records through :func:`make_record`, and
 :class:`MicroExpressionDataset` reads them through :func:`load_annotations`, so both sides check the
 same rules: required keys, onset <= apex <= offset, a parsed ``au_list``, unique ``sample_id``.
+
+A record points at its visual data in one of two ways: a clip (``frame_dir`` + ``filename_tmpl``,
+or ``video``), or only derived images (``apex_image`` and/or ``flow_image``, e.g. the MEGC2019
+composite published as apex frames and onset-apex flow images). A clip needs integer onset/offset;
+an image-only record may leave onset/apex/offset null (they index frames it does not have).
 """
 import json
 import os
@@ -14,6 +19,8 @@ from mer_clip.au.codes import AUCode, parse_au_string, sort_codes
 
 FORMAT_VERSION = 1
 REQUIRED_KEYS = ('sample_id', 'subject', 'emotion', 'aus', 'au_list', 'onset', 'apex', 'offset')
+#: per-sample image files (paths relative to ``data_prefix['img']`` or absolute): the image modality
+IMAGE_KEYS = ('apex_image', 'flow_image')
 
 
 class AnnotationError(ValueError):
@@ -50,7 +57,8 @@ def validate_record(record: Dict[str, Any], where: str = 'record') -> Dict[str, 
     missing = [k for k in REQUIRED_KEYS if k not in record]
     if missing:
         raise AnnotationError(f'{where}: missing key(s) {missing}; every record needs '
-                              f'{list(REQUIRED_KEYS)} plus frame_dir+filename_tmpl or video')
+                              f'{list(REQUIRED_KEYS)} plus frame_dir+filename_tmpl, video, or '
+                              f'{" / ".join(IMAGE_KEYS)}')
     for key in ('sample_id', 'subject', 'emotion'):
         if not isinstance(record[key], str) or not record[key].strip():
             raise AnnotationError(f'{where}: {key} must be a non-empty string, '
@@ -58,31 +66,36 @@ def validate_record(record: Dict[str, Any], where: str = 'record') -> Dict[str, 
     if record['aus'] is not None and not isinstance(record['aus'], str):
         raise AnnotationError(f"{where}: aus must be the raw AU string (or null), "
                               f"got {record['aus']!r}")
-    onset, apex, offset = record['onset'], record['apex'], record['offset']
-    if not _is_int(onset) or not _is_int(offset) or onset < 0:
-        raise AnnotationError(f'{where}: onset and offset must be non-negative integers, '
-                              f'got onset={onset!r} offset={offset!r}')
-    if onset > offset:
-        raise AnnotationError(f'{where}: onset {onset} > offset {offset}')
-    if apex is not None and (not _is_int(apex) or not onset <= apex <= offset):
-        raise AnnotationError(f'{where}: apex {apex!r} is outside [onset, offset] = '
-                              f'[{onset}, {offset}] (use null when the apex is unknown)')
+    for key in IMAGE_KEYS:
+        if record.get(key) is not None and (not isinstance(record[key], str) or not record[key]):
+            raise AnnotationError(f'{where}: {key} must be a path string, got {record[key]!r}')
     has_frames = record.get('frame_dir') is not None or record.get('filename_tmpl') is not None
-    if has_frames and record.get('video') is not None:
+    has_video = record.get('video') is not None
+    if has_frames and has_video:
         raise AnnotationError(f'{where}: give either frame_dir+filename_tmpl or video, not both')
-    if record.get('video') is not None:
-        if not isinstance(record['video'], str) or not record['video']:
-            raise AnnotationError(f"{where}: video must be a path string, got {record['video']!r}")
-    else:
+    if has_video and (not isinstance(record['video'], str) or not record['video']):
+        raise AnnotationError(f"{where}: video must be a path string, got {record['video']!r}")
+    images_only = not (has_frames or has_video) and any(record.get(k) for k in IMAGE_KEYS)
+    if not has_video and not images_only:
         fdir, tmpl = record.get('frame_dir'), record.get('filename_tmpl')
         if not isinstance(fdir, str) or not isinstance(tmpl, str) or not fdir or not tmpl:
-            raise AnnotationError(f'{where}: needs frame_dir and filename_tmpl (strings) or '
-                                  f'video, got frame_dir={fdir!r} filename_tmpl={tmpl!r}')
+            raise AnnotationError(f'{where}: needs frame_dir and filename_tmpl (strings), video, '
+                                  f'or an image ({" / ".join(IMAGE_KEYS)}), got '
+                                  f'frame_dir={fdir!r} filename_tmpl={tmpl!r}')
+    onset, apex, offset = record['onset'], record['apex'], record['offset']
+    if images_only and onset is None and offset is None:
+        if apex is not None:  # no frame numbers to check it against
+            raise AnnotationError(f'{where}: apex {apex!r} without onset/offset; an image-only '
+                                  'record leaves all three null or gives all of them')
+    else:
+        _check_frame_numbers(onset, apex, offset, where)
+    if has_frames:
         try:
-            tmpl.format(onset)
+            record['filename_tmpl'].format(onset)
         except (IndexError, KeyError, ValueError) as e:
-            raise AnnotationError(f'{where}: filename_tmpl {tmpl!r} cannot format a frame '
-                                  f'number ({e}); write it like "img_{{:05d}}.jpg"') from None
+            raise AnnotationError(f"{where}: filename_tmpl {record['filename_tmpl']!r} cannot "
+                                  f'format a frame number ({e}); write it like '
+                                  '"img_{:05d}.jpg"') from None
     if record.get('split') is not None and not isinstance(record['split'], str):
         raise AnnotationError(f"{where}: split must be a string, got {record['split']!r}")
     total = record.get('total_frames')
@@ -93,15 +106,30 @@ def validate_record(record: Dict[str, Any], where: str = 'record') -> Dict[str, 
     return out
 
 
+def _check_frame_numbers(onset, apex, offset, where: str) -> None:
+    if not _is_int(onset) or not _is_int(offset) or onset < 0:
+        raise AnnotationError(f'{where}: onset and offset must be non-negative integers, '
+                              f'got onset={onset!r} offset={offset!r}')
+    if onset > offset:
+        raise AnnotationError(f'{where}: onset {onset} > offset {offset}')
+    if apex is not None and (not _is_int(apex) or not onset <= apex <= offset):
+        raise AnnotationError(f'{where}: apex {apex!r} is outside [onset, offset] = '
+                              f'[{onset}, {offset}] (use null when the apex is unknown)')
+
+
 def make_record(*, sample_id: str, subject: str, emotion: str, aus: Optional[str],
-                onset: int, offset: int, apex: Optional[int] = None,
+                onset: Optional[int] = None, offset: Optional[int] = None,
+                apex: Optional[int] = None,
                 au_list: Optional[Sequence] = None, frame_dir: Optional[str] = None,
                 filename_tmpl: Optional[str] = None, video: Optional[str] = None,
+                apex_image: Optional[str] = None, flow_image: Optional[str] = None,
                 split: Optional[str] = None, total_frames: Optional[int] = None,
                 where: str = 'record', **extra) -> Dict[str, Any]:
     """Build one validated canonical record.
 
     ``au_list`` defaults to ``parse_au_string(aus)``; it may be :class:`AUCode` s or dicts.
+    A clip record needs onset/offset; an image-only record (``apex_image`` / ``flow_image``, no
+    frames or video) may leave onset/apex/offset None.
     Optional keys left at None are not written. ``extra`` keys (JSON values) are kept as given.
     """
     if au_list is None:
@@ -110,7 +138,8 @@ def make_record(*, sample_id: str, subject: str, emotion: str, aus: Optional[str
                   au_list=list(au_list) if isinstance(au_list, tuple) else au_list,
                   onset=onset, apex=apex, offset=offset)
     for key, value in dict(frame_dir=frame_dir, filename_tmpl=filename_tmpl, video=video,
-                           split=split, total_frames=total_frames, **extra).items():
+                           apex_image=apex_image, flow_image=flow_image, split=split,
+                           total_frames=total_frames, **extra).items():
         if value is not None:
             record[key] = value
     return validate_record(record, where)

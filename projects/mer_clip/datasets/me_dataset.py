@@ -11,6 +11,8 @@ from .class_schemes import get_class_scheme
 
 #: splits that select by the record's own ``split`` field (fixed-split datasets such as DFME)
 FIXED_SPLITS = ('train', 'test_a', 'test_b', 'val')
+#: record fields holding a path, joined with ``data_prefix['img']`` when relative
+PATH_KEYS = ('frame_dir', 'video', 'clip_cache', 'apex_image', 'flow_image')
 
 
 @DATASETS.register_module()
@@ -27,8 +29,8 @@ class MicroExpressionDataset(BaseDataset):
             keeps every other subject and ``split='test'`` keeps only this subject.
         split: ``'all'``; ``'train'``/``'test'`` with ``loso_subject``; or a fixed split stored in the
             records (``'train'``, ``'test_a'``, ``'test_b'`` for DFME) when ``loso_subject`` is None.
-        data_prefix: ``dict(img=ROOT)`` prepended to relative ``frame_dir``, ``video`` and
-            ``clip_cache`` paths.
+        data_prefix: ``dict(img=ROOT)`` prepended to relative ``frame_dir``, ``video``,
+            ``clip_cache``, ``apex_image`` and ``flow_image`` paths.
     """
 
     def __init__(self,
@@ -80,7 +82,7 @@ class MicroExpressionDataset(BaseDataset):
             info = dict(rec)
             info['subject'] = str(rec['subject'])
             info['label'] = label
-            for key in ('frame_dir', 'video', 'clip_cache'):
+            for key in PATH_KEYS:
                 if info.get(key):
                     info[key] = self._join(info[key])
             kept.append(info)

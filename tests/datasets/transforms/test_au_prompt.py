@@ -97,3 +97,19 @@ def test_bad_samples_raise_with_their_id():
         GenerateAUPrompt(enabled_templates=[10])
     with pytest.raises(ValueError):
         GenerateAUPrompt(templates=['no placeholder'])
+
+
+
+def test_mask_empty_marks_samples_without_aus_instead_of_inventing_a_prompt():
+    t = GenerateAUPrompt(mask_empty=True)
+    out = t(sample(au_list=[]))  # SMIC: aus null, au_list []
+    assert out['has_aus'] is False and out['au_prompt'] == '' and out['au_key'] == ''
+    out = t(sample())
+    assert out['has_aus'] is True and SENT in out['au_prompt']
+    assert GenerateAUPrompt(mode='emotion')(sample(au_list=[]))['has_aus'] is True
+    # the fixed text of empty_prompt counts as the sample's AU text: it takes part
+    assert GenerateAUPrompt(empty_prompt='no action')(sample(au_list=[]))['has_aus'] is True
+    with pytest.raises(ValueError, match='mask_empty=True'):
+        GenerateAUPrompt()(sample(au_list=[]))  # the error names the option
+    with pytest.raises(ValueError, match='either empty_prompt'):
+        GenerateAUPrompt(mask_empty=True, empty_prompt='x')

@@ -71,3 +71,44 @@ def test_flip_after_prompt_is_refused():
     results, _ = clip_results()
     with pytest.raises(RuntimeError, match='006_1_2.*before GenerateAUPrompt'):
         pipeline(results)
+
+
+# ----------------------------------------------------------------------- image modality (flows)
+def _flow_results(field, au_list=AUS):
+    from mer_clip.datasets.flow_image import decode_flow_image, encode_flow_image
+    img = decode_flow_image(encode_flow_image(field)[0])  # the stored image, 'unit' scale
+    return dict(imgs=[img], channels=('u', 'v', 'strain'), flow_values='unit',
+                modality='flow', img_shape=img.shape[:2], au_list=list(au_list),
+                sample_id='casme2/sub01_EP02_01f')
+
+
+def _motion(h=28, w=28):
+    """A blob on the image's left moving right and up, strain where it moves."""
+    ys, xs = np.mgrid[0:h, 0:w]
+    blob = np.exp(-((xs - 8.0) ** 2 + (ys - 10.0) ** 2) / 20.0)
+    return np.dstack([0.8 * blob, -0.3 * blob, np.abs(np.gradient(blob)[1])])
+
+
+def test_flip_of_a_flow_image_equals_the_flow_of_the_mirrored_face():
+    """Mirror + u -> -u: the stored flow image of the mirrored motion, exactly."""
+    from mer_clip.datasets.flow_image import decode_flow_image, encode_flow_image
+    f = _motion()
+    out = MEFlip(flip_ratio=1.0)(_flow_results(f))
+    mirrored = f[:, ::-1].copy()
+    mirrored[..., 0] *= -1  # a movement to the right becomes a movement to the left
+    expect = decode_flow_image(encode_flow_image(mirrored)[0])
+    np.testing.assert_allclose(out['imgs'][0], expect, atol=1e-6)
+    assert out['imgs'][0][..., 0].min() < -0.5  # the blob now moves left (u < 0 at the blob)
+    assert out['au_list'][1] == {'au': 12, 'side': 'L', 'intensity': 'B'}  # AUs swapped too
+
+
+def test_flow_flip_twice_is_identity_and_vertical_negates_v():
+    f = _motion()
+    r = _flow_results(f)
+    orig = r['imgs'][0].copy()
+    twice = MEFlip(flip_ratio=1.0)(MEFlip(flip_ratio=1.0)(r))
+    np.testing.assert_array_equal(np.abs(twice['imgs'][0] - orig) < 1e-7, True)
+    out = MEFlip(flip_ratio=1.0, direction='vertical')(_flow_results(f))
+    np.testing.assert_allclose(out['imgs'][0][..., 1], -orig[::-1, :, 1], atol=1e-6)
+    np.testing.assert_allclose(out['imgs'][0][..., 0], orig[::-1, :, 0], atol=1e-6)
+    assert out['au_list'] == AUS  # only a horizontal flip swaps sides

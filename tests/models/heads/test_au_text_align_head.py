@@ -171,3 +171,78 @@ def test_ddp_gather_gives_global_batch_loss_and_gradients(tmp_path):
         for name, p in head.named_parameters():
             torch.testing.assert_close(res['grads'][name], p.grad, msg=f'rank {rank}: {name}')
     assert os.path.exists(tmp_path / 'rank1.pt')
+
+
+def test_empty_batch_is_a_zero_loss_in_the_graph():
+    head = AUTextAlignHead(6, 5, 4)
+    out = head.loss(torch.zeros(0, 6, requires_grad=True), torch.zeros(0, 5), texts=[],
+                    group_keys=[])
+    assert out['loss_clip'].item() == 0.0 and out['clip_samples'].item() == 0
+    out['loss_clip'].backward()
+    assert all(p.grad is not None and (p.grad == 0).all() for p in head.parameters())
+
+
+# ------------------------------------------- DDP with samples without AUs (gloo, 2 ranks, real DDP)
+class _Tiny(torch.nn.Module):
+    """A visual layer + the align head, as MERCLIP uses them: masked rows never reach the head."""
+
+    def __init__(self):
+        super().__init__()
+        self.visual = torch.nn.Linear(8, 6)
+        self.head = AUTextAlignHead(6, 5, 4)
+
+    def forward(self, x, txt, keys, mask):
+        feat = self.visual(x)
+        idx = torch.as_tensor([i for i, m in enumerate(mask) if m], dtype=torch.long)
+        clip = self.head.loss(feat[idx], txt[idx], group_keys=[keys[i] for i in idx.tolist()])
+        return clip['loss_clip'] + feat.pow(2).mean()  # + a stand-in for the classification loss
+
+
+def _ddp_mask_worker(rank, world, init_file, out_dir):
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+    torch.set_num_threads(1)
+    dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank, world_size=world)
+    torch.manual_seed(0)
+    model = DistributedDataParallel(_Tiny())  # find_unused_parameters=False: every param used
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    g = torch.Generator().manual_seed(rank)
+    x, txt = torch.randn(3, 8, generator=g), torch.randn(3, 5, generator=g)
+    keys = ['a', 'b', 'c']
+    masks = [[False] * 3,  # no sample with AUs on any rank
+             [False] * 3 if rank == 0 else [True, False, True],  # rank 0 has none
+             [True] * 3]
+    losses = []
+    for mask in masks:
+        loss = model(x, txt, keys, mask)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    params = torch.cat([p.detach().flatten() for p in model.parameters()])
+    torch.save(dict(losses=losses, params=params), f'{out_dir}/mask_rank{rank}.pt')
+    dist.barrier()
+    dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_ddp_steps_with_ranks_without_au_samples(tmp_path):
+    mp.start_processes(_ddp_mask_worker, args=(2, str(tmp_path / 'pg'), str(tmp_path)), nprocs=2,
+                       join=True, start_method='fork')
+    res = [torch.load(tmp_path / f'mask_rank{r}.pt') for r in range(2)]
+    assert all(np.isfinite(r['losses']).all() for r in res)
+    torch.testing.assert_close(res[0]['params'], res[1]['params'])  # replicas stayed in sync
+    # step 2, rank 0 has no AU sample: its contrastive term is the global one of rank 1's two
+    torch.manual_seed(0)
+    ref = _Tiny()
+    g0, g1 = torch.Generator().manual_seed(0), torch.Generator().manual_seed(1)
+    x0 = torch.randn(3, 8, generator=g0)
+    x1, t1 = torch.randn(3, 8, generator=g1), torch.randn(3, 5, generator=g1)
+    opt = torch.optim.SGD(ref.parameters(), lr=0.1)
+    opt.zero_grad()  # step 1 as on the ranks: mean of the two ranks' (zero-clip) losses
+    ((ref.visual(x0).pow(2).mean() + ref.visual(x1).pow(2).mean()) / 2).backward()
+    opt.step()
+    feat1 = ref.visual(x1)
+    clip = ref.head.loss(feat1[[0, 2]], t1[[0, 2]], group_keys=['a', 'c'])['loss_clip']
+    assert abs(res[0]['losses'][1] - (clip + ref.visual(x0).pow(2).mean()).item()) < 1e-5
+    assert abs(res[1]['losses'][1] - (clip + feat1.pow(2).mean()).item()) < 1e-5

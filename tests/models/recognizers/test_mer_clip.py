@@ -207,3 +207,115 @@ def test_config_is_not_mutated():
     before = copy.deepcopy(cfg)
     MODELS.build(cfg)
     assert cfg == before
+
+
+# ---------------------------------------------------- images (flows) and samples without AUs
+def _flow_model(**overrides):
+    cfg = dict(
+        type='MERCLIP',
+        backbone=dict(type='FeatureMapTokens', backbone=dict(type='STSTNet'), embed_dim=32),
+        cls_head=dict(type='EmotionTransformerHead', num_classes=3, in_channels=32,
+                      hidden_dim=32, num_heads=4),
+        text_encoder=TINY_TEXT,
+        align_head=dict(type='AUTextAlignHead', embed_dim=32),
+        data_preprocessor=dict(type='ActionDataPreprocessor', format_shape='NCHW'))
+    cfg.update(overrides)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    model.init_weights()
+    return model
+
+
+def _flow_batch(has_aus=(True, False, True, False, True, True), segs=1, seed=0):
+    """Flow images (N, segs, 3, 28, 28); samples with has_aus=False carry no prompt (SMIC)."""
+    g = torch.Generator().manual_seed(seed)
+    inputs = torch.randn(len(has_aus), segs, 3, 28, 28, generator=g)
+    samples = []
+    for i, flag in enumerate(has_aus):
+        y = i % 3
+        meta = dict(sample_id=f'f{i}', has_aus=flag, au_prompt=PROMPTS[y] if flag else '',
+                    au_key=str(y) if flag else '')
+        samples.append(ActionDataSample(metainfo=meta).set_gt_label(y))
+    return inputs, samples
+
+
+def _capture_fused(model):
+    """Keep the backbone's F_g (with its gradient) of the next forward."""
+    kept = {}
+
+    def hook(module, args, out):
+        out[0].retain_grad()
+        kept['fused'] = out[0]
+    return kept, model.backbone.register_forward_hook(hook)
+
+
+def test_samples_without_aus_get_exactly_zero_contrastive_gradient():
+    model = _flow_model()
+    inputs, samples = _flow_batch()
+    masked = [i for i, s in enumerate(samples) if not s.metainfo['has_aus']]
+    kept, handle = _capture_fused(model)
+    losses = model(inputs, samples, mode='loss')  # training mode: dropout, batch statistics
+    handle.remove()
+    assert losses['clip_samples'].item() == 4
+    losses['loss_clip'].backward(retain_graph=True)
+    grad = kept['fused'].grad
+    assert (grad[masked] == 0).all()  # exactly zero, not small
+    assert (grad[[0, 2, 4, 5]].abs().sum(1) > 0).all()
+    kept['fused'].grad = None
+    losses['loss_cls'].backward()
+    assert (kept['fused'].grad[masked].abs().sum(1) > 0).all()  # they still train the classifier
+
+    # in eval mode (no batch statistics coupling the samples), down to the input images, and the
+    # loss equals the loss of the batch without them
+    model.eval()
+    x = inputs.clone().requires_grad_()
+    out = model(x, samples, mode='loss')
+    (g, ) = torch.autograd.grad(out['loss_clip'], x)
+    assert (g[masked] == 0).all() and (g[[0, 2, 4, 5]].abs().sum() > 0)
+    keep = [0, 2, 4, 5]
+    alone = model(inputs[keep], [samples[i] for i in keep], mode='loss')
+    torch.testing.assert_close(out['clip_raw'], alone['clip_raw'])
+
+
+def test_batch_without_any_au_sample_gives_a_zero_connected_loss(monkeypatch):
+    model = _flow_model()
+    inputs, samples = _flow_batch(has_aus=(False, ) * 4)
+
+    def no_text(*args, **kwargs):
+        raise AssertionError('the text encoder must not run without prompts')
+    monkeypatch.setattr(model.text_encoder, 'forward', no_text)
+    losses = model(inputs, samples, mode='loss')
+    assert losses['loss_clip'].item() == 0.0 and torch.isfinite(losses['loss_clip'])
+    assert losses['clip_samples'].item() == 0
+    total, _ = model.parse_losses(losses)
+    total.backward()
+    for name, p in model.align_head.named_parameters():  # in the graph (DDP), zero gradient
+        assert p.grad is not None and (p.grad == 0).all(), name
+    assert model.cls_head.fc_cls.weight.grad.abs().sum() > 0
+
+
+def test_image_inputs_predict_tensor_and_segments():
+    model = _flow_model().eval()
+    inputs, samples = _flow_batch(segs=2)
+    with torch.no_grad():
+        fused, tokens = model(inputs, mode='tensor')
+        logits = model(inputs, mode='tensor', stage='head')
+        preds = model(inputs, samples, mode='predict')
+    assert fused.shape == (12, 32) and tokens.shape == (12, 25, 32) and logits.shape == (12, 3)
+    probs = logits.softmax(-1).view(6, 2, 3).mean(1)  # the 2 segments of a sample averaged
+    torch.testing.assert_close(torch.stack([p.pred_score for p in preds]), probs)
+    with pytest.raises(ValueError, match='one clip per sample'):
+        model.train()(inputs, samples, mode='loss')
+
+
+def test_mask_key_absent_means_aligned_and_no_alignment_ignores_masks():
+    model = _flow_model()
+    inputs, samples = _flow_batch(has_aus=(True, ) * 3)
+    for s in samples:
+        s.set_metainfo(dict(has_aus=True))
+    legacy = [ActionDataSample(metainfo={k: v for k, v in s.metainfo.items() if k != 'has_aus'})
+              .set_gt_label(s.gt_label) for s in samples]
+    assert model(inputs, legacy, mode='loss')['clip_samples'].item() == 3
+    plain = _flow_model(align_head=None, text_encoder=None)
+    out = plain(*_flow_batch(), mode='loss')
+    assert 'loss_clip' not in out and torch.isfinite(out['loss_cls'])

@@ -5,3 +5,5 @@ from .augmix import VideoAugMix  # noqa: F401
 from .color_jitter import VideoColorJitter  # noqa: F401
 from .flip import MEFlip, swap_au_sides  # noqa: F401
 from .au_prompt import GenerateAUPrompt  # noqa: F401
+from .image_loading import LoadMEImage  # noqa: F401
+from .image_geometry import MEImageRandomResizedCrop, MEImageResize  # noqa: F401

@@ -1,7 +1,12 @@
 """Render a sample's text prompt from its AU list (or its emotion, for the Emo-Guided ablation).
 
 Place it after every transform that changes ``au_list`` (``MEFlip`` swaps sides) and keep
-``'au_prompt'`` and ``'au_key'`` in ``PackActionInputs(meta_keys=...)`` so the model sees them.
+``'au_prompt'``, ``'au_key'`` and ``'has_aus'`` in ``PackActionInputs(meta_keys=...)`` so the model
+sees them.
+
+Samples without AU labels (SMIC has none: ``aus`` null, ``au_list`` empty) have no AU text. With
+``mask_empty=True`` they get no prompt (``au_prompt`` = ``au_key`` = ``''``) and ``has_aus=False``,
+and ``MERCLIP`` leaves them out of the contrastive loss; they still train the classifier.
 """
 from typing import Optional, Sequence, Union
 
@@ -43,7 +48,11 @@ class GenerateAUPrompt(BaseTransform):
         vocabulary: None (the AU table) or 'merclip' (the MER-CLIP authors' wording, which reads
             AU 13 as their "cheek puffer"; see :mod:`mer_clip.au.descriptions`).
         empty_prompt: text for a sample with an empty AU list; None (default) raises an error naming
-            the sample.
+            the sample (unless ``mask_empty``).
+        mask_empty: a sample with an empty AU list gets ``has_aus=False`` and empty texts instead of
+            an error or an invented prompt, so the alignment ignores it. Every other sample gets
+            ``has_aus=True`` (the key means "takes part in the AU-text alignment": with
+            ``empty_prompt`` the fixed text counts as its AU text).
     """
 
     def __init__(self,
@@ -57,7 +66,8 @@ class GenerateAUPrompt(BaseTransform):
                  style: str = 'action',
                  fallback: str = 'generic',
                  empty_prompt: Optional[str] = None,
-                 vocabulary: Optional[str] = None) -> None:
+                 vocabulary: Optional[str] = None,
+                 mask_empty: bool = False) -> None:
         if mode not in ('au', 'emotion'):
             raise ValueError(f"mode must be 'au' or 'emotion', got {mode!r}")
         for name, value, choices in (('order', order, ORDERS), ('sides', sides, SIDE_MODES),
@@ -90,8 +100,13 @@ class GenerateAUPrompt(BaseTransform):
         self.sides = sides
         self.style = style
         self.fallback = fallback
+        if mask_empty and empty_prompt is not None:
+            raise ValueError('GenerateAUPrompt: give either empty_prompt (one fixed text for '
+                             'samples without AUs) or mask_empty=True (no text, left out of the '
+                             'alignment)')
         self.empty_prompt = empty_prompt
         self.vocabulary = vocabulary
+        self.mask_empty = mask_empty
 
     def transform(self, results: dict) -> dict:
         where = f"sample {results.get('sample_id', results.get('sample_idx', '?'))}"
@@ -107,18 +122,25 @@ class GenerateAUPrompt(BaseTransform):
             results['au_prompt'] = emotion_prompt(results['emotion'], template_idx, rng,
                                                   self.templates, self.enabled_templates)
             results['au_key'] = emotion_phrase(results['emotion'])
+            results['has_aus'] = True
             return results
 
         if 'au_list' not in results:
             raise KeyError(f"{where}: GenerateAUPrompt needs results['au_list'] (the parsed AUs of "
                            f'the annotation); the dataset did not provide it')
         au_list = results['au_list']
+        results['has_aus'] = bool(au_list) or self.empty_prompt is not None
+        if not au_list and self.mask_empty:
+            results['au_prompt'] = ''
+            results['au_key'] = ''
+            return results
         if not au_list:
             if self.empty_prompt is None:
                 raise ValueError(
                     f'{where} has no AU codes, so there is no AU prompt. Drop such samples from '
-                    f'the annotation, or set GenerateAUPrompt(empty_prompt="...") to give them one '
-                    f'fixed text.')
+                    f'the annotation, set GenerateAUPrompt(mask_empty=True) to leave them out of '
+                    f'the AU-text alignment, or GenerateAUPrompt(empty_prompt="...") to give them '
+                    f'one fixed text.')
             results['au_prompt'] = self.empty_prompt
             results['au_key'] = ''
             return results
@@ -134,4 +156,5 @@ class GenerateAUPrompt(BaseTransform):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(test_mode={self.test_mode}, mode={self.mode!r}, '
                 f'enabled_templates={self.enabled_templates}, test_template={self.test_template}, '
-                f'order={self.order!r}, sides={self.sides!r}, style={self.style!r})')
+                f'order={self.order!r}, sides={self.sides!r}, style={self.style!r}, '
+                f'mask_empty={self.mask_empty})')

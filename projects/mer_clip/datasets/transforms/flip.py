@@ -47,11 +47,19 @@ class MEFlip(Flip):
     already been rendered when a flip with sided AUs happens, this raises instead of leaving a
     prompt that names the wrong side. ``modality`` defaults to ``'RGB'`` when the dataset did not
     set it (mmaction's Flip requires the key). The raw AU string ``aus`` is left as released.
+    With named image channels (``results['channels']``), a horizontal flip negates ``u`` and a
+    vertical one ``v`` (module docstring).
     """
 
     def transform(self, results: dict) -> dict:
         results.setdefault('modality', 'RGB')
         results = super().transform(results)
+        if results['flip'] and 'channels' in results:
+            flow_axis = 'u' if self.direction == 'horizontal' else 'v'
+            if flow_axis in results['channels']:
+                c = list(results['channels']).index(flow_axis)
+                for img in results['imgs']:
+                    img[..., c] *= -1  # the mirrored field points the other way
         if not (results['flip'] and self.direction == 'horizontal'):
             return results
         au_list = results.get('au_list')

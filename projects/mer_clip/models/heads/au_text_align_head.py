@@ -22,6 +22,10 @@ keys the entropy is 0 and the value is exactly CLIP's.
 the negatives come from the global batch; every rank computes the same global loss and DDP's
 gradient averaging then yields exactly the gradient of that loss. Ranks may hold different batch
 sizes (padded for the gather). Without a process group (or world size 1) nothing is gathered.
+
+**Samples without AUs.** The recognizer passes only the samples that have AU text (a rank may pass
+none). When the global batch has none, the loss is an exact 0 that still depends on every parameter
+of the head (zero gradients), so a DDP step uses the same parameters whatever the batch holds.
 """
 import hashlib
 import math
@@ -203,7 +207,8 @@ class AUTextAlignHead(BaseModule):
                 equal keys are positives of each other.
 
         Returns:
-            dict(loss_clip=weighted loss, clip_logit_scale=current scale (log only)).
+            dict(loss_clip=weighted loss, clip_logit_scale=current scale, clip_samples=number of
+            samples in the (global) contrastive batch; the last two for the log only). B may be 0.
         """
         if visual_feat.shape[0] != text_feat.shape[0]:
             raise ValueError(f'AUTextAlignHead: {visual_feat.shape[0]} visual features but '
@@ -223,5 +228,10 @@ class AUTextAlignHead(BaseModule):
                 if ids is not None:
                     ids = gather_with_grad(ids)
             scale = self.scale()
-            loss = contrastive_loss(visual, text, scale, ids, self.duplicate_prompts)
-        return dict(loss_clip=loss * self.loss_weight, clip_logit_scale=scale.detach())
+            if visual.shape[0] == 0:  # no sample with AUs in the global batch: a connected zero
+                loss = visual.sum() + text.sum() + 0.0 * sum(
+                    p.float().sum() for p in self.parameters() if p.requires_grad)
+            else:
+                loss = contrastive_loss(visual, text, scale, ids, self.duplicate_prompts)
+        return dict(loss_clip=loss * self.loss_weight, clip_logit_scale=scale.detach(),
+                    clip_samples=torch.tensor(float(visual.shape[0]), device=device))

@@ -19,6 +19,15 @@ Ablations of Table VIII from the config alone:
 - ``cls_head=dict(type='UniFormerHead', ...)`` (any head without ``uses_local_tokens``): a linear
   head on F_g instead of the emotion transformer head.
 - no ``ProgressiveLossHook`` in ``custom_hooks``: fixed ``loss_weights``.
+
+Samples without AU labels (SMIC; ``GenerateAUPrompt(mask_empty=True)`` marks them
+``has_aus=False``) are left out of the contrastive loss: only the other samples' F_g and texts
+reach the alignment head, and a batch (over all DDP ranks) without any gives a zero loss that still
+touches every alignment parameter, so DDP sees the same parameters used in every step.
+
+Images as well as clips: with a ``format_shape='NCHW'`` data preprocessor the inputs are
+(N, num_segs, C, H, W) images (``LoadMEImage``: apex frame, optical flow) and the backbone a 2D
+network returning a (B, C, H, W) map, whose positions are the local tokens.
 """
 import copy
 import warnings
@@ -50,6 +59,9 @@ class MERCLIP(BaseRecognizer):
         group_key (str): metainfo key of the template-free AU content (``au_key`` of
             GenerateAUPrompt); samples with equal keys are positives of each other in the
             contrastive loss. When a sample lacks it, the prompt texts themselves are compared.
+        mask_key (str): metainfo key telling whether a sample takes part in the alignment
+            (``has_aus`` of GenerateAUPrompt); samples where it is False have no prompt and are
+            left out of the contrastive loss. Absent: the sample takes part.
         data_preprocessor, train_cfg, test_cfg: as in mmaction recognizers.
     """
 
@@ -61,6 +73,7 @@ class MERCLIP(BaseRecognizer):
                  loss_weights: Optional[Dict[str, float]] = None,
                  prompt_key: str = 'au_prompt',
                  group_key: str = 'au_key',
+                 mask_key: str = 'has_aus',
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
                  data_preprocessor: OptConfigType = None) -> None:
@@ -70,6 +83,7 @@ class MERCLIP(BaseRecognizer):
                          test_cfg=test_cfg, data_preprocessor=data_preprocessor)
         self.prompt_key = prompt_key
         self.group_key = group_key
+        self.mask_key = mask_key
         self.text_encoder = None
         self.align_head = None
         if align_head is not None:
@@ -132,6 +146,15 @@ class MERCLIP(BaseRecognizer):
             texts.append(text)
         return texts
 
+    def _aligned(self, data_samples: SampleList) -> List[int]:
+        """Indices of the samples that take part in the alignment (``mask_key`` not False)."""
+        return [i for i, s in enumerate(data_samples) if s.metainfo.get(self.mask_key, True)]
+
+    @property
+    def _image_inputs(self) -> bool:
+        """(N, num_segs, C, H, W) images rather than (N, C, T, H, W) clips (NCHW preprocessor)."""
+        return getattr(self.data_preprocessor, 'format_shape', None) == 'NCHW'
+
     def _group_keys(self, data_samples: SampleList) -> Optional[List[str]]:
         keys = [sample.metainfo.get(self.group_key) for sample in data_samples]
         return None if any(k is None for k in keys) else keys
@@ -142,13 +165,14 @@ class MERCLIP(BaseRecognizer):
                      stage: str = 'backbone',
                      data_samples: SampleList = None,
                      test_mode: bool = False) -> tuple:
-        """inputs: (N, num_clips, C, T, H, W) -> backbone features of the N * num_clips clips.
+        """inputs: (N, num_clips, C, T, H, W) -> backbone features of the N * num_clips clips;
+        with an NCHW preprocessor (N, num_segs, C, H, W) -> features of the N * num_segs images.
 
         ``stage='head'`` returns the emotion logits instead. The second element (kwargs for the
         head) is empty, as for mmaction's Recognizer3D without neck.
         """
-        if inputs.dim() == 6:
-            inputs = inputs.reshape((-1, ) + inputs.shape[2:])  # (N * num_clips, C, T, H, W)
+        if inputs.dim() == 6 or (inputs.dim() == 5 and self._image_inputs):
+            inputs = inputs.flatten(0, 1)  # (N * num_clips, C, T, H, W) or (N * segs, C, H, W)
         feats = self.backbone(inputs)
         if stage == 'head':
             return self.cls_head(self._head_input(feats)), dict()
@@ -156,10 +180,13 @@ class MERCLIP(BaseRecognizer):
 
     def loss(self, inputs: Tensor, data_samples: SampleList, **kwargs) -> Dict[str, Tensor]:
         """Weighted ``loss_cls`` (+ ``loss_clip``), raw ``cls_raw`` (+ ``clip_raw``), top-1 acc."""
-        if inputs.dim() == 6 and inputs.size(1) != 1:
+        if (inputs.dim() == 6 or (inputs.dim() == 5 and self._image_inputs)) \
+                and inputs.size(1) != 1:
             raise ValueError(f'MERCLIP trains on one clip per sample (num_clips=1), got '
                              f'{inputs.size(1)} clips per sample; multi-view is for testing only.')
-        texts = self._prompts(data_samples) if self.with_alignment else None
+        aligned = self._aligned(data_samples) if self.with_alignment else []
+        aligned_samples = [data_samples[i] for i in aligned]
+        texts = self._prompts(aligned_samples) if self.with_alignment else None
         feats, _ = self.extract_feat(inputs, data_samples=data_samples)
         # logits in float32 (bf16/fp16 autocast): the loss and mmaction's numpy top-k need it
         cls_scores = self.cls_head(self._head_input(feats)).float()  # (B, K)
@@ -171,9 +198,13 @@ class MERCLIP(BaseRecognizer):
             losses['loss_cls'] = raw_cls
             return losses
         fused, _ = split_fused_and_tokens(feats)  # F_g (B, C)
-        text_feat = self.text_encoder(texts)  # (B, Dt)
+        fused = fused[torch.as_tensor(aligned, dtype=torch.long, device=fused.device)]  # (B', C)
+        if texts:
+            text_feat = self.text_encoder(texts)  # (B', Dt)
+        else:  # no sample with AUs here; other DDP ranks may have some: the head still gathers
+            text_feat = fused.new_zeros((0, self.align_head.text_dim))
         align_out = dict(self.align_head.loss(fused, text_feat, texts,
-                                              group_keys=self._group_keys(data_samples)))
+                                              group_keys=self._group_keys(aligned_samples)))
         raw_clip = align_out.pop('loss_clip')
         for k, v in align_out.items():  # extra logs of the align head, never summed into the loss
             losses[k if 'loss' not in k else k.replace('loss', 'log')] = \
