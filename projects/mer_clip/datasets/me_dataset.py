@@ -73,7 +73,9 @@ class MicroExpressionDataset(BaseDataset):
 
         kept, dropped = [], Counter()
         for rec in records:
-            label = scheme.label_of(rec['emotion'])
+            # per-dataset mappings (megc2019_3): the record's dataset, else the file's
+            label = scheme.label_of(rec['emotion'], rec.get('dataset') or
+                                    file_meta.get('dataset_name'))
             if label is None:
                 dropped[str(rec['emotion'])] += 1
                 continue
