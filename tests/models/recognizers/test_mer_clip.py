@@ -207,3 +207,29 @@ def test_config_is_not_mutated():
     before = copy.deepcopy(cfg)
     MODELS.build(cfg)
     assert cfg == before
+
+
+def test_samples_without_au_text_are_left_out_of_the_alignment():
+    """'' prompts (GenerateAUPrompt(empty_prompt=''): no coded AUs, e.g. SMIC) keep their
+    classification loss and do not enter the contrastive loss."""
+    model = _build()
+    model.eval()  # no dropout: comparable losses
+    inputs, samples = _batch(n=6)
+    for i in (1, 4):
+        samples[i].set_metainfo(dict(au_prompt='', au_key=''))
+    losses = model(inputs, samples, mode='loss')
+    keep = [0, 2, 3, 5]
+    sub = model(inputs[keep], [samples[i] for i in keep], mode='loss')
+    assert torch.allclose(losses['clip_raw'], sub['clip_raw'], atol=1e-5)  # only AU samples
+    full = model(inputs, _batch(n=6)[1], mode='loss')
+    assert torch.allclose(losses['cls_raw'], full['cls_raw'])  # every sample classified
+    # gradient of the alignment loss reaches no sample without AU text
+    x = inputs.clone().requires_grad_(True)
+    model(x, samples, mode='loss')['loss_clip'].backward()
+    grad = x.grad.abs().flatten(1).sum(1)
+    assert grad[[1, 4]].sum() == 0 and (grad[keep] > 0).all()
+    # a batch without any AU text: zero alignment loss, still differentiable
+    for s in samples:
+        s.set_metainfo(dict(au_prompt='', au_key=''))
+    none = model(inputs, samples, mode='loss')
+    assert none['clip_raw'] == 0 and none['loss_clip'].requires_grad

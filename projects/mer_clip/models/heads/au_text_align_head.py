@@ -223,5 +223,8 @@ class AUTextAlignHead(BaseModule):
                 if ids is not None:
                     ids = gather_with_grad(ids)
             scale = self.scale()
-            loss = contrastive_loss(visual, text, scale, ids, self.duplicate_prompts)
+            if visual.shape[0] == 0:  # no sample with AU text (on any rank): nothing to align
+                loss = visual.sum() * 0. + text.sum() * 0. + scale * 0.
+            else:
+                loss = contrastive_loss(visual, text, scale, ids, self.duplicate_prompts)
         return dict(loss_clip=loss * self.loss_weight, clip_logit_scale=scale.detach())

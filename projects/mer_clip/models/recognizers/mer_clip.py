@@ -14,6 +14,10 @@ values are logged as ``clip_raw`` / ``cls_raw`` (no 'loss' in the name, so mmeng
 them to the total). Prediction (``mode='predict'``) uses the emotion head only: no text at test
 time.
 
+Samples whose prompt is the empty string (``GenerateAUPrompt(empty_prompt='')``: no coded AUs, e.g.
+SMIC in the MEGC2019 composite) are left out of the alignment loss and keep their classification
+loss; a batch without any AU text adds a zero alignment loss.
+
 Ablations of Table VIII from the config alone:
 - ``align_head=None``: no alignment; the loss is the classification loss alone (weight 1).
 - ``cls_head=dict(type='UniFormerHead', ...)`` (any head without ``uses_local_tokens``): a linear
@@ -123,7 +127,7 @@ class MERCLIP(BaseRecognizer):
         texts = []
         for i, sample in enumerate(data_samples):
             text = sample.metainfo.get(self.prompt_key)
-            if not isinstance(text, str) or not text:
+            if not isinstance(text, str):  # '' (no AUs coded) is allowed: see the module doc
                 sid = sample.metainfo.get('sample_id', f'batch index {i}')
                 raise KeyError(
                     f'MERCLIP: sample {sid!r} has no {self.prompt_key!r} text in its metainfo, but '
@@ -171,9 +175,18 @@ class MERCLIP(BaseRecognizer):
             losses['loss_cls'] = raw_cls
             return losses
         fused, _ = split_fused_and_tokens(feats)  # F_g (B, C)
-        text_feat = self.text_encoder(texts)  # (B, Dt)
-        align_out = dict(self.align_head.loss(fused, text_feat, texts,
-                                              group_keys=self._group_keys(data_samples)))
+        keys = self._group_keys(data_samples)
+        keep = [i for i, t in enumerate(texts) if t]  # samples with AU text
+        if len(keep) < len(texts):
+            fused = fused.index_select(0, torch.tensor(keep, dtype=torch.long,
+                                                       device=fused.device))  # (B', C)
+            texts = [texts[i] for i in keep]
+            keys = None if keys is None else [keys[i] for i in keep]
+        if texts:
+            text_feat = self.text_encoder(texts)  # (B', Dt)
+        else:
+            text_feat = fused.new_zeros((0, self.align_head.text_dim))
+        align_out = dict(self.align_head.loss(fused, text_feat, texts, group_keys=keys))
         raw_clip = align_out.pop('loss_clip')
         for k, v in align_out.items():  # extra logs of the align head, never summed into the loss
             losses[k if 'loss' not in k else k.replace('loss', 'log')] = \
