@@ -2,9 +2,9 @@
 
     python tools/compare_runs.py work_dirs/full_loso work_dirs/no_align_loso [--names full no_align]
 
-Prints headline metrics, per-class F1 and per-fold UF1 with B - A deltas (for a joint annotation such
-as the MEGC2019 composite: the composite and each source dataset), and warns when the two runs do not
-cover the same folds / samples / protocol (then the numbers are not comparable).
+Prints headline metrics, per-class F1 and per-fold UF1 with B - A deltas (for a joint annotation
+such as the MEGC2019 composite: the composite and each source dataset), and warns when the two runs
+do not cover the same folds / samples / protocol (then the numbers are not comparable).
 """
 import argparse
 import json

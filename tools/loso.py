@@ -2,7 +2,7 @@
 pooled reports.
 
     python tools/loso.py configs/mer_clip_synthetic.py                     # every fold, one by one
-    python tools/loso.py configs/megc2019/mer_clip_megc2019.py --protocol lodo  # leave one dataset out
+    python tools/loso.py configs/megc2019/mer_clip_megc2019.py --protocol lodo  # 1 dataset out
     python tools/loso.py CONFIG --work-dir work_dirs/x --subjects s00 s01  # a subset of folds
     python tools/loso.py CONFIG --gpus 4                                   # 4 folds side by side
     python tools/loso.py CONFIG --devices 0,1,2,3 --launcher-gpus-per-fold 2  # DDP per fold
@@ -17,9 +17,9 @@ results.
 
 ``--protocol``: ``loso`` (default; one fold per subject), ``lodo`` (leave one dataset out: train on
 the other datasets of a joint annotation, test on one) or the name of any record field (one fold
-per value). Reports in the work dir: predictions.csv, summary.json, summary.md, confusion_matrix.png,
-per_fold.png (fixed splits: confusion_matrix_<split>.png); for a joint annotation (records with
-``dataset``) the pooled metrics of each source dataset too.
+per value). Reports in the work dir: predictions.csv, summary.json, summary.md,
+confusion_matrix.png, per_fold.png (fixed splits: confusion_matrix_<split>.png); for a joint
+annotation (records with ``dataset``) the pooled metrics of each source dataset too.
 """
 import argparse
 import os.path as osp

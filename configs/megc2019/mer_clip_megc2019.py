@@ -8,7 +8,7 @@
 #       --smic data/smic/annotations.json --casme2 data/casme2/annotations.json \
 #       --samm data/samm/annotations.json
 #   python tools/loso.py configs/megc2019/mer_clip_megc2019.py                  # 68 LOSO folds
-#   python tools/loso.py configs/megc2019/mer_clip_megc2019.py --protocol lodo  # leave one dataset out
+#   python tools/loso.py configs/megc2019/mer_clip_megc2019.py --protocol lodo  # 1 dataset out
 #   python tools/train.py configs/megc2019/mer_clip_megc2019.py --loso-subject casme2_sub01
 # Reports: UF1 / UAR / ACC of the composite and of SMIC, CASME II and SAMM (the MEGC2019 table).
 _base_ = [

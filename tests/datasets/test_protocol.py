@@ -1,5 +1,5 @@
-"""Fold protocols: LOSO (subject), leave-one-dataset-out, any record key; one module for the dataset,
-the fold enumeration, the runner and the tools."""
+"""Fold protocols: LOSO (subject), leave-one-dataset-out, any record key; one module for the
+dataset, the fold enumeration, the runner and the tools."""
 import json
 import os.path as osp
 

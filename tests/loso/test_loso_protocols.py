@@ -1,5 +1,6 @@
 """A whole leave-one-dataset-out run of the tiny synthetic MER-CLIP (real training, 1 epoch per
-fold), reported like LOSO plus per-dataset metrics; and the plan of a LODO / key-based experiment."""
+fold), reported like LOSO plus per-dataset metrics; and the plan of a LODO / key-based
+experiment."""
 import io
 import json
 import os.path as osp

@@ -1,4 +1,5 @@
-"""Release-folder discovery of prepare_dataset: the label sheet, not a file that merely sorts first."""
+"""Release-folder discovery of prepare_dataset: the label sheet, not a file that merely sorts
+first."""
 import os
 
 from mer_clip.preprocessing.prepare import find_annotation

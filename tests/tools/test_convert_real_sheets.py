@@ -59,6 +59,8 @@ def test_casme2_both_revisions(tmp_path):
     res, recs14 = convert('casme2', CASME2_2014, tmp_path / 'c14.json')
     assert len(recs14) == 255
     assert sum(counts(str(tmp_path / 'c14.json'), 'casme2_5').values()) == 246
+    assert counts(str(tmp_path / 'c14.json'), 'casme2_3') == dict(negative=99, positive=32,
+                                                                  surprise=25)
     assert 'casme2_revision 1' in res.stdout
     _, recs_csv = convert('casme2', export_csv(CASME2_2019, tmp_path / 'c19.csv'),
                           tmp_path / 'c19csv.json')
@@ -99,14 +101,16 @@ def test_casme3_official_sheet_and_the_authors_wrong_list(tmp_path):
     assert sum(counts(ann, 'casme3_4').values()) == 860
     assert counts(ann, 'casme3_3') == dict(negative=457, positive=55, surprise=187)
     assert counts(ann, 'casme3_7')['others'] == 161  # 158 'others' + 3 'Others'
-    assert ('warnings (8): apex_outside 1, listed_wrongly_labelled 4, offset_before_onset 2, '
-            'onset_after_offset 1; notes (4): emotion_spelling 3, wrong_list 1') in res.stdout
+    assert ('warnings (9): apex_outside 1, before_first_frame 1, listed_wrongly_labelled 4, '
+            'offset_before_onset 2, onset_after_offset 1; notes (4): emotion_spelling 3, '
+            'wrong_list 1') in res.stdout
     repaired = {r['sample_id']: (r['onset'], r['apex'], r['offset']) for r in recs
                 if 'frame_repair' in r}
     assert repaired == {'spNO.149_d_0112': (112, None, 358), 'spNO.216_d_3647': (2668, 2668, 2694),
                         'spNO.040_e_1812': (1812, 1824, 1824),
-                        'spNO.040_e_2327': (2327, 2363, 2363)}
-    assert {r['sample_id'] for r in recs if r.get('listed_wrongly_labelled')} == set(repaired)
+                        'spNO.040_e_2327': (2327, 2363, 2363), 'spNO.216_e_0000': (1, None, 25)}
+    assert {r['sample_id'] for r in recs if r.get('listed_wrongly_labelled')} == \
+        set(repaired) - {'spNO.216_e_0000'}
     # CSV exports of the sheet and of the list beside it
     (tmp_path / 'csv').mkdir()
     export_csv(CASME3_WRONG, tmp_path / 'csv' / 'CAS(ME)3_part_A_wrongly_labeled_me_in_V1.csv')
@@ -116,7 +120,7 @@ def test_casme3_official_sheet_and_the_authors_wrong_list(tmp_path):
     res, dropped = convert('casme3', CASME3, tmp_path / 'c3drop.json', '--drop-listed')
     assert len(dropped) == 856
     res = _run('casme3', CASME3, tmp_path / 'strict.json', '--strict')
-    assert res.returncode != 0 and '4 row(s) cannot be converted' in res.stderr
+    assert res.returncode != 0 and '5 row(s) cannot be converted' in res.stderr
     assert 'apex 83 is outside [onset, offset] = [112, 358] [apex_outside]' in res.stderr
 
 

@@ -4,8 +4,8 @@
     python tools/data/convert_annotations.py casme2 CASME2-coding-20190701.xlsx     data/casme2.json
     python tools/data/convert_annotations.py casme3 "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx" \
         data/casme3.json
-    python tools/data/convert_annotations.py smic   /data/raw/SMIC/HS                data/smic.json
-    python tools/data/convert_annotations.py smic_e SMIC-HS-E_annotation.xlsx        data/smic_e.json
+    python tools/data/convert_annotations.py smic   /data/raw/SMIC/HS              data/smic.json
+    python tools/data/convert_annotations.py smic_e SMIC-HS-E_annotation.xlsx      data/smic_e.json
     python tools/data/convert_annotations.py dfme train.xlsx test_A.xlsx test_B.xlsx data/dfme.json
     python tools/data/convert_annotations.py merclip_lists ../shared/data/merclip_official_lists \
         data/samm_lists.json --dataset samm

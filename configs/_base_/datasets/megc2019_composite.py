@@ -1,5 +1,5 @@
-# MEGC2019 composite: SMIC-HS + CASME II + SAMM, 3 classes (negative / positive / surprise; 442 clips:
-# 250 / 109 / 83; SMIC 164, CASME II 145, SAMM 133), 68 subjects namespaced by dataset
+# MEGC2019 composite: SMIC-HS + CASME II + SAMM, 3 classes (negative / positive / surprise; 442
+# clips: 250 / 109 / 83; SMIC 164, CASME II 145, SAMM 133), 68 subjects namespaced by dataset
 # (smic_s01, casme2_sub01, samm_006). LOSO over the 68 subjects is the MEGC2019 protocol;
 # `tools/loso.py CONFIG --protocol lodo` holds out one dataset at a time instead. Reports give the
 # pooled metrics of the composite and of each source dataset.

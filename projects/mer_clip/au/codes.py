@@ -102,7 +102,8 @@ class AUCode:
                              f'{self.side!r}')
 
     def __str__(self) -> str:
-        """FACS notation, e.g. ``R12A``, ``A12B``, ``ref(7B)``; ``parse_au_string(str(c)) == [c]``."""
+        """FACS notation, e.g. ``R12A``, ``A12B``, ``ref(7B)``;
+        ``parse_au_string(str(c)) == [c]``."""
         core = f"{'A' if self.asymmetric else ''}{self.side or ''}{self.au}{self.intensity or ''}"
         return f'ref({core})' if self.uncertain else core
 

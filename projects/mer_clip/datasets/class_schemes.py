@@ -7,9 +7,9 @@ positive, surprise[, others] for the grouped ones), so their lists and ours agre
 
 A scheme may map emotions per source dataset (``dataset_members``): the MEGC2019 composite task
 (``megc2019_3``) counts fear and sadness as negative in SAMM but leaves them out of CASME II, as the
-official composite list does (no CASME II fear / sadness / others sample is in it, SAMM's fear and
-sadness samples are; verified in ``tests/datasets/test_composite.py``). The dataset of a record is its
-``dataset`` field, else the file's ``metainfo['dataset_name']``.
+official composite list does (no CASME II fear / sadness / others sample is in it, SAMM's fear
+and sadness samples are; verified in ``tests/datasets/test_composite.py``). The dataset of a record
+is its ``dataset`` field, else the file's ``metainfo['dataset_name']``.
 """
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Sequence, Tuple

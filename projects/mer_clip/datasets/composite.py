@@ -93,7 +93,8 @@ def read_megc2019_list(path: str) -> List[Dict[str, Any]]:
     header = [c.strip().lower() for c in rows[0]] if rows else []
     if header[:4] != ['data', 'subject', 'clip', 'label']:
         raise AnnotationError(f'{path}: expected the header "data,subject,clip,label" of the '
-                              f'MEGC2019 list (combined_3_class_gt.csv), got {rows[0] if rows else []}')
+                              'MEGC2019 list (combined_3_class_gt.csv), got '
+                              f'{rows[0] if rows else []}')
     out, errors = [], []
     for i, row in enumerate(rows[1:], start=2):
         if not any(c.strip() for c in row):

@@ -1,5 +1,5 @@
-"""MicroExpressionDataset: canonical ME annotations, class schemes, folds (LOSO, leave-one-dataset-out,
-any record key; :mod:`.protocol`) and fixed splits."""
+"""MicroExpressionDataset: canonical ME annotations, class schemes, folds (LOSO,
+leave-one-dataset-out, any record key; :mod:`.protocol`) and fixed splits."""
 import os.path as osp
 from collections import Counter
 from typing import Callable, Dict, List, Optional, Sequence, Union

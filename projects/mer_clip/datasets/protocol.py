@@ -3,13 +3,13 @@
 One fold per value of the **fold key**; the fold trains on every record whose key has another
 value and tests on the records with the held-out value; predictions of all folds are pooled.
 
-==============================  =========================  =========================================
-protocol (``--protocol``)       fold key                   folds
-==============================  =========================  =========================================
-``loso`` (default)              ``subject``                one per subject (MEGC: 68 on the composite)
-``lodo``                        ``dataset``                train on the other datasets, test on one
-any record field, e.g. ``sex``  that field                 one per value of the field
-==============================  =========================  =========================================
+==============================  ===============  ==============================================
+protocol (``--protocol``)       fold key         folds
+==============================  ===============  ==============================================
+``loso`` (default)              ``subject``      one per subject (68 on the MEGC2019 composite)
+``lodo``                        ``dataset``      train on the other datasets, test on one
+any record field, e.g. ``sex``  that field       one per value of the field
+==============================  ===============  ==============================================
 
 This module is the one place that knows it: :class:`MicroExpressionDataset` selects a fold's
 samples with :func:`select_fold`, :func:`mer_clip.loso.detect_protocol` enumerates the folds with

@@ -1,7 +1,8 @@
 """The LOSO experiment runner behind ``tools/loso.py``.
 
 One fold per subject (or per value of the protocol's fold key: ``protocol='lodo'`` holds out one
-dataset at a time; :mod:`mer_clip.datasets.protocol`), each in ``work_dir/fold_<value>/``: ``tools/train.py`` (or
+dataset at a time; :mod:`mer_clip.datasets.protocol`), each in ``work_dir/fold_<value>/``:
+``tools/train.py`` (or
 ``tools/dist_train.sh`` for DDP per fold) then ``tools/test.py`` on the **last** checkpoint, each a
 subprocess (mmengine keeps global state per process; folds can then run side by side, one per
 device group). The folds' ``predictions.csv`` are pooled into the reports (:mod:`.reports`).

@@ -32,7 +32,8 @@ def test_unreadable_au_is_kept_and_reported(write_sheet):
     recs = read_casme3(path, report=report)
     assert [c['au'] for c in recs[2]['au_list']] == [4]
     assert report.entries[0]['where'] == f"{path}, row 4, column F ('AU')"
-    with pytest.raises(ValueError, match="row 4, column F \\('AU'\\): text 'AUX' is not an AU code"):
+    with pytest.raises(ValueError,
+                       match="row 4, column F \\('AU'\\): text 'AUX' is not an AU code"):
         read_casme3(path, strict=True)
 
 
@@ -68,3 +69,14 @@ def test_wrong_list_beside_the_sheet_flags_or_drops(write_sheet, tmp_path):
     assert len(read_casme3(sheet, drop_listed=True)) == 3
     assert len(read_casme3(sheet, wrong_list=None)) == 5
     assert 'listed_wrongly_labelled' not in read_casme3(sheet, wrong_list=None)[3]
+
+
+def test_frame_zero_is_before_the_first_jpeg(write_sheet):
+    rows = [r[:] for r in ROWS] + [['spNO.216', 'e', '0', '0', '25', '14', 'VII', 'others']]
+    report = ConversionReport()
+    recs = read_casme3(write_sheet('c3.xlsx', [HEADER] + rows), report=report)
+    r = recs[-1]
+    assert r['sample_id'] == 'spNO.216_e_0000'  # the sheet's onset
+    assert (r['onset'], r['apex'], r['offset']) == (1, None, 25)
+    assert r['frame_repair'] == {'kind': 'before_first_frame', 'sheet': [0, 0, 25]}
+    assert report.counts('warning') == {'before_first_frame': 1}

@@ -340,8 +340,8 @@ def check_emotion(value: Any, emotions: Optional[Sequence[str]], where: str) -> 
 
 def row_record(table: Table, rownum: int, *, aus_raw: Any, **fields) -> Dict[str, Any]:
     """:func:`make_record` for one sheet row, with the AU cell read leniently and the frame-fault
-    policy (:mod:`.frame_policy`) applied; findings go to ``table.report``, errors name file and
-    row."""
+    policy (:mod:`.frame_policy`; ``first_frame=N`` when the release numbers frames from N) applied;
+    findings go to ``table.report``, errors name file and row."""
     from .frame_policy import FrameFault, repair_frames
     report, sid = table.report, fields.get('sample_id')
     if isinstance(aus_raw, str) and re.fullmatch(r'\s*\d+\.0+\s*', aus_raw):
@@ -353,8 +353,9 @@ def row_record(table: Table, rownum: int, *, aus_raw: Any, **fields) -> Dict[str
         report.add(kind, au_where, problem.format(text=text), sample_id=sid, raw=aus_raw,
                    action=action, level='warning' if kind in AU_WARNINGS else 'note')
     where = table.where(rownum) + (f' (sample_id={sid!r})' if sid else '')
+    first_frame = fields.pop('first_frame', None)
     try:
-        fix = repair_frames(fields['onset'], fields.get('apex'), fields['offset'])
+        fix = repair_frames(fields['onset'], fields.get('apex'), fields['offset'], first_frame)
     except FrameFault as e:
         raise ReaderError(f'{where}: {e}') from None
     if fix.kind is not None:

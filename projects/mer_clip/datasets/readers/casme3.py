@@ -20,7 +20,9 @@ sheet; every sheet row it names (same subject, filename and onset) gets
 numbers are the first version's, which the authors call wrong, so they are not used as
 corrections; the frame numbers follow :mod:`.frame_policy` (apex null, offset := apex,
 onset := apex respectively). The MER-CLIP authors' lists leave out the three ``others`` rows with
-onset > offset (their 860 - 3 = 857).
+onset > offset (their 860 - 3 = 857). One more row (spNO.216 e, onset and apex 0) lies before the
+first JPEG index 1: onset 1, apex unknown (``before_first_frame``; the authors' lists name it
+``spNO.216_e_0001``, the sample id here keeps the sheet's onset: ``spNO.216_e_0000``).
 
 Frames of part A: ``<root>/<Subject as written>/<Filename>/color/<frame>.jpg`` (no padding), e.g.
 ``part_A/spNO.1/a/color/355.jpg``; both templates are arguments.
@@ -85,12 +87,13 @@ def read_wrong_list(path: str) -> Dict[Tuple[str, str, int], Tuple[int, List[Any
 def read_casme3(xlsx_path: str, *, frame_dir_tmpl: str = '{subject_folder}/{filename}/color',
                 filename_tmpl: str = '{}.jpg', sheet: Optional[str] = None,
                 on_error: str = 'raise', strict: bool = False, report=None,
-                wrong_list: Optional[str] = 'auto', drop_listed: bool = False
-                ) -> List[Dict[str, Any]]:
+                wrong_list: Optional[str] = 'auto', drop_listed: bool = False,
+                first_frame: int = 1) -> List[Dict[str, Any]]:
     """Records of the CAS(ME)^3 part A ME sheet; subjects are ``spNO.001`` style strings.
 
     ``wrong_list``: the release's list of wrongly labelled MEs (``'auto'``: found beside the sheet;
-    None: not used); ``drop_listed``: drop the rows it names instead of flagging them.
+    None: not used); ``drop_listed``: drop the rows it names instead of flagging them;
+    ``first_frame``: the first JPEG index of the release (frame numbers below it are repaired).
     """
     table = Table(xlsx_path, COLUMNS, optional=('objective_class', ), sheet=sheet, report=report,
                   strict=strict)
@@ -109,7 +112,7 @@ def read_casme3(xlsx_path: str, *, frame_dir_tmpl: str = '{subject_folder}/{file
             offset=to_int(v['offset'], table.where(n, 'offset')),
             frame_dir=frame_dir_tmpl.replace('{subject_folder}', folder).replace(
                 '{subject}', subject).replace('{filename}', filename),
-            filename_tmpl=filename_tmpl,
+            filename_tmpl=filename_tmpl, first_frame=first_frame,
             objective_class=None if oc is None else to_text(oc, table.where(n, 'objective_class')))
 
     records = convert_rows(table, row, on_error)

@@ -13,7 +13,12 @@ fault (report kind)          example (onset/apex/offset)  repair
 ``offset_before_onset``      1812 / 1824 / 0              offset := apex (the last known ME frame)
 ``onset_after_offset``       3647 / 2668 / 2694           onset := apex (the first known ME frame)
 ``onset_offset_swapped``     400 / 350 / 300              onset and offset exchanged
+``before_first_frame``       0 / 0 / 25 (frames from 1)   onset := first frame, apex unknown
 ==========================  ==========================  ==========================================
+
+``before_first_frame`` applies only where the reader knows the release's first frame number
+(CAS(ME)^3's JPEG indices start at 1: its spNO.216 e row has onset and apex 0; the MER-CLIP authors
+name that sample ``spNO.216_e_0001`` with 25 frames, i.e. frames 1..25).
 
 Onset after offset with an unknown apex (nothing tells which number is wrong) and negative frame
 numbers cannot be repaired: the row is an error (``--on-error skip`` drops it, counted). Each
@@ -39,6 +44,8 @@ FRAME_FAULTS = {
                            'the ME'),
     'onset_offset_swapped': ('onset {onset} > apex {apex} > offset {offset}',
                              'onset and offset exchanged'),
+    'before_first_frame': ('onset {onset} / apex {apex} before the first frame {first} of the '
+                           'release', 'onset set to the first frame, an apex before it to unknown'),
 }
 
 
@@ -56,10 +63,21 @@ class FrameRepair:
     action: str = ''
 
 
-def repair_frames(onset: int, apex: Optional[int], offset: int) -> FrameRepair:
-    """Apply the policy of the module docstring; raises :class:`FrameFault` when unrepairable."""
+def repair_frames(onset: int, apex: Optional[int], offset: int,
+                  first_frame: Optional[int] = None) -> FrameRepair:
+    """Apply the policy of the module docstring; raises :class:`FrameFault` when unrepairable.
+    ``first_frame``: the release's first frame number, when the reader knows it."""
     if min(onset, offset) < 0 or (apex is not None and apex < 0):
         raise FrameFault(f'negative frame number (onset {onset}, apex {apex}, offset {offset})')
+    if first_frame is not None and onset < first_frame <= offset:
+        problem, action = (t.format(onset=onset, apex=apex, first=first_frame)
+                           for t in FRAME_FAULTS['before_first_frame'])
+        fixed_apex = None if apex is not None and apex < first_frame else apex
+        inner = repair_frames(first_frame, fixed_apex, offset)
+        if inner.kind is not None:  # a second fault in the same row: report both
+            problem, action = f'{problem}; {inner.problem}', f'{action}; {inner.action}'
+        return FrameRepair(inner.onset, inner.apex, inner.offset, kind='before_first_frame',
+                           problem=problem, action=action)
     if onset <= offset:
         if apex is None or onset <= apex <= offset:
             return FrameRepair(onset, apex, offset)

@@ -38,7 +38,8 @@ class ConversionReport:
             raise ValueError(f'level must be one of {LEVELS}, got {level!r}')
         if level == 'warning' and self.strict:
             without = f'; without --strict: {action}' if action else ''
-            raise ReaderError(f'{where}: {message} [{kind}] (an error because of --strict{without})')
+            raise ReaderError(f'{where}: {message} [{kind}] (an error because of --strict'
+                              f'{without})')
         self.entries.append(dict(kind=kind, level=level, where=where, sample_id=sample_id,
                                  raw=_jsonable(raw), message=message, action=action))
 

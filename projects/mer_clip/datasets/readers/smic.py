@@ -52,7 +52,8 @@ _FRAME_RE = re.compile(r'^(?P<prefix>.*?)(?P<num>\d+)(?P<ext>\.[A-Za-z]+)$')
 
 
 def smic_ids(subject: Any, clip: Optional[str] = None) -> Tuple[str, Optional[str]]:
-    """``('s1', 's1_ne_01') -> ('s01', 's01_ne_01')``; a subject may be ``1``, ``'s1'``, ``'s01'``."""
+    """``('s1', 's1_ne_01') -> ('s01', 's01_ne_01')``; a subject may be ``1``, ``'s1'`` or
+    ``'s01'``."""
     text = str(int(subject)) if isinstance(subject, (int, float)) else str(subject).strip()
     m = _SUBJECT_RE.fullmatch(text) or re.fullmatch(r'(\d+)', text)
     if m is None:
