@@ -34,9 +34,9 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description='LOSO / fixed-split MER experiment')
     p.add_argument('config')
     p.add_argument('--work-dir', help='default: work_dirs/<config name>_loso')
-    p.add_argument('--protocol', default='loso',
-                   help='loso (folds by subject, default), lodo (leave one dataset out) or a '
-                   'record field to fold by')
+    p.add_argument('--protocol', default=None,
+                   help='loso (folds by subject), lodo (leave one dataset out) or a record field '
+                   "to fold by; default: the config's fold_key, else loso")
     p.add_argument('--subjects', '--folds', dest='subjects', nargs='+',
                    help='run and report only these folds (subjects; datasets with --protocol '
                    'lodo)')

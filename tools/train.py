@@ -43,7 +43,8 @@ def parse_args():
                         help='record field that defines the folds, with --held-out: "dataset" '
                         '(leave-one-dataset-out), "subject" (= --loso-subject) or any field')
     parser.add_argument('--held-out', default=None,
-                        help='hold out the samples whose --fold-key field has this value')
+                        help='hold out the samples whose --fold-key field (default: the '
+                        "config's fold_key, else subject) has this value")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value (e.g. loso_subject=006)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')

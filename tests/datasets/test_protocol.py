@@ -57,6 +57,11 @@ def test_set_fold_and_tool_options():
     c = cfg()
     apply_fold(c, fold_key='lodo', held_out='smic')
     assert c.train_dataloader.dataset.fold_key == 'dataset'
+    c = cfg()
+    c.test_dataloader.dataset.dataset.fold_key = 'dataset'  # the config names its protocol
+    apply_fold(c, held_out='samm')
+    assert c.train_dataloader.dataset.held_out == 'samm'
+    assert c.train_dataloader.dataset.fold_key == 'dataset'
     with pytest.raises(ValueError, match='either --loso-subject or --fold-key/--held-out'):
         apply_fold(cfg(), loso_subject='1', held_out='2')
     with pytest.raises(ValueError, match='--fold-key needs --held-out'):

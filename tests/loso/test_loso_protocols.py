@@ -28,6 +28,10 @@ def test_lodo_plan_and_fold_commands(synthetic_root, tmp_path, in_repo, data_opt
                                                                '--held-out', 'beta']
     assert '--loso-subject' not in train.cmd
     assert folds[1].work_dir.endswith('fold_beta')
+    # a config that names its fold key runs that protocol without --protocol
+    by_cfg = LOSOExperiment(SYNTHETIC_CONFIG, str(tmp_path / 'r1'),
+                            cfg_options=opts + ['test_dataloader.dataset.fold_key=dataset'])
+    assert [f.name for f in by_cfg.plan()] == ['alpha', 'beta', 'gamma']
     # a record field without a value in some records cannot define folds
     with pytest.raises(ValueError, match="no 'session' field"):
         LOSOExperiment(SYNTHETIC_CONFIG, str(tmp_path / 'r2'), cfg_options=opts,

@@ -141,7 +141,7 @@ def protocol_of_dataset(loso_subject: Optional[Any], fold_key: Optional[str],
 
 def apply_fold(cfg, loso_subject: Optional[Any] = None, fold_key: Optional[str] = None,
                held_out: Optional[Any] = None) -> None:
-    """The tools' ``--loso-subject S`` or ``--fold-key K --held-out V``: :func:`set_fold`, with
+    """The tools' ``--loso-subject S`` or ``[--fold-key K] --held-out V``: :func:`set_fold`, with
     contradictory or incomplete options as a ValueError naming the flags."""
     if loso_subject is not None and held_out is not None:
         raise ValueError('give either --loso-subject or --fold-key/--held-out, not both')
@@ -149,5 +149,14 @@ def apply_fold(cfg, loso_subject: Optional[Any] = None, fold_key: Optional[str] 
         raise ValueError('--fold-key needs --held-out VALUE (the fold to hold out)')
     if loso_subject is not None:
         set_fold(cfg, 'subject', loso_subject)
-    elif held_out is not None:
-        set_fold(cfg, get_protocol(fold_key or 'subject').key, held_out)
+    elif held_out is not None:  # without --fold-key: the config's fold_key, else subject
+        key = get_protocol(fold_key).key if fold_key else protocol_of_config(cfg).key
+        set_fold(cfg, key, held_out)
+
+
+def protocol_of_config(cfg) -> FoldProtocol:
+    """The protocol a config names: its test (or val) dataset's ``fold_key``, else LOSO."""
+    from mer_clip.utils.config import inner_dataset_cfg
+    loader = cfg.get('test_dataloader') or cfg.get('val_dataloader') or {}
+    ds = inner_dataset_cfg(loader['dataset']) if 'dataset' in loader else {}
+    return get_protocol(ds.get('fold_key') or 'loso')

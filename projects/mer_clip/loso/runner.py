@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Deque, Dict, List, Optional, Sequence
 
 from ..utils import DATASET_WRAPPERS
-from ..datasets.protocol import get_protocol
+from ..datasets.protocol import get_protocol, protocol_of_config
 from .folds import Protocol, detect_protocol, fold_dirname, select_subjects
 from .progress import Progress
 from .reports import build_summary, config_hash, load_fold_predictions, write_reports
@@ -199,8 +199,9 @@ class LOSOExperiment:
             ``None`` for a CPU slot. A group of several devices trains its fold with DDP.
         select_on_test_fold_unsafe: the authors' protocol (see module docstring). Off by default.
         keep_checkpoints: 'tested' (default) deletes a finished fold's other checkpoints; 'all'.
-        protocol: ``'loso'`` (folds by subject, default), ``'lodo'`` (by dataset) or a record
-            field (:func:`mer_clip.datasets.protocol.get_protocol`).
+        protocol: ``'loso'`` (folds by subject), ``'lodo'`` (by dataset) or a record field
+            (:func:`mer_clip.datasets.protocol.get_protocol`); None: the config's ``fold_key``
+            (its test dataset's), else ``'loso'``.
     """
 
     def __init__(self, config: str, work_dir: str, cfg_options: Optional[Sequence[str]] = None,
@@ -209,12 +210,13 @@ class LOSOExperiment:
                  select_on_test_fold_unsafe: bool = False, python: str = sys.executable,
                  tools_dir: str = TOOLS_DIR, poll_interval: float = 1.0,
                  progress_stream=None, keep_checkpoints: str = 'tested',
-                 protocol: str = 'loso') -> None:
+                 protocol: Optional[str] = None) -> None:
         self.config = config
-        self.protocol_spec = get_protocol(protocol)
         self.work_dir = work_dir
         self.cfg_options = list(cfg_options or [])
         self.cfg = load_config(config, self.cfg_options)
+        self.protocol_spec = (get_protocol(protocol) if protocol is not None else
+                              protocol_of_config(self.cfg))
         self.seed = int(seed if seed is not None else (self.cfg.get('randomness') or {}).get(
             'seed', 0) or 0)
         self.requested_subjects = subjects

@@ -128,3 +128,13 @@ def test_output_round_trips_through_json(write_sheet, tmp_path):
     out = str(tmp_path / 'samm.json')
     dump_annotations(recs, out, dict(dataset_name='samm'))
     assert load_annotations(out)[1] == recs
+
+
+def test_missing_column_names_file_row_and_column(write_sheet):
+    header = [h for h in HEADER if h != 'Estimated Emotion']
+    path = write_sheet('s.xlsx', NOTES + [header] + [r[:9] + r[10:] for r in GOOD[:1]])
+    with pytest.raises(AnnotationError) as e:
+        read_samm(path)
+    assert path in str(e.value)
+    assert ("Row 14 looks like the header but has no column for emotion (headed 'Estimated "
+            "Emotion' or 'Emotion')") in str(e.value)

@@ -142,13 +142,19 @@ class Table:
                 self.rows = rows[idx + 1:]
                 return
         wanted = {k: list(v) for k, v in columns.items() if k in required}
-        best = max(rows[:MAX_HEADER_ROW], default=(), key=lambda r: sum(
-            any(_norm(n) in {_norm(c) for c in r if c is not None} for n in names)
-            for names in columns.values()))
-        have = {_norm(c) for c in best if c is not None}
-        missing = [k for k in required if not any(_norm(n) in have for n in columns[k])]
-        hint = (f' The closest row has {[c for c in best if c is not None]} and lacks '
-                f'{missing}.' if best and len(missing) < len(required) else '')
+        def n_found(r):
+            cells = {_norm(c) for c in r if c is not None}
+            return sum(any(_norm(n) in cells for n in names) for names in columns.values())
+        top = rows[:MAX_HEADER_ROW]
+        best_i = max(range(len(top)), key=lambda i: n_found(top[i]), default=None)
+        hint = ''
+        if best_i is not None and n_found(top[best_i]):
+            have = {_norm(c) for c in top[best_i] if c is not None}
+            missing = {k: list(columns[k]) for k in required
+                       if not any(_norm(n) in have for n in columns[k])}
+            hint = (f' Row {best_i + 1} looks like the header but has no column for '
+                    + ', '.join(f'{k} (headed {" or ".join(map(repr, v))})'
+                                for k, v in missing.items()) + ': add or rename it.')
         raise ReaderError(f'{self.path}: no header row with the columns {wanted} in the first '
                           f'{MAX_HEADER_ROW} rows{" of sheet " + repr(sheet) if sheet else ""}.'
                           f'{hint} Is this the right file (or --sheet) for this reader?')
