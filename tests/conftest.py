@@ -62,3 +62,36 @@ default_hooks = dict(logger=dict(interval=1))
         return str(path)
 
     return make
+
+
+SHARED_SHEETS = osp.join(osp.dirname(REPO_ROOT), 'shared', 'data', 'real_sheets')
+
+#: SMIC-HS release: clips per subject (negative, positive, surprise), 164 in all (70 / 51 / 43).
+SMIC_HS_CLIPS = {1: (3, 2, 1), 2: (0, 1, 5), 3: (22, 11, 6), 4: (10, 4, 5), 5: (1, 0, 1),
+                 6: (2, 0, 2), 8: (9, 4, 0), 9: (0, 1, 3), 11: (3, 3, 1), 12: (0, 8, 1),
+                 13: (0, 10, 0), 14: (3, 2, 5), 15: (1, 1, 2), 18: (2, 0, 5), 19: (0, 1, 1),
+                 20: (14, 3, 5)}
+
+
+def make_smic_hs(root, clips=None, frames=3, write_frame=None):
+    """Fabricate the SMIC-HS release layout under ``root``:
+    ``HS/s<N>/micro/<negative|positive|surprise>/s<N>_<ne|po|sur>_<kk>/image<frame>.bmp`` (plus a
+    ``non_micro`` folder); frames are empty files unless ``write_frame(path)`` writes them.
+    Returns the release root."""
+    clips = SMIC_HS_CLIPS if clips is None else clips
+    for subject, counts in clips.items():
+        base = osp.join(str(root), 'HS', f's{subject}')
+        os.makedirs(osp.join(base, 'non_micro', 's{subject}_no_01'), exist_ok=True)
+        for (emotion, code), n in zip((('negative', 'ne'), ('positive', 'po'),
+                                       ('surprise', 'sur')), counts):
+            for k in range(1, n + 1):
+                clip = osp.join(base, 'micro', emotion, f's{subject}_{code}_{k:02d}')
+                os.makedirs(clip)
+                start = 1000 * subject + 10 * k
+                for f in range(start, start + frames):
+                    path = osp.join(clip, f'image{f}.bmp')
+                    if write_frame is None:
+                        open(path, 'wb').close()
+                    else:
+                        write_frame(path)
+    return str(root)

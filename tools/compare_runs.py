@@ -2,8 +2,9 @@
 
     python tools/compare_runs.py work_dirs/full_loso work_dirs/no_align_loso [--names full no_align]
 
-Prints headline metrics, per-class F1 and per-fold UF1 with B - A deltas, and warns when the two
-runs do not cover the same folds / samples (then the numbers are not comparable).
+Prints headline metrics, per-class F1 and per-fold UF1 with B - A deltas (for a joint annotation
+such as the MEGC2019 composite: the composite and each source dataset), and warns when the two runs
+do not cover the same folds / samples / protocol (then the numbers are not comparable).
 """
 import argparse
 import json
@@ -35,8 +36,11 @@ def _table(title, rows, names):
 
 
 def groups(summary):
+    """'pooled' (+ 'dataset <name>' per source dataset) for fold protocols, the splits otherwise."""
     if summary['protocol'] == 'loso':
-        return {'pooled': summary['pooled']}
+        out = {'pooled': summary['pooled']}
+        out.update((f'dataset {k}', v) for k, v in summary.get('per_dataset', {}).items())
+        return out
     return summary['splits']
 
 
@@ -44,6 +48,9 @@ def compare(a: dict, b: dict, names=('A', 'B')) -> str:
     lines, warnings = [], []
     if a['protocol'] != b['protocol']:
         warnings.append(f"protocols differ: {a['protocol']} vs {b['protocol']}")
+    elif a.get('fold_key', 'subject') != b.get('fold_key', 'subject'):
+        warnings.append(f"folds are by {a.get('fold_key', 'subject')!r} in {names[0]}, by "
+                        f"{b.get('fold_key', 'subject')!r} in {names[1]}")
     if a['classes'] != b['classes']:
         warnings.append(f"class lists differ: {a['classes']} vs {b['classes']}")
     fa = {f['fold']: f for f in a['per_fold']}
@@ -52,6 +59,8 @@ def compare(a: dict, b: dict, names=('A', 'B')) -> str:
         warnings.append(f'folds differ: only in {names[0]}: {sorted(set(fa) - set(fb))}, only in '
                         f'{names[1]}: {sorted(set(fb) - set(fa))}')
     ga, gb = groups(a), groups(b)
+    if set(ga) != set(gb):
+        warnings.append(f'reported groups differ: {sorted(ga)} vs {sorted(gb)}')
     for g in ga:
         if g in gb and ga[g]['num_samples'] != gb[g]['num_samples']:
             warnings.append(f"{g}: {ga[g]['num_samples']} vs {gb[g]['num_samples']} samples")
@@ -68,7 +77,7 @@ def compare(a: dict, b: dict, names=('A', 'B')) -> str:
         if g not in gb:
             continue
         rows = [(k, ga[g][k], gb[g][k]) for k in ('UF1', 'UAR', 'ACC')]
-        if a['protocol'] == 'loso' and b['protocol'] == 'loso':
+        if a['protocol'] == 'loso' and b['protocol'] == 'loso' and g == 'pooled':
             rows += [(f'subject mean {k} (reference)', a['subject_mean'][k], b['subject_mean'][k])
                      for k in ('UF1', 'UAR', 'ACC')]
         lines += _table(f'Headline ({g})', rows, names)

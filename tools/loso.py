@@ -1,6 +1,9 @@
-"""Run a whole LOSO experiment (or the fixed-split protocol of DFME) and write pooled reports.
+"""Run a whole LOSO experiment (or another fold protocol, or the fixed splits of DFME) and write
+pooled reports.
 
     python tools/loso.py configs/mer-clip_uniformerv2-tiny_1xb8-20e_synthetic-3cls.py  # every fold
+    python tools/loso.py configs/megc2019/mer-clip_uniformerv2-b16_2xb8-55e_megc2019-3cls.py \
+        --protocol lodo                                                    # 1 dataset out
     python tools/loso.py CONFIG --work-dir work_dirs/x --subjects s00 s01  # a subset of folds
     python tools/loso.py CONFIG --gpus 4                                   # 4 folds side by side
     python tools/loso.py CONFIG --devices 0,1,2,3 --launcher-gpus-per-fold 2  # DDP per fold
@@ -13,8 +16,11 @@ Each fold is tested on its LAST epoch checkpoint. --select-on-test-fold-UNSAFE r
 MER-CLIP authors' protocol (keep the epoch with the best UF1 on the test subject); it inflates
 results.
 
-Reports in the work dir: predictions.csv, summary.json, summary.md, confusion_matrix.png,
-per_fold.png (fixed splits: confusion_matrix_<split>.png).
+``--protocol``: ``loso`` (default; one fold per subject), ``lodo`` (leave one dataset out: train on
+the other datasets of a joint annotation, test on one) or the name of any record field (one fold
+per value). Reports in the work dir: predictions.csv, summary.json, summary.md,
+confusion_matrix.png, per_fold.png (fixed splits: confusion_matrix_<split>.png); for a joint
+annotation (records with ``dataset``) the pooled metrics of each source dataset too.
 """
 import argparse
 import os.path as osp
@@ -29,7 +35,12 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description='LOSO / fixed-split MER experiment')
     p.add_argument('config')
     p.add_argument('--work-dir', help='default: work_dirs/<config name>_loso')
-    p.add_argument('--subjects', nargs='+', help='run and report only these folds')
+    p.add_argument('--protocol', default=None,
+                   help='loso (folds by subject), lodo (leave one dataset out) or a record field '
+                   "to fold by; default: the config's fold_key, else loso")
+    p.add_argument('--subjects', '--folds', dest='subjects', nargs='+',
+                   help='run and report only these folds (subjects; datasets with --protocol '
+                   'lodo)')
     dev = p.add_mutually_exclusive_group()
     dev.add_argument('--gpus', type=int, help='use GPUs 0..N-1, one fold per GPU (or group)')
     dev.add_argument('--devices', help='comma-separated device ids, e.g. 0,1,2,3')
@@ -62,9 +73,10 @@ def main(argv=None):
     exp = LOSOExperiment(args.config, work_dir, cfg_options=args.cfg_options, seed=args.seed,
                          subjects=args.subjects, device_groups=groups,
                          select_on_test_fold_unsafe=args.unsafe,
-                         keep_checkpoints=args.keep_checkpoints)
+                         keep_checkpoints=args.keep_checkpoints, protocol=args.protocol)
     folds = exp.plan()
-    print(f'[loso] {exp.protocol.kind} protocol: {len(folds)} fold(s) '
+    kind = exp.protocol.kind if exp.protocol.kind != 'loso' else exp.protocol.title
+    print(f'[loso] {kind} protocol: {len(folds)} fold(s) '
           f'({", ".join(f.name for f in folds)}), {exp.protocol.num_samples} samples, classes '
           f'{exp.protocol.classes}; work dir {work_dir}', flush=True)
     if args.unsafe:

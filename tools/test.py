@@ -13,7 +13,7 @@ import mer_clip  # noqa: F401  (applies compat workarounds, registers components
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mer_clip.utils import set_loso_subject
+from mer_clip.datasets.protocol import apply_fold
 
 
 def parse_args():
@@ -27,6 +27,12 @@ def parse_args():
     parser.add_argument('--loso-subject', type=str, default=None,
                         help='hold out this subject (LOSO fold): sets loso_subject of the train, '
                         'val and test datasets')
+    parser.add_argument('--fold-key', default=None,
+                        help='record field that defines the folds, with --held-out: "dataset" '
+                        '(leave-one-dataset-out), "subject" (= --loso-subject) or any field')
+    parser.add_argument('--held-out', default=None,
+                        help='hold out the samples whose --fold-key field (default: the '
+                        "config's fold_key, else subject) has this value")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
@@ -42,8 +48,10 @@ def main():
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    if args.loso_subject is not None:
-        set_loso_subject(cfg, args.loso_subject)
+    try:
+        apply_fold(cfg, args.loso_subject, args.fold_key, args.held_out)
+    except ValueError as e:
+        raise SystemExit(f'error: {e}')
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir

@@ -1,96 +1,95 @@
-"""The MEGC2019 flow configs: one data / schedule setting for every config of the comparison, the
-ablations differ only as they say (augmentation claims: tests/configs/test_config_augmentations.py).
-"""
-import glob
+"""configs/megc2019/: MER-CLIP and the UniFormerV2 baseline (video clips) on the MEGC2019 composite resolve, their
+dataset builds and runs its pipeline on a fabricated composite (SMIC samples without AUs), and the
+composite of the real sheets gives 68 LOSO folds / 3 leave-one-dataset-out folds."""
+import json
 import os.path as osp
 
 import pytest
-import torch
 from mmengine.config import Config
-
-import mer_clip  # noqa: F401
-from mmaction.registry import MODELS
 from mmengine.registry import init_default_scope
 
-from tests.conftest import REPO_ROOT
+from mer_clip.datasets.annotation import dump_annotations
+from mer_clip.datasets.composite import namespace_record
+from mer_clip.loso import detect_protocol
+from mmaction.registry import DATASETS
+from tests.conftest import REPO_ROOT, SHARED_SHEETS, make_smic_hs
 
-init_default_scope('mmaction')
-MEGC = osp.join(REPO_ROOT, 'configs', 'megc2019')
-SCHEDULE = 'flow-28px_1xb32-40e_megc2019-3cls'
-CONFIGS = [f'ststnet_{SCHEDULE}.py', f'off-apexnet_{SCHEDULE}.py', f'mer-clip_ststnet-{SCHEDULE}.py',
-           f'mer-clip_ststnet-{SCHEDULE}_linear-head.py', f'mer-clip_ststnet-{SCHEDULE}_wo-align.py']
-
-
-def load(name):
-    return Config.fromfile(osp.join(MEGC, name))
+CONFIGS = {'mer_clip': 'configs/megc2019/mer-clip_uniformerv2-b16_2xb8-55e_megc2019-3cls.py',
+           'baseline': 'configs/megc2019/linear-head_uniformerv2-b16_2xb8-55e_megc2019-3cls.py'}
 
 
-def test_the_directory_holds_exactly_these_configs():
-    assert sorted(osp.basename(p) for p in glob.glob(osp.join(MEGC, '*.py'))) == sorted(CONFIGS)
+@pytest.mark.parametrize('kind', sorted(CONFIGS))
+def test_configs_resolve(kind):
+    cfg = Config.fromfile(osp.join(REPO_ROOT, CONFIGS[kind]))
+    assert cfg.model.cls_head.num_classes == 3
+    assert cfg.model.type == ('MERCLIP' if kind == 'mer_clip' else 'Recognizer3D')
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        ds = cfg[loader].dataset
+        assert (ds.class_scheme, ds.ann_file, ds.data_prefix.img) == (
+            'megc2019_3', 'data/megc2019/annotations.json', 'data/megc2019')
+    prompt = [t for t in cfg.train_dataloader.dataset.pipeline if t.type == 'GenerateAUPrompt']
+    assert prompt == [dict(type='GenerateAUPrompt', mask_empty=True)]
+    assert 'has_aus' in cfg.train_dataloader.dataset.pipeline[-1].meta_keys
+    assert cfg.optim_wrapper.optimizer.lr == 5e-5 and cfg.train_cfg.max_epochs == 55
+    assert (cfg.optim_wrapper.type, cfg.optim_wrapper.dtype) == ('AmpOptimWrapper', 'bfloat16')
 
 
-def test_one_data_and_schedule_setting_for_the_whole_comparison():
-    cfgs = {n: load(n) for n in CONFIGS}
-    ref = cfgs[CONFIGS[0]]
-    for name, cfg in cfgs.items():
-        for key in ('train_dataloader', 'val_dataloader', 'test_dataloader', 'optim_wrapper',
-                    'param_scheduler', 'train_cfg', 'randomness', 'default_hooks'):
-            assert cfg[key] == ref[key], (name, key)
-    ds = ref.train_dataloader.dataset
-    assert ds.ann_file == 'data/megc2019_htnet/annotations.json'
-    assert ds.data_prefix == dict(img='data/megc2019_htnet') and ds.class_scheme == 'megc2019_3'
-    load_step = ds.pipeline[0]
-    assert load_step['type'] == 'LoadMEImage' and load_step['modality'] == 'flow'
-    assert load_step['flow_channels'] == ('u', 'v', 'strain') and load_step['flow_size'] == 28
-    types = [t['type'] for t in ds.pipeline]
-    assert types.index('MEFlip') < types.index('GenerateAUPrompt')  # flip swaps the AU sides
-    assert ds.pipeline[types.index('GenerateAUPrompt')]['mask_empty'] is True
-    assert 'has_aus' in ds.pipeline[-1]['meta_keys']
+def _tiny_composite(synthetic_root, tmp_path):
+    """Synthetic clips as a three-dataset composite: 'smic' records without AUs."""
+    with open(osp.join(synthetic_root, 'annotations.json')) as f:
+        recs = json.load(f)['data_list']
+    subjects = sorted({r['subject'] for r in recs})
+    names = dict(zip(subjects, ['smic', 'casme2', 'samm', 'samm']))
+    out = []
+    for r in recs:
+        ds = names[r['subject']]
+        if ds == 'smic':
+            r = dict(r, aus=None, au_list=[])
+        out.append(namespace_record(r, ds))
+    ann = str(tmp_path / 'megc2019.json')
+    dump_annotations(out, ann, dict(dataset_name='megc2019'))
+    return ann
 
 
-def test_models_and_ablations():
-    st, off = load(CONFIGS[0]).model, load(CONFIGS[1]).model
-    assert (st.type, st.backbone.type, st.cls_head.in_channels) == ('Recognizer2D', 'STSTNet', 400)
-    assert (off.backbone.type, off.cls_head.in_channels) == ('OFFApexNet', 1024)
-    full, linear, noalign = (load(n) for n in CONFIGS[2:])
-    m = full.model
-    assert m.type == 'MERCLIP' and m.backbone.type == 'FeatureMapTokens'
-    assert m.backbone.backbone == st.backbone  # the same STSTNet streams as the baseline
-    assert m.cls_head.type == 'EmotionTransformerHead'
-    assert m.cls_head.loss_cls.type == 'SoftmaxFocalLoss'
-    assert m.align_head.type == 'AUTextAlignHead' and m.text_encoder.type == 'CLIPTextEncoder'
-    assert [h['type'] for h in full.custom_hooks] == ['RNGStateHook', 'ProgressiveLossHook']
-    assert m.data_preprocessor == dict(type='ActionDataPreprocessor', format_shape='NCHW')
-    # linear head: only the head changes
-    assert linear.model.cls_head.type == 'UniFormerHead'
-    assert linear.model.cls_head.loss_cls == m.cls_head.loss_cls
-    assert {k: v for k, v in linear.model.items() if k != 'cls_head'} == \
-        {k: v for k, v in m.items() if k != 'cls_head'}
-    assert linear.custom_hooks == full.custom_hooks
-    # no alignment: no text, no contrastive loss, no progressive weights; the rest unchanged
-    assert noalign.model.align_head is None and noalign.model.text_encoder is None
-    assert {k: v for k, v in noalign.model.items() if k not in ('align_head', 'text_encoder')} \
-        == {k: v for k, v in m.items() if k not in ('align_head', 'text_encoder')}
-    assert [h['type'] for h in noalign.custom_hooks] == ['RNGStateHook']
+def test_dataset_and_pipeline_build_on_a_tiny_composite(synthetic_root, tmp_path):
+    init_default_scope('mmaction')
+    cfg = Config.fromfile(osp.join(REPO_ROOT, CONFIGS['mer_clip']))
+    ds_cfg = cfg.train_dataloader.dataset
+    ds_cfg.update(ann_file=_tiny_composite(synthetic_root, tmp_path),
+                  data_prefix=dict(img=osp.join(synthetic_root, 'frames')),
+                  fold_key='dataset', held_out='samm')
+    ds_cfg.pipeline[0].clip_len = 4  # 4 x 224 x 224 instead of 16: the same transforms, cheaper
+    dataset = DATASETS.build(ds_cfg)
+    datasets = {dataset.get_data_info(i)['dataset'] for i in range(len(dataset))}
+    assert datasets == {'smic', 'casme2'}  # the held-out dataset is not trained on
+    smic = next(i for i in range(len(dataset)) if dataset.get_data_info(i)['dataset'] == 'smic')
+    other = next(i for i in range(len(dataset))
+                 if dataset.get_data_info(i)['dataset'] == 'casme2')
+    a, b = dataset[smic], dataset[other]
+    assert a['inputs'].shape == (1, 3, 4, 224, 224)
+    assert a['data_samples'].metainfo['au_prompt'] == ''  # left out of the alignment
+    assert a['data_samples'].metainfo['has_aus'] is False
+    assert b['data_samples'].metainfo['has_aus'] is True
+    assert 'micro-expression' in b['data_samples'].metainfo['au_prompt']  # a drawn template
+    assert a['data_samples'].metainfo['subject'].startswith('smic_')
 
 
-@pytest.mark.parametrize('name, params', [(CONFIGS[0], 1683), (CONFIGS[1], 2664475),
-                                          (CONFIGS[2], None)])
-def test_models_build_and_run_a_batch(name, params):
-    from mmaction.structures import ActionDataSample
-    cfg = load(name)
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    if params is not None:
-        assert sum(p.numel() for p in model.parameters()) == params
-    samples = [ActionDataSample(metainfo=dict(
-        sample_id=str(i), has_aus=i % 2 == 0, au_key='4' if i % 2 == 0 else '',
-        au_prompt='This micro-expression involves lowering the brows.' if i % 2 == 0 else ''))
-        .set_gt_label(i % 3) for i in range(4)]
-    data = model.data_preprocessor(dict(inputs=[torch.rand(1, 3, 28, 28) * 2 - 1] * 4,
-                                        data_samples=samples), training=True)
-    losses = model(**data, mode='loss')
-    assert torch.isfinite(losses['loss_cls'])
-    if 'loss_clip' in losses:
-        assert losses['clip_samples'].item() == 2
+@pytest.mark.skipif(not osp.isdir(SHARED_SHEETS), reason=f'real sheets absent: {SHARED_SHEETS}')
+def test_real_composite_gives_68_loso_folds(tmp_path):
+    from mer_clip.datasets.composite import build_megc2019_composite
+    from mer_clip.datasets.readers import read_casme2, read_samm, read_smic_hs
+    recs = build_megc2019_composite(
+        dict(smic=read_smic_hs(make_smic_hs(tmp_path / 'SMIC')),
+             casme2=read_casme2(osp.join(SHARED_SHEETS, 'casme2', 'CASME2-coding-20190701.xlsx')),
+             samm=read_samm(osp.join(SHARED_SHEETS, 'samm', 'SAMM_Micro_FACS_Codes_v2.xlsx'))),
+        osp.join(SHARED_SHEETS, 'megc2019', 'combined_3_class_gt.csv'))
+    ann = str(tmp_path / 'megc2019.json')
+    dump_annotations(recs, ann, dict(dataset_name='megc2019'))
+    cfg = Config.fromfile(osp.join(REPO_ROOT, CONFIGS['baseline']))
+    cfg.test_dataloader.dataset.ann_file = ann
+    loso = detect_protocol(cfg)
+    assert loso.kind == 'loso' and len(loso.folds) == 68 and loso.num_samples == 442
+    assert loso.folds[:3] == ['casme2_sub01', 'casme2_sub02', 'casme2_sub03']
+    assert len(loso.sample_datasets) == 442
+    lodo = detect_protocol(cfg, 'lodo')
+    assert lodo.folds == ['casme2', 'samm', 'smic'] and lodo.fold_key == 'dataset'

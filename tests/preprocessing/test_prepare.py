@@ -121,7 +121,21 @@ def fab_dfme(raw):
     return out
 
 
-FABRICATE = dict(samm=fab_samm, casme2=fab_casme2, casme3=fab_casme3, dfme=fab_dfme)
+def fab_smic(raw):
+    """SMIC-HS: HS/s1/micro/<emotion>/s1_ne_01/image<n>.bmp, no sheet (the layout is the label)."""
+    from tests.conftest import make_smic_hs
+
+    def write(path):
+        n = int(osp.basename(path)[5:-4])
+        cv2.imwrite(path, cv2.cvtColor(face_frame(n), cv2.COLOR_RGB2BGR))
+
+    make_smic_hs(raw, clips={1: (1, 1, 0)}, frames=4, write_frame=write)
+    return {'s01_ne_01': dict(frames=list(range(1010, 1014)), onset=1010, offset=1013),
+            's01_po_01': dict(frames=list(range(1010, 1014)), onset=1010, offset=1013)}
+
+
+FABRICATE = dict(samm=fab_samm, casme2=fab_casme2, casme3=fab_casme3, dfme=fab_dfme,
+                 smic=fab_smic)
 
 
 def _mtimes(root):
@@ -162,6 +176,10 @@ def test_release_prepares_end_to_end(tmp_path, dataset):
         assert {r['split'] for r in records} == {'train', 'test_a'}
     if dataset == 'casme2':
         assert [r['apex'] for r in records if r['subject'] == 'sub02'] == [None]
+        assert summary['conversion']['notes'] == {'apex_not_annotated': 1, 'casme2_revision': 1}
+        assert osp.isfile(osp.join(out, 'annotations.conversion.md'))
+    if dataset == 'smic':
+        assert {r['subject'] for r in records} == {'s01'} and records[0]['au_list'] == []
 
 
 def test_aligned_face_sits_on_the_template(tmp_path):

@@ -61,15 +61,27 @@ def test_convert_casme2_sheet(tmp_path):
     assert [r['subject'] for r in recs] == ['sub01', 'sub02', 'sub03']
 
 
-def test_bad_row_exits_with_the_message(tmp_path):
+def test_bad_rows_exit_with_every_message_strict_and_skip(tmp_path):
     sheet = tmp_path / 'c.xlsx'
-    _casme2_sheet(sheet, [[1, 'EP02_01f', None, 46, 59, 86, None, '12x', 'happiness']])
+    _casme2_sheet(sheet, [[1, 'EP02_01f', None, 46, 59, 86, None, '12x', 'happiness'],
+                          [2, 'EP01_11f', None, 'ten', 15, 40, None, '4', 'repression'],
+                          [3, 'EP01_02', None, 5, 9, 'x', None, 'R12', 'happiness']])
     res = _run('casme2', sheet, tmp_path / 'o.json')
     assert res.returncode != 0
-    assert "row 2, column H ('Action Units')" in res.stderr and "'12x'" in res.stderr
+    assert '2 row(s) cannot be converted' in res.stderr  # both bad rows in one run
+    assert "row 3, column D ('OnsetFrame')" in res.stderr and "'ten'" in res.stderr
+    assert "row 4, column F ('OffsetFrame')" in res.stderr and '--on-error skip' in res.stderr
     assert not (tmp_path / 'o.json').exists()
     res = _run('casme2', sheet, tmp_path / 'o.json', '--on-error', 'skip')
-    assert res.returncode == 0 and 'wrote 0 samples' in res.stdout
+    assert res.returncode == 0 and 'wrote 1 samples' in res.stdout
+    assert 'warnings (3): row_skipped 2, unparseable 1' in res.stdout
+    report = (tmp_path / 'o.conversion.md').read_text()
+    assert "row 2, column H ('Action Units')" in report and '12x' in report
+    res = _run('casme2', sheet, tmp_path / 'o2.json', '--strict')
+    assert res.returncode != 0 and '3 row(s) cannot be converted' in res.stderr
+    assert "'x' cannot be read as AU codes [unparseable]" in res.stderr
+    res = _run('casme2', sheet, tmp_path / 'o2.json', '--strict', '--on-error', 'skip')
+    assert res.returncode != 0 and 'contradict' in res.stderr
 
 
 @pytest.mark.skipif(not osp.isdir(LISTS), reason=f'{LISTS} is absent')
@@ -77,6 +89,6 @@ def test_convert_authors_lists(tmp_path):
     out = tmp_path / 'samm.json'
     res = _run('merclip_lists', LISTS, out, '--dataset', 'samm')
     assert res.returncode == 0, res.stderr
-    assert ('[all] anger: 57, contempt: 12, happiness: 26, other: 26, surprise: 15 (total 136)'
+    assert ('[all] anger: 57, contempt: 12, happiness: 26, others: 26, surprise: 15 (total 136)'
             in res.stdout)
     assert len(load_annotations(str(out))[1]) == 136

@@ -4,12 +4,14 @@ Usage::
 
     python tools/data/prepare_dataset.py samm   data/raw/SAMM   data/samm   --workers 2 --cache
     python tools/data/prepare_dataset.py casme2 data/raw/CASME2 data/casme2 \
-        --ann data/raw/CASME2/CASME2-coding-20140508.xlsx
+        --ann data/raw/CASME2/CASME2-coding-20190701.xlsx
+    python tools/data/prepare_dataset.py smic   data/raw/SMIC   data/smic   # SMIC-HS folder layout
     python tools/data/prepare_dataset.py video my_clips.csv data/mine  # video,onset,apex,offset,...
     python tools/data/prepare_dataset.py video clip.mp4 data/mine --onset 10 --apex 25 --offset 40
 
 Writes ``OUT_ROOT/frames/<subject>/<sample_id>/img_{:05d}.jpg``, ``OUT_ROOT/annotations.json``
-(canonical; ``data_prefix=dict(img='OUT_ROOT/frames')``) and ``OUT_ROOT/prepare_log.json``.
+(canonical; ``data_prefix=dict(img='OUT_ROOT/frames')``), the sheet's conversion report
+(``OUT_ROOT/annotations.conversion.md``) and ``OUT_ROOT/prepare_log.json``.
 Re-running the same command resumes. See docs/prepare_data.md.
 """
 import argparse
@@ -31,8 +33,9 @@ def parse_args(argv=None):
     p.add_argument('raw_root', help='unpacked release folder; for video: a video file or a CSV '
                                     '(video,onset,apex,offset[,subject,sample_id,emotion,aus])')
     p.add_argument('out_root', help='output folder (frames/, annotations.json, prepare_log.json)')
-    p.add_argument('--ann', nargs='+', help='release annotation sheet (DFME: one per split); '
-                                            'default: searched under RAW_ROOT')
+    p.add_argument('--ann', nargs='+', help='release annotation sheet (DFME: one per split; SMIC: '
+                                            'the release folder); default: searched under '
+                                            'RAW_ROOT')
     p.add_argument('--frame-dir-tmpl', help='reader option: frame folder of a row, e.g. '
                                             '"{subject}/{filename}" (default: the reader\'s)')
     p.add_argument('--filename-tmpl', help='reader option: frame file name, e.g. "img{}.jpg"')

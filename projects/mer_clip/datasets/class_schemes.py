@@ -4,6 +4,12 @@ A scheme turns a dataset's raw emotion label ("Anger", "happy", "Other", ...) in
 into ``None`` when the sample is outside the scheme (e.g. SAMM "Fear" in the 5-class task). Class order
 follows the MER-CLIP authors' label indices (alphabetical for fine-grained schemes; negative,
 positive, surprise[, others] for the grouped ones), so their lists and ours agree index for index.
+
+A scheme may map emotions per source dataset (``dataset_members``): the MEGC2019 composite task
+(``megc2019_3``) counts fear and sadness as negative in SAMM but leaves them out of CASME II, as the
+official composite list does (no CASME II fear / sadness / others sample is in it, SAMM's fear
+and sadness samples are; verified in ``tests/datasets/test_composite.py``). The dataset of a record
+is its ``dataset`` field, else the file's ``metainfo['dataset_name']``.
 """
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Sequence, Tuple
@@ -39,17 +45,21 @@ class ClassScheme:
     classes: Tuple[str, ...]
     # canonical raw emotion -> class name; raw emotions absent here are out of scheme
     members: Dict[str, str] = field(default_factory=dict)
+    # source dataset -> its own complete mapping (used instead of ``members`` for that dataset)
+    dataset_members: Dict[str, Dict[str, str]] = field(default_factory=dict)
 
     @property
     def num_classes(self) -> int:
         return len(self.classes)
 
-    def class_of(self, raw_emotion: str) -> Optional[str]:
-        return self.members.get(normalize_emotion(raw_emotion))
+    def class_of(self, raw_emotion: str, dataset: Optional[str] = None) -> Optional[str]:
+        members = self.dataset_members.get(dataset, self.members) if dataset else self.members
+        return members.get(normalize_emotion(raw_emotion))
 
-    def label_of(self, raw_emotion: str) -> Optional[int]:
-        """Class index of a raw emotion, or None when the emotion is outside this scheme."""
-        cls = self.class_of(raw_emotion)
+    def label_of(self, raw_emotion: str, dataset: Optional[str] = None) -> Optional[int]:
+        """Class index of a raw emotion (of ``dataset``, when the scheme maps per dataset), or
+        None when the emotion is outside this scheme."""
+        cls = self.class_of(raw_emotion, dataset)
         return None if cls is None else self.classes.index(cls)
 
 
@@ -78,6 +88,25 @@ CASME2_EMOTIONS = ('disgust', 'fear', 'happiness', 'others', 'repression', 'sadn
 CASME3_EMOTIONS = ('anger', 'disgust', 'fear', 'happiness', 'others', 'sadness', 'surprise')
 DFME_EMOTIONS = ('anger', 'contempt', 'disgust', 'fear', 'happiness', 'sadness', 'surprise')
 
+SMIC_EMOTIONS = ('negative', 'positive', 'surprise')
+MEGC2019_CLASSES = ('negative', 'positive', 'surprise')
+
+
+def _megc2019() -> ClassScheme:
+    """MEGC2019 composite (SMIC-HS + CASME II + SAMM), 3 classes; per-dataset mappings of the
+    official list: SMIC as labelled; CASME II negative = disgust + repression; SAMM negative =
+    anger + contempt + disgust + fear + sadness; positive = happiness; surprise = surprise."""
+    pos_sur = {'happiness': 'positive', 'surprise': 'surprise'}
+    per = {
+        'smic': {c: c for c in SMIC_EMOTIONS},
+        'casme2': dict(pos_sur, disgust='negative', repression='negative'),
+        'samm': dict(pos_sur, **{e: 'negative' for e in ('anger', 'contempt', 'disgust', 'fear',
+                                                          'sadness')}),
+    }
+    generic = dict(pos_sur, **{e: 'negative' for e in NEGATIVE}, **{c: c for c in SMIC_EMOTIONS})
+    return ClassScheme('megc2019_3', MEGC2019_CLASSES, generic, per)
+
+
 CLASS_SCHEMES: Dict[str, ClassScheme] = {
     s.name: s
     for s in (
@@ -95,12 +124,15 @@ CLASS_SCHEMES: Dict[str, ClassScheme] = {
         _identity('dfme_7', DFME_EMOTIONS),
         # The synthetic set (tools/data/make_synthetic.py) uses the grouped 3-class task.
         _grouped('synthetic_3', SAMM_EMOTIONS + ('repression', ), with_others=False),
+        # MEGC2019 composite: 442 = negative 250, positive 109, surprise 83
+        _megc2019(),
     )
 }
 
 
 def get_class_scheme(scheme) -> ClassScheme:
-    """Look up a scheme by name, or build one from ``dict(classes=[...], members={raw: class})``."""
+    """Look up a scheme by name, or build one from ``dict(classes=[...], members={raw: class},
+    dataset_members={dataset: {raw: class}})``."""
     if isinstance(scheme, ClassScheme):
         return scheme
     if isinstance(scheme, str):
@@ -112,9 +144,12 @@ def get_class_scheme(scheme) -> ClassScheme:
         classes = tuple(scheme['classes'])
         members = {normalize_emotion(k): v for k, v in scheme.get(
             'members', {c: c for c in classes}).items()}
-        bad = sorted(set(members.values()) - set(classes))
+        per = {str(ds): {normalize_emotion(k): v for k, v in m.items()}
+               for ds, m in scheme.get('dataset_members', {}).items()}
+        bad = sorted(set(members.values()).union(*(m.values() for m in per.values()))
+                     - set(classes))
         if bad:
             raise ValueError(f'class_scheme members map to unknown classes {bad}; '
                              f'classes are {list(classes)}')
-        return ClassScheme(scheme.get('name', 'custom'), classes, members)
+        return ClassScheme(scheme.get('name', 'custom'), classes, members, per)
     raise TypeError(f'class_scheme must be a name, dict or ClassScheme, got {type(scheme)}')

@@ -1,4 +1,5 @@
-"""MicroExpressionDataset: canonical ME annotations, class schemes, LOSO folds and fixed splits."""
+"""MicroExpressionDataset: canonical ME annotations, class schemes, folds (LOSO,
+leave-one-dataset-out, any record key; :mod:`.protocol`) and fixed splits."""
 import os.path as osp
 from collections import Counter
 from typing import Callable, Dict, List, Optional, Sequence, Union
@@ -8,6 +9,7 @@ from mmengine.logging import MMLogger
 from mmaction.registry import DATASETS
 
 from .class_schemes import get_class_scheme
+from .protocol import protocol_of_dataset, select_fold
 
 #: splits that select by the record's own ``split`` field (fixed-split datasets such as DFME)
 FIXED_SPLITS = ('train', 'test_a', 'test_b', 'val')
@@ -27,8 +29,11 @@ class MicroExpressionDataset(BaseDataset):
             emotion is outside the scheme are dropped and counted in the log.
         loso_subject: the held-out subject of a Leave-One-Subject-Out fold. With it, ``split='train'``
             keeps every other subject and ``split='test'`` keeps only this subject.
-        split: ``'all'``; ``'train'``/``'test'`` with ``loso_subject``; or a fixed split stored in the
-            records (``'train'``, ``'test_a'``, ``'test_b'`` for DFME) when ``loso_subject`` is None.
+        fold_key, held_out: the general form (:mod:`mer_clip.datasets.protocol`): hold out the
+            records whose field ``fold_key`` (``'dataset'`` for leave-one-dataset-out) equals
+            ``held_out``. ``loso_subject=X`` is ``fold_key='subject', held_out=X``.
+        split: ``'all'``; ``'train'``/``'test'`` with a held-out subject / value; or a fixed split
+            stored in the records (``'train'``, ``'test_a'``, ``'test_b'`` for DFME) otherwise.
         data_prefix: ``dict(img=ROOT)`` prepended to relative ``frame_dir``, ``video``,
             ``clip_cache``, ``apex_image`` and ``flow_image`` paths.
     """
@@ -39,15 +44,19 @@ class MicroExpressionDataset(BaseDataset):
                  class_scheme: Union[str, dict, None] = None,
                  loso_subject: Optional[Union[str, int]] = None,
                  split: str = 'all',
+                 fold_key: Optional[str] = None,
+                 held_out: Optional[Union[str, int]] = None,
                  data_prefix: Optional[dict] = None,
                  test_mode: bool = False,
                  **kwargs) -> None:
         self.class_scheme_cfg = class_scheme
         self.loso_subject = None if loso_subject is None else str(loso_subject)
+        self.fold_key, self.held_out = protocol_of_dataset(loso_subject, fold_key, held_out)
         self.split = split
         self._all_subjects: List[str] = []
-        if self.loso_subject is not None and split not in ('train', 'test', 'all'):
-            raise ValueError(f"with loso_subject, split must be 'train', 'test' or 'all', "
+        if self.held_out is not None and split not in ('train', 'test', 'all'):
+            name = 'loso_subject' if self.loso_subject is not None else 'held_out'
+            raise ValueError(f"with {name}, split must be 'train', 'test' or 'all', "
                              f'got {split!r}')
         super().__init__(ann_file=ann_file, pipeline=list(pipeline),
                          data_prefix=data_prefix or dict(img=''), test_mode=test_mode, **kwargs)
@@ -75,7 +84,9 @@ class MicroExpressionDataset(BaseDataset):
 
         kept, dropped = [], Counter()
         for rec in records:
-            label = scheme.label_of(rec['emotion'])
+            # per-dataset mappings (megc2019_3): the record's dataset, else the file's
+            label = scheme.label_of(rec['emotion'], rec.get('dataset') or
+                                    file_meta.get('dataset_name'))
             if label is None:
                 dropped[str(rec['emotion'])] += 1
                 continue
@@ -102,6 +113,8 @@ class MicroExpressionDataset(BaseDataset):
     def _describe(self) -> str:
         if self.loso_subject is not None:
             return f'LOSO subject {self.loso_subject}, {self.split}'
+        if self.held_out is not None:
+            return f'held-out {self.fold_key} {self.held_out}, {self.split}'
         return f'split {self.split}'
 
     def _select(self, records: List[dict]) -> List[dict]:
@@ -110,12 +123,10 @@ class MicroExpressionDataset(BaseDataset):
                 raise ValueError(f'{self.ann_file}: loso_subject {self.loso_subject!r} has no sample '
                                  f'in class scheme {self.metainfo["class_scheme"]!r}; subjects '
                                  f'with samples are {self._all_subjects}')
-            if self.split == 'train':
-                out = [r for r in records if r['subject'] != self.loso_subject]
-            elif self.split == 'test':
-                out = [r for r in records if r['subject'] == self.loso_subject]
-            else:
-                out = records
+            out = select_fold(records, 'subject', self.loso_subject, self.split, self.ann_file)
+        elif self.held_out is not None:
+            out = select_fold(records, self.fold_key, self.held_out, self.split,
+                              f'{self.ann_file} (class scheme {self.metainfo["class_scheme"]!r})')
         elif self.split == 'all':
             out = records
         elif self.split in FIXED_SPLITS:

@@ -1,16 +1,19 @@
-"""Which folds an experiment has: LOSO subjects, or the fixed splits of a DFME-style dataset.
+"""Which folds an experiment has: one per value of the protocol's fold key (LOSO subjects by
+default, datasets for leave-one-dataset-out; :mod:`mer_clip.datasets.protocol`), or the fixed
+splits of a DFME-style dataset.
 
 The folds are read from the dataset the config's *test* dataloader builds, with the pipeline removed
-(no image is opened) and the fold / split selection switched off, so every subject in the class
+(no image is opened) and the fold / split selection switched off, so every sample in the class
 scheme is seen. A dataset whose records carry a ``split`` field has a fixed protocol (DFME: train on
-``train``, report ``test_a`` and ``test_b``) and is not split by subject.
+``train``, report ``test_a`` and ``test_b``) and is not split into folds.
 """
 import copy
 import os.path as osp
 import re
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
+from ..datasets.protocol import FoldProtocol, fold_values, get_protocol, natural_key
 from ..utils import inner_dataset_cfg
 
 #: splits reported for fixed-split datasets, in this order, when present
@@ -21,8 +24,11 @@ FIXED_TEST_SPLITS = ('test_a', 'test_b', 'test')
 class Protocol:
     """The folds of an experiment.
 
-    kind: ``'loso'`` (one fold per subject) or ``'fixed'`` (train once on ``train_split``, test on
-    each of ``test_splits``). ``subjects`` lists every subject of the class scheme either way.
+    kind: ``'loso'`` (one fold per value of ``fold_key``, predictions pooled; ``fold_key`` is
+    ``'subject'`` for LOSO, ``'dataset'`` for leave-one-dataset-out) or ``'fixed'`` (train once on
+    ``train_split``, test on each of ``test_splits``). ``subjects`` lists every subject of the class
+    scheme either way; ``folds`` the fold values. ``sample_datasets`` maps sample ids to their
+    ``dataset`` field when the records come from several datasets (per-dataset reports).
     """
     kind: str
     subjects: List[str]
@@ -30,6 +36,11 @@ class Protocol:
     test_splits: List[str] = field(default_factory=list)
     train_split: str = 'train'
     num_samples: int = 0
+    fold_key: str = 'subject'
+    folds: List[str] = field(default_factory=list)
+    name: str = 'loso'
+    title: str = 'leave-one-subject-out'
+    sample_datasets: Dict[str, str] = field(default_factory=dict)
 
 
 def build_index_dataset(cfg):
@@ -45,6 +56,8 @@ def build_index_dataset(cfg):
     ds_cfg = copy.deepcopy(inner_dataset_cfg(loader['dataset']))
     ds_cfg = ds_cfg.to_dict() if hasattr(ds_cfg, 'to_dict') else dict(ds_cfg)
     ds_cfg.update(pipeline=[], loso_subject=None, split='all', test_mode=True)
+    for key in ('fold_key', 'held_out'):
+        ds_cfg.pop(key, None)
     init_default_scope(cfg.get('default_scope', 'mmaction'))
     ann = ds_cfg.get('ann_file')
     if ann and not osp.exists(ann):
@@ -55,13 +68,18 @@ def build_index_dataset(cfg):
     return DATASETS.build(ds_cfg)
 
 
-def detect_protocol(cfg) -> Protocol:
-    """LOSO folds, or the fixed splits when the records carry a ``split`` field."""
+def detect_protocol(cfg, protocol='loso') -> Protocol:
+    """Folds by the protocol's key (``'loso'``: subjects, ``'lodo'``: datasets, or a record field),
+    or the fixed splits when the records carry a ``split`` field."""
+    proto: FoldProtocol = get_protocol(protocol)
     dataset = build_index_dataset(cfg)
     records = [dataset.get_data_info(i) for i in range(len(dataset))]
     classes = list(dataset.metainfo['classes'])
     subjects = sorted({str(r['subject']) for r in records}, key=natural_key)
     splits = sorted({str(r['split']) for r in records if r.get('split')})
+    if splits and proto.key != 'subject':
+        raise ValueError(f'{dataset.ann_file}: the records carry fixed splits {splits}; the '
+                         f'{proto.title} protocol applies to datasets without a split field')
     if splits:
         missing = [i for i, r in enumerate(records) if not r.get('split')]
         if missing:
@@ -76,9 +94,16 @@ def detect_protocol(cfg) -> Protocol:
             raise ValueError(f'{dataset.ann_file}: fixed splits {splits} have no test split '
                              f'(expected one of {FIXED_TEST_SPLITS})')
         return Protocol('fixed', subjects, classes, test_splits=tests, num_samples=len(records))
-    if len(subjects) < 2:
-        raise ValueError(f'{dataset.ann_file}: LOSO needs at least 2 subjects, found {subjects}')
-    return Protocol('loso', subjects, classes, num_samples=len(records))
+    folds = fold_values(records, proto.key, dataset.ann_file)
+    if len(folds) < 2:
+        what = 'subjects' if proto.key == 'subject' else f'values of {proto.key!r}'
+        raise ValueError(f'{dataset.ann_file}: {proto.title} needs at least 2 {what}, found '
+                         f'{folds}')
+    by_ds = {str(r['sample_id']): str(r['dataset']) for r in records if r.get('dataset')}
+    if len(set(by_ds.values())) < 2:
+        by_ds = {}
+    return Protocol('loso', subjects, classes, num_samples=len(records), fold_key=proto.key,
+                    folds=folds, name=proto.name, title=proto.title, sample_datasets=by_ds)
 
 
 def select_subjects(all_subjects: Sequence[str], wanted: Optional[Sequence[str]]) -> List[str]:
@@ -90,12 +115,6 @@ def select_subjects(all_subjects: Sequence[str], wanted: Optional[Sequence[str]]
     if unknown:
         raise ValueError(f'unknown subjects {unknown}; the dataset has {list(all_subjects)}')
     return [s for s in all_subjects if s in set(wanted)]
-
-
-def natural_key(name: str):
-    """'sub2' < 'sub10' (numbers compared as numbers)."""
-    return [(0, int(t), '') if t.isdigit() else (1, 0, t) for t in re.split(r'(\d+)', str(name))
-            if t != '']
 
 
 def fold_dirname(subject: str) -> str:

@@ -3,6 +3,11 @@
 MER reports UF1 / UAR / ACC on the predictions of all LOSO folds *pooled* (MEGC convention). A mean
 of per-fold scores is a different (and, with folds holding one or two classes, much noisier) number;
 it is written too, but labelled ``subject_mean`` and never used as the headline.
+
+When the predictions come from several source datasets (a joint annotation such as the MEGC2019
+composite, whose records carry ``dataset``), the report adds ``per_dataset``: the same pooled
+metrics on each dataset's predictions (the MEGC2019 table's SMIC / CASME II / SAMM columns beside
+the composite one). The runner joins each prediction with its record's ``dataset`` by sample id.
 """
 import csv
 import datetime
@@ -52,14 +57,17 @@ def load_fold_predictions(path: str, fold: str, num_classes: int) -> List[Dict]:
 
 
 def write_pooled_csv(path: str, rows: Sequence[Dict], classes: Sequence[str]) -> None:
-    """Every sample of every fold: fold, subject, sample_id, gt, pred (index and name), scores."""
+    """Every sample of every fold: fold, subject, sample_id, gt, pred (index and name), scores
+    (and, for joint annotations, the sample's ``dataset`` as the last column)."""
+    with_ds = any(r.get('dataset') for r in rows)
     with open(path, 'w', newline='') as f:
         w = csv.writer(f)
         w.writerow(['fold', 'subject', 'sample_id', 'gt', 'pred', 'gt_class', 'pred_class'] +
-                   [f'score_{c}' for c in classes])
+                   [f'score_{c}' for c in classes] + (['dataset'] if with_ds else []))
         for r in rows:
             w.writerow([r['fold'], r['subject'], r['sample_id'], r['gt'], r['pred'],
-                        classes[r['gt']], classes[r['pred']]] + [f'{s:.6f}' for s in r['scores']])
+                        classes[r['gt']], classes[r['pred']]] + [f'{s:.6f}' for s in r['scores']]
+                       + ([r.get('dataset') or ''] if with_ds else []))
 
 
 def _nan_to_none(x):
@@ -101,18 +109,37 @@ def per_fold_table(rows: Sequence[Dict], classes: Sequence[str],
     return table
 
 
+def per_dataset_blocks(rows: Sequence[Dict], classes: Sequence[str]) -> Dict[str, Dict]:
+    """``{dataset: metrics_block}`` of rows carrying ``dataset``, when they span two or more
+    datasets (empty otherwise). Every row must then carry one."""
+    names = [r.get('dataset') for r in rows]
+    if len({n for n in names if n}) < 2:
+        return {}
+    missing = [r['sample_id'] for r in rows if not r.get('dataset')]
+    if missing:
+        raise ValueError(f'{len(missing)} prediction(s) have no dataset while others do (e.g. '
+                         f'{missing[:3]}); the annotation must give every record a dataset')
+    order = list(dict.fromkeys(names))
+    return {ds: metrics_block([r for r in rows if r['dataset'] == ds], classes) for ds in order}
+
+
 def build_summary(protocol: str, rows_by_group: Dict[str, List[Dict]], classes: Sequence[str],
                   fold_info: Optional[Dict[str, Dict]] = None, **extra) -> Dict:
     """The whole report as a dict (written as summary.json).
 
     ``rows_by_group``: for LOSO one group ``{'pooled': all rows}``; for fixed splits one group per
-    test split (``{'test_a': rows, 'test_b': rows}``), each reported on its own.
+    test split (``{'test_a': rows, 'test_b': rows}``), each reported on its own. Rows with a
+    ``dataset`` add ``per_dataset`` (:func:`per_dataset_blocks`). ``extra`` keys with value None are
+    left out.
     """
     summary = dict(protocol=protocol, classes=list(classes),
                    created=datetime.datetime.now().isoformat(timespec='seconds'))
     if protocol == 'loso':
         rows = rows_by_group['pooled']
         summary['pooled'] = metrics_block(rows, classes)
+        per_ds = per_dataset_blocks(rows, classes)
+        if per_ds:
+            summary['per_dataset'] = per_ds
         folds = per_fold_table(rows, classes, fold_info)
         summary['per_fold'] = folds
         summary['subject_mean'] = dict(
@@ -127,15 +154,17 @@ def build_summary(protocol: str, rows_by_group: Dict[str, List[Dict]], classes: 
                  UF1=summary['splits'][name]['UF1'], UAR=summary['splits'][name]['UAR'],
                  ACC=summary['splits'][name]['ACC'], **(fold_info or {}).get(name, {}))
             for name, rows in rows_by_group.items()]
-    summary.update(extra)
+    summary.update((k, v) for k, v in extra.items() if v is not None)
     summary.setdefault('versions', versions())
     return summary
 
 
 def headline(summary: Dict) -> Dict[str, Dict[str, float]]:
-    """``{group: {UF1, UAR, ACC}}``: 'pooled' for LOSO, one entry per test split otherwise."""
+    """``{group: {UF1, UAR, ACC}}``: 'pooled' for LOSO (then one entry per source dataset of a
+    joint annotation), one entry per test split otherwise."""
     if summary['protocol'] == 'loso':
         groups = {'pooled': summary['pooled']}
+        groups.update((f'dataset {k}', v) for k, v in summary.get('per_dataset', {}).items())
     else:
         groups = summary['splits']
     return {g: {k: m[k] for k in ('UF1', 'UAR', 'ACC')} for g, m in groups.items()}
@@ -149,10 +178,15 @@ def summary_markdown(summary: Dict) -> str:
     """Markdown tables: headline, per class, confusion matrix, per fold."""
     classes = summary['classes']
     lines = [f"# {summary.get('experiment', 'MER experiment')}", '']
-    lines.append(f"- protocol: {summary['protocol']}"
-                 + (f" ({summary.get('num_folds')} LOSO folds, predictions pooled)"
-                    if summary['protocol'] == 'loso' else ' (train once, test splits reported '
-                    'separately)'))
+    if summary['protocol'] == 'loso' and summary.get('fold_key', 'subject') != 'subject':
+        lines.append(f"- protocol: {summary.get('protocol_title', summary['fold_key'])} "
+                     f"({summary.get('num_folds')} folds by `{summary['fold_key']}`, predictions "
+                     'pooled)')
+    else:
+        lines.append(f"- protocol: {summary['protocol']}"
+                     + (f" ({summary.get('num_folds')} LOSO folds, predictions pooled)"
+                        if summary['protocol'] == 'loso' else ' (train once, test splits '
+                        'reported separately)'))
     for key in ('config', 'config_hash', 'checkpoint_rule'):
         if key in summary:
             lines.append(f'- {key}: `{summary[key]}`')
@@ -168,12 +202,16 @@ def summary_markdown(summary: Dict) -> str:
     for name, m in groups.items():
         lines.append(f"| **{name}** | {_fmt(m['UF1'])} | {_fmt(m['UAR'])} | {_fmt(m['ACC'])} | "
                      f"{m['num_samples']} |")
+    for name, m in summary.get('per_dataset', {}).items():
+        lines.append(f"| dataset {name} | {_fmt(m['UF1'])} | {_fmt(m['UAR'])} | "
+                     f"{_fmt(m['ACC'])} | {m['num_samples']} |")
     if summary['protocol'] == 'loso':
         sm = summary['subject_mean']
         lines.append(f"| subject mean* | {_fmt(sm['UF1'])} | {_fmt(sm['UAR'])} | "
                      f"{_fmt(sm['ACC'])} | |")
         lines += ['', f'\\* {SUBJECT_MEAN_NOTE}.']
-    for name, m in groups.items():
+    for name, m in list(groups.items()) + [(f'dataset {k}', v) for k, v in
+                                           summary.get('per_dataset', {}).items()]:
         lines += ['', f'## Per class ({name})', '', '| class | F1 | recall | support |',
                   '| --- | --- | --- | --- |']
         for c in classes:

@@ -1,6 +1,8 @@
 """The LOSO experiment runner behind ``tools/loso.py``.
 
-One fold per subject, each in ``work_dir/fold_<subject>/``: ``tools/train.py`` (or
+One fold per subject (or per value of the protocol's fold key: ``protocol='lodo'`` holds out one
+dataset at a time; :mod:`mer_clip.datasets.protocol`), each in ``work_dir/fold_<value>/``:
+``tools/train.py`` (or
 ``tools/dist_train.sh`` for DDP per fold) then ``tools/test.py`` on the **last** checkpoint, each a
 subprocess (mmengine keeps global state per process; folds can then run side by side, one per
 device group). The folds' ``predictions.csv`` are pooled into the reports (:mod:`.reports`).
@@ -41,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Deque, Dict, List, Optional, Sequence
 
 from ..utils import DATASET_WRAPPERS
+from ..datasets.protocol import get_protocol, protocol_of_config
 from .folds import Protocol, detect_protocol, fold_dirname, select_subjects
 from .progress import Progress
 from .reports import build_summary, config_hash, load_fold_predictions, write_reports
@@ -76,13 +79,27 @@ def load_config(config: str, cfg_options: Optional[Sequence[str]] = None):
 
 @dataclass
 class Fold:
-    """One training and its test(s). ``tests``: ``[None]`` for a LOSO fold (its held-out subject),
-    the split names for a fixed-split protocol."""
+    """One training and its test(s). ``tests``: ``[None]`` for a LOSO fold (its held-out subject,
+    or held-out value ``held_out`` of ``fold_key``), the split names for a fixed-split protocol."""
     name: str
     work_dir: str
     seed: int
     subject: Optional[str] = None
     tests: List[Optional[str]] = field(default_factory=lambda: [None])
+    fold_key: str = 'subject'
+    held_out: Optional[str] = None
+
+    def __post_init__(self):
+        if self.held_out is None and self.subject is not None:
+            self.held_out = self.subject
+
+    def fold_args(self) -> List[str]:
+        """The train/test tools' options selecting this fold (``--loso-subject S`` for LOSO)."""
+        if self.held_out is None:
+            return []
+        if self.fold_key == 'subject':
+            return ['--loso-subject', self.held_out]
+        return ['--fold-key', self.fold_key, '--held-out', self.held_out]
 
     def prediction_file(self, split: Optional[str]) -> str:
         name = 'predictions.csv' if split is None else f'predictions_{split}.csv'
@@ -176,11 +193,15 @@ class LOSOExperiment:
         work_dir: experiment folder (folds in ``fold_<subject>/``, reports at the top).
         cfg_options: ``key=value`` strings passed to every train/test call.
         seed: base seed; every fold trains with this seed (``randomness.seed``).
-        subjects: a subset of folds to run and report (default: all subjects).
+        subjects: a subset of folds to run and report (default: all folds; fold values, i.e.
+            subjects for LOSO, datasets for ``protocol='lodo'``).
         device_groups: one entry per parallel slot: a list of device ids (CUDA_VISIBLE_DEVICES) or
             ``None`` for a CPU slot. A group of several devices trains its fold with DDP.
         select_on_test_fold_unsafe: the authors' protocol (see module docstring). Off by default.
         keep_checkpoints: 'tested' (default) deletes a finished fold's other checkpoints; 'all'.
+        protocol: ``'loso'`` (folds by subject), ``'lodo'`` (by dataset) or a record field
+            (:func:`mer_clip.datasets.protocol.get_protocol`); None: the config's ``fold_key``
+            (its test dataset's), else ``'loso'``.
     """
 
     def __init__(self, config: str, work_dir: str, cfg_options: Optional[Sequence[str]] = None,
@@ -188,11 +209,14 @@ class LOSOExperiment:
                  device_groups: Optional[Sequence[Optional[Sequence[str]]]] = None,
                  select_on_test_fold_unsafe: bool = False, python: str = sys.executable,
                  tools_dir: str = TOOLS_DIR, poll_interval: float = 1.0,
-                 progress_stream=None, keep_checkpoints: str = 'tested') -> None:
+                 progress_stream=None, keep_checkpoints: str = 'tested',
+                 protocol: Optional[str] = None) -> None:
         self.config = config
         self.work_dir = work_dir
         self.cfg_options = list(cfg_options or [])
         self.cfg = load_config(config, self.cfg_options)
+        self.protocol_spec = (get_protocol(protocol) if protocol is not None else
+                              protocol_of_config(self.cfg))
         self.seed = int(seed if seed is not None else (self.cfg.get('randomness') or {}).get(
             'seed', 0) or 0)
         self.requested_subjects = subjects
@@ -217,12 +241,14 @@ class LOSOExperiment:
     # ---------------------------------------------------------------------------------- planning
     def plan(self) -> List[Fold]:
         """Detect the protocol and list the folds (reads annotations only, no images)."""
-        self.protocol = detect_protocol(self.cfg)
+        self.protocol = detect_protocol(self.cfg, self.protocol_spec)
         if self.protocol.kind == 'loso':
-            subjects = select_subjects(self.protocol.subjects, self.requested_subjects)
-            self.folds = [Fold(name=s, subject=s, seed=self.seed,
-                               work_dir=osp.join(self.work_dir, fold_dirname(s)))
-                          for s in subjects]
+            key = self.protocol.fold_key
+            values = select_subjects(self.protocol.folds, self.requested_subjects)
+            self.folds = [Fold(name=v, subject=v if key == 'subject' else None, seed=self.seed,
+                               work_dir=osp.join(self.work_dir, fold_dirname(v)), fold_key=key,
+                               held_out=v)
+                          for v in values]
         else:
             if self.requested_subjects:
                 raise ValueError('--subjects applies to LOSO datasets; this dataset has fixed '
@@ -237,11 +263,12 @@ class LOSOExperiment:
         state = dict(config=self.config, config_hash=self.config_hash, seed=self.seed,
                      cfg_options=self.cfg_options,
                      checkpoint_rule=CHECKPOINT_RULE_UNSAFE if self.unsafe else
-                     CHECKPOINT_RULE_LAST)
+                     CHECKPOINT_RULE_LAST, protocol=self.protocol_spec.name)
         if osp.exists(path):
             with open(path) as f:
                 old = json.load(f)
-            for key in ('config_hash', 'seed', 'checkpoint_rule'):
+            old.setdefault('protocol', 'loso')  # runs from before protocols were selectable
+            for key in ('config_hash', 'seed', 'checkpoint_rule', 'protocol'):
                 if old.get(key) != state[key]:
                     raise RuntimeError(
                         f'{self.work_dir} holds folds of another experiment: {key} was '
@@ -268,7 +295,7 @@ class LOSOExperiment:
     def _split_options(self, fold: Fold) -> List[str]:
         """Fixed-split protocol: train on ``train``, validate (monitoring only) on the first test
         split, whatever split the config's LOSO-style dataloaders name."""
-        if fold.subject is not None or not fold.tests:
+        if fold.held_out is not None or not fold.tests:
             return []
         opts = []
         for loader, split in (('train_dataloader', self.protocol.train_split),
@@ -281,8 +308,7 @@ class LOSOExperiment:
     def _train_step(self, fold: Fold, devices: Optional[Sequence[str]], port: int) -> Step:
         extra = self._split_options(fold) + (UNSAFE_TRAIN_OPTIONS if self.unsafe else [])
         args = ['--work-dir', fold.work_dir, '--seed', str(fold.seed), '--resume']
-        if fold.subject is not None:
-            args += ['--loso-subject', fold.subject]
+        args += fold.fold_args()
         args += self._fold_options(fold, extra)
         env = self._env(devices)
         if devices is not None and len(devices) > 1:
@@ -307,8 +333,7 @@ class LOSOExperiment:
         cmd = [self.python, osp.join(self.tools_dir, 'test.py'), self.config,
                self.checkpoint_for_test(fold), '--work-dir', osp.join(fold.work_dir, 'test'),
                '--dump', tmp]
-        if fold.subject is not None:
-            cmd += ['--loso-subject', fold.subject]
+        cmd += fold.fold_args()
         cmd += self._fold_options(fold, extra)
         env = self._env(devices[:1] if devices else devices)
 
@@ -498,7 +523,8 @@ class LOSOExperiment:
                 info = json.load(f)
         seconds = dict(info.get('seconds', {}))
         seconds.update(state.get('seconds', {}))
-        info.update(fold=fold.name, subject=fold.subject, seed=fold.seed, seconds=seconds,
+        info.update(fold=fold.name, subject=fold.subject, fold_key=fold.fold_key,
+                    held_out=fold.held_out, seed=fold.seed, seconds=seconds,
                     checkpoint=osp.relpath(self.checkpoint_for_test(fold), self.work_dir))
         with open(path, 'w') as f:
             json.dump(info, f, indent=2)
@@ -527,6 +553,7 @@ class LOSOExperiment:
         if missing:
             raise FoldFailed(f'cannot report: folds without predictions: {missing}')
         rows_by_group, all_rows, fold_info = {}, [], {}
+        datasets = self.protocol.sample_datasets
         for fold in self.folds:
             info = {}
             info_path = osp.join(fold.work_dir, 'fold.json')
@@ -536,12 +563,17 @@ class LOSOExperiment:
             for split in fold.tests:
                 name = fold.name if split is None else split
                 rows = load_fold_predictions(fold.prediction_file(split), name, len(classes))
+                if datasets:  # per-dataset reports: the annotation's dataset of each sample
+                    for r in rows:
+                        r['dataset'] = datasets.get(r['sample_id'])
                 all_rows += rows
                 rows_by_group.setdefault('pooled' if split is None else split, []).extend(rows)
                 fold_info[name] = dict(seed=fold.seed, checkpoint=info.get('checkpoint'),
                                        train_seconds=info.get('seconds', {}).get('train'))
         summary = build_summary(
             self.protocol.kind, rows_by_group, classes, fold_info,
+            fold_key=self.protocol.fold_key if self.protocol.kind == 'loso' else None,
+            protocol_title=self.protocol.title if self.protocol.kind == 'loso' else None,
             experiment=osp.splitext(osp.basename(self.config))[0], config=self.config,
             config_hash=self.config_hash, cfg_options=self.cfg_options,
             checkpoint_rule=CHECKPOINT_RULE_UNSAFE if self.unsafe else CHECKPOINT_RULE_LAST,

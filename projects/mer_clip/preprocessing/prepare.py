@@ -54,27 +54,44 @@ class PrepareError(RuntimeError):
 @dataclass(frozen=True)
 class DatasetSpec:
     reader: str                    # function name in mer_clip.datasets.readers
-    ann_globs: Tuple[str, ...]     # annotation sheet(s) of the release, searched under RAW_ROOT
+    # annotation sheet(s) of the release, searched under RAW_ROOT (case-insensitive, in this order
+    # of preference)
+    ann_globs: Tuple[str, ...]
     # True when one frame folder holds a whole recording with several MEs (CAS(ME)^3): only
     # onset..offset is then written by default.
     shared_folders: bool = False
     multi_file: bool = False       # the reader takes several sheets (DFME: one per split)
+    ann_exclude: Tuple[str, ...] = ()  # names that match ann_globs but are not the label sheet
+    layout: bool = False           # no sheet: the labels are the folder layout (SMIC-HS)
 
 
 DATASETS: Dict[str, DatasetSpec] = {
     'samm': DatasetSpec('read_samm', ('SAMM_Micro_FACS_Codes*.xlsx', '*SAMM*.xlsx')),
-    'casme2': DatasetSpec('read_casme2', ('CASME2-coding*.xlsx', '*CASME2*.xlsx')),
-    'casme3': DatasetSpec('read_casme3', ('*part_A*label*.xlsx', '*CAS(ME)*3*.xlsx',
-                                          '*ME_label*.xlsx'), shared_folders=True),
+    # the 2019 revision is the one behind Table III; the 2014 sheet is used when it is the only one
+    'casme2': DatasetSpec('read_casme2', ('CASME2-coding-20190701*.xlsx', 'CASME2-coding*.xlsx',
+                                          '*CASME2*.xlsx')),
+    # the official name is lower case; the release's list of wrongly labelled MEs sits beside it
+    'casme3': DatasetSpec('read_casme3', ('cas(me)3_part_A_ME_label*.xlsx',
+                                          '*part_A*ME_label*.xlsx', '*ME_label*.xlsx',
+                                          '*CAS(ME)*3*.xlsx'),
+                          shared_folders=True, ann_exclude=('*wrong*', )),
     'dfme': DatasetSpec('read_dfme', ('*.xlsx', '*.csv'), multi_file=True),
+    'smic': DatasetSpec('read_smic_hs', (), layout=True),
 }
 
 
-def _glob_down(root: str, pattern: str, depth: int = 2) -> List[str]:
+def _glob_down(root: str, pattern: str, depth: int = 2,
+               exclude: Sequence[str] = ()) -> List[str]:
+    """Files matching ``pattern`` (case-insensitively) in ``root`` and ``depth`` levels below."""
+    import fnmatch
     hits = []
     for d in range(depth + 1):
         sub = osp.join(*(['*'] * d)) if d else ''
-        hits += sorted(glob.glob(osp.join(glob.escape(root), sub, pattern)))
+        names = sorted(glob.glob(osp.join(glob.escape(root), sub, '*')))
+        hits += [h for h in names if osp.isfile(h)
+                 and fnmatch.fnmatch(osp.basename(h).lower(), pattern.lower())
+                 and not any(fnmatch.fnmatch(osp.basename(h).lower(), x.lower())
+                             for x in exclude)]
     return [h for h in hits if not osp.basename(h).startswith('~$')]  # Excel lock files
 
 
@@ -82,9 +99,11 @@ def find_annotation(dataset: str, raw_root: str) -> List[str]:
     """The release's annotation sheet(s) under ``raw_root`` (searched two levels deep).
 
     One file for SAMM / CASME II / CAS(ME)^3; for DFME every .xlsx/.csv whose name tells its split
-    (train, test A, test B), one per split.
+    (train, test A, test B), one per split; for SMIC (no sheet) the release folder itself.
     """
     spec = DATASETS[dataset]
+    if spec.layout:
+        return [raw_root]
     if spec.multi_file:
         from mer_clip.datasets.readers.dfme import split_of_file
         by_split = {}
@@ -98,7 +117,7 @@ def find_annotation(dataset: str, raw_root: str) -> List[str]:
             return [by_split[k] for k in sorted(by_split)]
     else:
         for pattern in spec.ann_globs:
-            hits = _glob_down(raw_root, pattern)
+            hits = _glob_down(raw_root, pattern, exclude=spec.ann_exclude)
             if hits:
                 return hits[:1]
     raise FileNotFoundError(
@@ -605,7 +624,9 @@ def prepare_dataset(dataset: str, raw_root: str, out_root: str, *,
         ann_files = find_annotation(dataset, raw_root)
     else:
         ann_files = [ann_file] if isinstance(ann_file, str) else list(ann_file)
-    records = read_records(dataset, ann_files, **(reader_kwargs or {}))
+    from mer_clip.datasets.readers.report import ConversionReport
+    report = ConversionReport()  # the sheet's notes / warnings, written beside annotations.json
+    records = read_records(dataset, ann_files, report=report, **(reader_kwargs or {}))
     if not records:
         raise ValueError(f'{ann_files}: the {dataset} reader returned no records')
     frame_root = frame_root or find_frame_root(raw_root, records)
@@ -615,9 +636,15 @@ def prepare_dataset(dataset: str, raw_root: str, out_root: str, *,
     cfg.only_sampled_frames = bool(only_sampled_frames)
     logger.info(f'{dataset}: {len(records)} records from {ann_files}; frames under {frame_root}')
     metainfo = dict(dataset_name=dataset,
-                    source=', '.join(osp.basename(a) for a in ann_files), format_version=1)
-    return prepare_records(records, out_root, frame_root=frame_root, cfg=cfg, metainfo=metainfo,
-                           **kwargs)
+                    source=', '.join(osp.basename(osp.normpath(a)) for a in ann_files),
+                    format_version=1, conversion=dict(warnings=report.counts('warning'),
+                                                      notes=report.counts('note')))
+    summary = prepare_records(records, out_root, frame_root=frame_root, cfg=cfg,
+                              metainfo=metainfo, **kwargs)
+    paths = report.write(osp.join(out_root, ANN_FILE))
+    logger.info(f'conversion report ({paths[1]}): ' + report.summary().replace('\n', '; '))
+    summary['conversion'] = dict(warnings=report.counts('warning'), notes=report.counts('note'))
+    return summary
 
 
 # ------------------------------------------------------------------------------------------------

@@ -16,14 +16,7 @@ def set_loso_subject(cfg, subject) -> None:
 
     mmengine resolves config variables when the file is read, so overriding the top-level
     ``loso_subject`` variable afterwards would not reach the datasets; this sets the field itself.
+    The subject case of :func:`mer_clip.datasets.protocol.set_fold`.
     """
-    found = False
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        loader = cfg.get(key)
-        if loader is None:
-            continue
-        inner_dataset_cfg(loader['dataset'])['loso_subject'] = str(subject)
-        found = True
-    if not found:
-        raise KeyError('the config has no train/val/test dataloader to set loso_subject on')
-    cfg.loso_subject = str(subject)
+    from mer_clip.datasets.protocol import set_fold
+    set_fold(cfg, 'subject', subject)

@@ -6,7 +6,9 @@ from .casme2 import read_casme2
 from .casme3 import read_casme3
 from .dfme import read_dfme
 from .merclip_lists import parse_au_sentence, read_merclip_lists, scheme_counts
+from .report import ConversionReport
 from .samm import read_samm
+from .smic import read_smic_e, read_smic_hs
 
 #: source name -> reader, as used by tools/data/convert_annotations.py
 READERS = {
@@ -14,8 +16,11 @@ READERS = {
     'casme2': read_casme2,
     'casme3': read_casme3,
     'dfme': read_dfme,
+    'smic': read_smic_hs,
+    'smic_e': read_smic_e,
     'merclip_lists': read_merclip_lists,
 }
 
-__all__ = ['READERS', 'ReaderError', 'parse_au_sentence', 'read_casme2', 'read_casme3',
-           'read_dfme', 'read_merclip_lists', 'read_samm', 'scheme_counts']
+__all__ = ['READERS', 'ConversionReport', 'ReaderError', 'parse_au_sentence', 'read_casme2',
+           'read_casme3', 'read_dfme', 'read_merclip_lists', 'read_samm', 'read_smic_e',
+           'read_smic_hs', 'scheme_counts']

@@ -14,8 +14,9 @@ import os.path as osp
 import re
 from typing import Any, Dict, List, Optional, Sequence
 
-from ._table import (ReaderError, Table, convert_rows, row_record, subject_id, to_apex, to_int,
-                     to_text)
+from ..class_schemes import DFME_EMOTIONS
+from ._table import (ReaderError, Table, check_emotion, convert_rows, read_apex, row_record,
+                     subject_id, to_int, to_text)
 
 COLUMNS = {
     'subject': ('Subject', 'Sub', 'Subject ID'),
@@ -43,8 +44,14 @@ def split_of_file(path: str) -> str:
 
 def read_dfme(*label_files: str, splits: Optional[Sequence[str]] = None,
               frame_dir_tmpl: str = '{filename}', filename_tmpl: str = '{}.jpg',
-              sheet: Optional[str] = None, on_error: str = 'raise') -> List[Dict[str, Any]]:
-    """Records of DFME label files, one ``split`` per file; sample ids must be unique overall."""
+              sheet: Optional[str] = None, on_error: str = 'raise', strict: bool = False,
+              report=None) -> List[Dict[str, Any]]:
+    """Records of DFME label files, one ``split`` per file; sample ids must be unique overall.
+
+    ``report`` / ``strict`` / ``on_error``: as :func:`~.samm.read_samm` (one report for all files).
+    """
+    from .report import ConversionReport
+    report = report if report is not None else ConversionReport(strict)
     if not label_files:
         raise ValueError('read_dfme needs at least one label file')
     if splits is not None and len(splits) != len(label_files):
@@ -52,7 +59,8 @@ def read_dfme(*label_files: str, splits: Optional[Sequence[str]] = None,
     records = []
     for i, path in enumerate(label_files):
         split = splits[i] if splits is not None else split_of_file(path)
-        table = Table(path, COLUMNS, optional=('apex', 'aus'), sheet=sheet)
+        table = Table(path, COLUMNS, optional=('apex', 'aus'), sheet=sheet, report=report,
+                      strict=strict)
 
         def row(n: int, v: Dict[str, Any], split=split, table=table) -> Dict[str, Any]:
             subject = subject_id(v['subject'], table.where(n, 'subject'), prefix='sub', width=4)
@@ -60,9 +68,9 @@ def read_dfme(*label_files: str, splits: Optional[Sequence[str]] = None,
             apex = v.get('apex')
             return row_record(
                 table, n, aus_raw=v.get('aus'), sample_id=filename, subject=subject,
-                emotion=to_text(v['emotion'], table.where(n, 'emotion')),
+                emotion=check_emotion(v['emotion'], DFME_EMOTIONS, table.where(n, 'emotion')),
                 onset=to_int(v['onset'], table.where(n, 'onset')),
-                apex=None if 'apex' not in table.col else to_apex(apex, table.where(n, 'apex')),
+                apex=None if 'apex' not in table.col else read_apex(table, n, apex, filename),
                 offset=to_int(v['offset'], table.where(n, 'offset')),
                 frame_dir=frame_dir_tmpl.replace('{subject}', subject).replace(
                     '{filename}', filename).replace('{split}', split),

@@ -1,8 +1,12 @@
-"""SAMM: ``SAMM_Micro_FACS_Codes_v2.xlsx`` -> canonical records.
+"""SAMM: ``SAMM_Micro_FACS_Codes_v2.xlsx`` (or a CSV export of it) -> canonical records.
 
 The sheet keeps a notes block above the table (the header row is found by its column names:
 Subject, Filename, Inducement Code, Onset Frame, Apex Frame, Offset Frame, Duration, Type,
-Action Units, Estimated Emotion, Objective Classes, Notes).
+Action Units, Estimated Emotion, Objective Classes, Notes). Its "Symbol Key" documents the AU
+conventions ``/`` = or, ``?`` = unclear offset, ``L2``/``R2`` = unilateral, ``A2`` = asymmetric;
+the cells also use ``ref(N)``, ``X or Y``, ``10A/B`` and, once, trailing words
+(``R14+17+soft focus``). All are read by :func:`mer_clip.au.codes.parse_au_cell` and listed in the
+conversion report; no sample is dropped for its AU cell.
 
 Frames, as the release ships them: ``<root>/<subject>/<filename>/<subject>_<frame:05d>.jpg``, e.g.
 ``SAMM/006/006_1_2/006_05562.jpg``; onset/apex/offset are those frame numbers. Both templates are
@@ -10,7 +14,9 @@ arguments, in case a copy was renamed (``{subject}``/``{filename}`` are filled i
 """
 from typing import Any, Dict, List, Optional
 
-from ._table import Table, convert_rows, row_record, subject_id, to_apex, to_int, to_text
+from ..class_schemes import SAMM_EMOTIONS
+from ._table import (Table, check_emotion, convert_rows, read_apex, row_record, subject_id,
+                     to_int, to_text)
 
 COLUMNS = {
     'subject': ('Subject', ),
@@ -26,9 +32,15 @@ COLUMNS = {
 
 def read_samm(xlsx_path: str, *, frame_dir_tmpl: str = '{subject}/{filename}',
               filename_tmpl: str = '{subject}_{:05d}.jpg', sheet: Optional[str] = None,
-              on_error: str = 'raise') -> List[Dict[str, Any]]:
-    """Records of SAMM's micro-expression FACS sheet; subjects are 3-digit strings ("006")."""
-    table = Table(xlsx_path, COLUMNS, optional=('objective_class', ), sheet=sheet)
+              on_error: str = 'raise', strict: bool = False, report=None
+              ) -> List[Dict[str, Any]]:
+    """Records of SAMM's micro-expression FACS sheet; subjects are 3-digit strings ("006").
+
+    ``report``: a :class:`~.report.ConversionReport` collecting notes and warnings; ``strict``:
+    every warning is an error; ``on_error='skip'`` drops bad rows (counted) instead of raising.
+    """
+    table = Table(xlsx_path, COLUMNS, optional=('objective_class', ), sheet=sheet, report=report,
+                  strict=strict)
 
     def row(n: int, v: Dict[str, Any]) -> Dict[str, Any]:
         subject = subject_id(v['subject'], table.where(n, 'subject'), width=3)
@@ -36,9 +48,9 @@ def read_samm(xlsx_path: str, *, frame_dir_tmpl: str = '{subject}/{filename}',
         oc = v.get('objective_class')
         return row_record(
             table, n, aus_raw=v['aus'], sample_id=filename, subject=subject,
-            emotion=to_text(v['emotion'], table.where(n, 'emotion')),
+            emotion=check_emotion(v['emotion'], SAMM_EMOTIONS, table.where(n, 'emotion')),
             onset=to_int(v['onset'], table.where(n, 'onset')),
-            apex=to_apex(v['apex'], table.where(n, 'apex')),
+            apex=read_apex(table, n, v['apex'], filename),
             offset=to_int(v['offset'], table.where(n, 'offset')),
             frame_dir=frame_dir_tmpl.replace('{subject}', subject).replace('{filename}', filename),
             filename_tmpl=filename_tmpl.replace('{subject}', subject),

@@ -137,7 +137,7 @@ class MERCLIP(BaseRecognizer):
         texts = []
         for i, sample in enumerate(data_samples):
             text = sample.metainfo.get(self.prompt_key)
-            if not isinstance(text, str) or not text:
+            if not isinstance(text, str):  # '' (no AUs coded) is allowed: see the module doc
                 sid = sample.metainfo.get('sample_id', f'batch index {i}')
                 raise KeyError(
                     f'MERCLIP: sample {sid!r} has no {self.prompt_key!r} text in its metainfo, but '

@@ -1,0 +1,196 @@
+"""Annotations that join several datasets, and the MEGC2019 composite built from its official list.
+
+A joint annotation holds the records of several source datasets in one canonical file. Subjects of
+different datasets must never share a LOSO fold, and ids repeat across datasets, so every record is
+namespaced by :func:`namespace_record` (the one place that does it; converters of derived data call
+it too):
+
+=====================  ===========================  =====================================
+field                  example                      meaning
+=====================  ===========================  =====================================
+``dataset``            ``'casme2'``                 source dataset (groups per-dataset reports)
+``subject``            ``'casme2_sub01'``           ``f'{dataset}_{source_subject}'``
+``sample_id``          ``'casme2_sub01_EP02_01f'``  ``f'{dataset}_{source_sample_id}'``
+``source_subject``     ``'sub01'``                  the id the dataset's own reader writes
+``source_sample_id``   ``'sub01_EP02_01f'``         the id the dataset's own reader writes
+=====================  ===========================  =====================================
+
+**MEGC2019 composite** (:func:`build_megc2019_composite`): SMIC-HS + CASME II + SAMM, 3 classes,
+442 samples of 68 subjects (negative 250, positive 109, surprise 83; SMIC 164, CASME II 145, SAMM
+133), from the three datasets' canonical annotations and the official list
+``combined_3_class_gt.csv`` (columns ``data, subject, clip, label``; label 0 negative, 1 positive,
+2 surprise; subjects written ``s01`` / ``sub01`` / ``6``). Every listed sample must be in its
+dataset's annotation (all missing ones are named in one error). Each sample's raw emotion is checked
+against the official label through the ``megc2019_3`` scheme; a disagreement keeps the official
+label (``emotion``; the raw one in ``source_emotion``) and is a warning of the report. Samples of
+the source annotations that the list leaves out are counted per emotion (notes). SMIC samples have
+no AUs (``aus: null``, ``au_list: []``).
+"""
+import csv
+import os.path as osp
+import re
+from collections import Counter
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+from .annotation import AnnotationError
+from .class_schemes import MEGC2019_CLASSES, get_class_scheme, normalize_emotion
+
+#: the source datasets of the MEGC2019 composite, in the order of the official list
+MEGC2019_DATASETS = ('smic', 'casme2', 'samm')
+#: record fields that are paths relative to the frames root
+PATH_KEYS = ('frame_dir', 'clip_cache', 'video')
+_DATASET_RE = re.compile(r'[a-z][a-z0-9]*')
+
+
+def namespaced_id(dataset: str, source_id: str) -> str:
+    """``('casme2', 'sub01') -> 'casme2_sub01'``."""
+    return f'{dataset}_{source_id}'
+
+
+def namespace_record(record: Mapping[str, Any], dataset: str) -> Dict[str, Any]:
+    """A copy of one source dataset's record for a joint annotation (fields in the module doc).
+
+    ``dataset`` is a lower-case name (``'smic'``, ``'casme2'``, ``'samm'``, ...). A record that is
+    already namespaced (it has ``source_subject``) is an error, so ids are never prefixed twice.
+    """
+    if not isinstance(dataset, str) or not _DATASET_RE.fullmatch(dataset):
+        raise ValueError(f'dataset must be a lower-case name like "casme2", got {dataset!r}')
+    if 'source_subject' in record or 'source_sample_id' in record:
+        raise ValueError(f'record {record.get("sample_id")!r} is already namespaced '
+                         f'(source_subject={record.get("source_subject")!r})')
+    if record.get('dataset') not in (None, dataset):
+        raise ValueError(f'record {record.get("sample_id")!r} is of dataset '
+                         f'{record["dataset"]!r}, not {dataset!r}')
+    out = dict(record)
+    out.update(dataset=dataset, subject=namespaced_id(dataset, record['subject']),
+               sample_id=namespaced_id(dataset, record['sample_id']),
+               source_subject=record['subject'], source_sample_id=record['sample_id'])
+    return out
+
+
+def relocate_paths(record: Dict[str, Any], from_root: str, to_root: str) -> Dict[str, Any]:
+    """``frame_dir`` / ``clip_cache`` / ``video`` of a record made relative to ``to_root`` (they
+    were relative to ``from_root``), so one ``data_prefix`` serves every dataset."""
+    out = dict(record)
+    for key in PATH_KEYS:
+        value = out.get(key)
+        if value and not osp.isabs(value):
+            out[key] = osp.relpath(osp.join(from_root, value), to_root)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# MEGC2019
+# ------------------------------------------------------------------------------------------------
+def read_megc2019_list(path: str) -> List[Dict[str, Any]]:
+    """Rows of ``combined_3_class_gt.csv``: ``dataset, subject, clip, label, emotion, row`` plus the
+    ``source_subject`` / ``source_sample_id`` the dataset's own reader writes for that sample."""
+    from .readers.smic import smic_ids
+    if not osp.isfile(path):
+        raise AnnotationError(f'{path}: official list not found')
+    with open(path, newline='', encoding='utf-8-sig') as f:
+        rows = list(csv.reader(f))
+    header = [c.strip().lower() for c in rows[0]] if rows else []
+    if header[:4] != ['data', 'subject', 'clip', 'label']:
+        raise AnnotationError(f'{path}: expected the header "data,subject,clip,label" of the '
+                              'MEGC2019 list (combined_3_class_gt.csv), got '
+                              f'{rows[0] if rows else []}')
+    out, errors = [], []
+    for i, row in enumerate(rows[1:], start=2):
+        if not any(c.strip() for c in row):
+            continue
+        where = f'{path}, row {i}'
+        try:
+            dataset, subject, clip, label = (c.strip() for c in row[:4])
+            if dataset not in MEGC2019_DATASETS:
+                raise ValueError(f'data {dataset!r} is not one of {MEGC2019_DATASETS}')
+            if label not in ('0', '1', '2'):
+                raise ValueError(f'label {label!r} is not 0, 1 or 2')
+            if dataset == 'smic':
+                src_subject, src_id = smic_ids(subject, clip)
+            elif dataset == 'casme2':
+                m = re.fullmatch(r'(?:sub)?0*(\d+)', subject, re.IGNORECASE)
+                if m is None:
+                    raise ValueError(f'CASME II subject {subject!r} is not sub<number>')
+                src_subject = f'sub{int(m.group(1)):02d}'
+                src_id = f'{src_subject}_{clip}'
+            else:
+                if not subject.isdigit():
+                    raise ValueError(f'SAMM subject {subject!r} is not a number')
+                src_subject, src_id = f'{int(subject):03d}', clip
+        except ValueError as e:
+            errors.append(f'{where}: {e}')
+            continue
+        out.append(dict(dataset=dataset, subject=subject, clip=clip, label=int(label),
+                        emotion=MEGC2019_CLASSES[int(label)], row=i, source_subject=src_subject,
+                        source_sample_id=src_id))
+    if errors:
+        raise AnnotationError(f'{path}: {len(errors)} bad row(s):\n  ' + '\n  '.join(errors))
+    seen = Counter((r['dataset'], r['source_sample_id']) for r in out)
+    dup = [k for k, n in seen.items() if n > 1]
+    if dup:
+        raise AnnotationError(f'{path}: samples listed twice: {dup}')
+    return out
+
+
+def build_megc2019_composite(sources: Mapping[str, Sequence[Dict[str, Any]]], official_list: str,
+                             *, frame_roots: Optional[Mapping[str, Optional[str]]] = None,
+                             out_root: Optional[str] = None, report=None
+                             ) -> List[Dict[str, Any]]:
+    """The composite's records, in the order of the official list (see the module docstring).
+
+    Args:
+        sources: ``{'smic': records, 'casme2': records, 'samm': records}`` (each dataset's
+            canonical records, e.g. ``load_annotations(path)[1]``).
+        official_list: path of ``combined_3_class_gt.csv``.
+        frame_roots / out_root: with both, each dataset's ``frame_dir`` (and ``clip_cache``) is
+            rewritten from relative to ``frame_roots[dataset]`` to relative to ``out_root``.
+        report: a :class:`~mer_clip.datasets.readers.ConversionReport` for the findings.
+    """
+    from .readers.report import ConversionReport
+    report = report if report is not None else ConversionReport()
+    report.sources.append(official_list)
+    listed = read_megc2019_list(official_list)
+    missing_ds = sorted({r['dataset'] for r in listed} - set(sources))
+    if missing_ds:
+        raise AnnotationError(f'{official_list} lists samples of {missing_ds}, but no annotation '
+                              f'of {missing_ds} was given')
+    scheme = get_class_scheme('megc2019_3')
+    by_id = {ds: {r['sample_id']: r for r in recs} for ds, recs in sources.items()}
+    out, missing = [], []
+    for item in listed:
+        ds = item['dataset']
+        rec = by_id[ds].get(item['source_sample_id'])
+        where = f"{official_list}, row {item['row']}"
+        if rec is None:
+            missing.append(f"{where}: {ds} {item['subject']}/{item['clip']} "
+                           f"(sample_id {item['source_sample_id']!r})")
+            continue
+        if rec['subject'] != item['source_subject']:
+            raise AnnotationError(f"{where}: {ds} sample {item['source_sample_id']!r} has subject "
+                                  f"{rec['subject']!r} in the annotation, "
+                                  f"{item['source_subject']!r} in the list")
+        rec = dict(rec)
+        if scheme.class_of(rec['emotion'], ds) != item['emotion']:
+            report.warn('label_differs_from_official', where,
+                        f"{ds} sample {rec['sample_id']!r} is {rec['emotion']!r} in its "
+                        f"annotation, {item['emotion']!r} in the official list",
+                        sample_id=namespaced_id(ds, rec['sample_id']), raw=rec['emotion'],
+                        action='the official label is kept (source_emotion keeps the other)')
+            rec['source_emotion'], rec['emotion'] = rec['emotion'], item['emotion']
+        if frame_roots and out_root and frame_roots.get(ds):
+            rec = relocate_paths(rec, frame_roots[ds], out_root)
+        out.append(namespace_record(rec, ds))
+    if missing:
+        raise AnnotationError(
+            f'{len(missing)} sample(s) of the official list are not in the given annotations:\n  '
+            + '\n  '.join(missing) + '\nConvert the matching releases (SMIC-HS folder layout, '
+            'CASME II 2019 sheet, SAMM sheet) without dropping rows.')
+    for ds, recs in sources.items():
+        used = {r['source_sample_id'] for r in listed if r['dataset'] == ds}
+        left = Counter(normalize_emotion(r['emotion']) for r in recs if r['sample_id'] not in used)
+        if left:
+            report.note('not_in_official_list', ds,
+                        f'{sum(left.values())} {ds} sample(s) are not in the official list: '
+                        + ', '.join(f'{k} {n}' for k, n in sorted(left.items())))
+    return out
