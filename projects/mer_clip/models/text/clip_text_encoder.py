@@ -4,8 +4,9 @@ MER-CLIP encodes its AU prompts with a frozen CLIP text encoder. The prompts for
 combinations x templates), so once a prompt is encoded its feature never changes: the frozen
 encoder keeps a table ``text -> feature`` (a tensor on the module's device, per process, plus an
 index dict), encodes only prompts it has not seen, and otherwise looks features up per sample. The
-text branch thus costs one table lookup per step. Unfrozen, every call encodes (and
-back-propagates).
+text branch thus costs one table lookup per step. A prompt is encoded on its own, so its cached
+feature is bit-for-bit the same whatever batch it first appeared in (on every rank, and after a
+resume, which starts with an empty cache). Unfrozen, every call encodes (and back-propagates).
 
 Weights come from a local file only (never downloaded): an open_clip checkpoint (``state_dict``,
 ``.bin``, ``.pt``, ``.safetensors``, a training checkpoint with ``state_dict``/``module.``), an
@@ -239,7 +240,11 @@ class CLIPTextEncoder(BaseModule):
         new = list(dict.fromkeys(t for t in texts if t not in self._cache_index))
         if not new:
             return 0
-        feats = self.encode(new)  # (N_new, D) float32
+        # One prompt per forward: a row of a batched matmul can differ in its last bits with the
+        # batch around it, so a feature would depend on the batch in which its prompt was first
+        # seen, and a resumed run (empty cache, other batches) would drift from an uninterrupted
+        # one. Each prompt is encoded once per process, so this costs little.
+        feats = torch.cat([self.encode([t]) for t in new])  # (N_new, D) float32
         start = self._cache_table.shape[0]
         table = self._cache_table.to(feats.device)
         self._cache_table = torch.cat([table, feats.to(table.dtype)], dim=0)
