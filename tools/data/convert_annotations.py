@@ -18,8 +18,9 @@ import os.path as osp
 import sys
 
 import mer_clip  # noqa: F401  (registers; sets up the package)
-from mer_clip.datasets.annotation import AnnotationError, dump_annotations
+from mer_clip.datasets.annotation import dump_annotations
 from mer_clip.datasets.readers import READERS
+from mer_clip.utils.cli import add_debug_argument, run_tool
 
 
 def parse_args(argv=None):
@@ -40,6 +41,7 @@ def parse_args(argv=None):
     p.add_argument('--num-frames', type=int,
                    help='merclip_lists: frames per sample folder where the lists give no count')
     p.add_argument('--data-root', help='merclip_lists: frame folders, to count frames')
+    add_debug_argument(p)
     return p.parse_args(argv)
 
 
@@ -69,13 +71,10 @@ def convert(args):
     return records
 
 
-def main(argv=None):
+def run(argv=None):
     logging.basicConfig(level=logging.INFO, format='%(levelname)s %(message)s')
     args = parse_args(argv)
-    try:
-        records = convert(args)
-    except (AnnotationError, ValueError) as e:
-        sys.exit(f'error: {e}')
+    records = convert(args)  # user errors (AnnotationError, ...): one line, by run_tool
     by_split = collections.defaultdict(collections.Counter)
     for r in records:
         by_split[r.get('split', 'all')][r['emotion']] += 1
@@ -85,5 +84,10 @@ def main(argv=None):
               f' (total {sum(counts.values())})')
 
 
+def main(argv=None) -> int:
+    """The tool, with user errors reported in one line (mer_clip.utils.cli)."""
+    return run_tool(run, argv)
+
+
 if __name__ == '__main__':
-    main()
+    sys.exit(main())
