@@ -1,10 +1,10 @@
 """One checkpoint reader (and writer) for every loading path of mer_clip.
 
 Every checkpoint the project reads goes through :func:`read_checkpoint`: the model-zoo loader
-(:func:`mer_clip.apis.load_checkpoint_safe`, used by inference and ``tools/demo.py``), the backbone's
-and the text encoder's pretrained weights (:func:`read_state_dict`), and mmengine's Runner
-(``tools/test.py``, ``tools/train.py --resume``, the folds of ``tools/loso.py``), whose local and
-http(s) checkpoint loaders :func:`register_with_mmengine` replaces (see :mod:`mer_clip.compat`).
+(:func:`mer_clip.apis.load_checkpoint_safe`, used by inference and ``tools/demo.py``), the
+backbone's and the text encoder's pretrained weights (:func:`read_state_dict`), and mmengine's
+Runner (``tools/test.py``, ``tools/train.py --resume``, the folds of ``tools/loso.py``), whose local
+and http(s) checkpoint loaders :func:`register_with_mmengine` replaces (see :mod:`mer_clip.compat`).
 
 What reading guarantees, whatever ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` says:
 

@@ -113,7 +113,8 @@ def test_misspelled_emotion_is_a_warning_with_a_count_or_an_error_when_strict(tm
     msg = warnings[0]
     assert '3 sample(s)' in msg and "'Hapiness' x1 (did you mean 'happiness'?)" in msg
     assert "'Joy' x1" in msg and 'Fear' not in msg  # SAMM Fear is a documented drop: INFO only
-    infos = [r.getMessage() for r in records if r.levelname == 'INFO' and 'outside' in r.getMessage()]
+    infos = [r.getMessage() for r in records
+             if r.levelname == 'INFO' and 'outside' in r.getMessage()]
     assert infos and "'Fear': 1" in infos[0] and 'Hapiness' not in infos[0]
     with pytest.raises(ValueError, match=r"'Hapiness' x1 .*--strict"):
         _build(ann_file=path, class_scheme='samm_5', strict_labels=True)

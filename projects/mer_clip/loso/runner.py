@@ -41,7 +41,6 @@ import glob
 import json
 import os
 import os.path as osp
-import re
 import signal
 import socket
 import subprocess
@@ -71,7 +70,7 @@ WATCHDOG = osp.join(osp.dirname(osp.abspath(__file__)), 'watchdog.py')
 
 
 def load_config(config: str, cfg_options: Optional[Sequence[str]] = None):
-    """The config with ``--cfg-options`` applied exactly as tools/train.py and test.py apply them."""
+    """The config with ``--cfg-options`` applied as tools/train.py and test.py apply them."""
     import mer_clip  # noqa: F401
     from mmengine.config import Config
     cfg = Config.fromfile(config)
