@@ -87,16 +87,21 @@ def _signal_all(sig, me: int) -> int:
     return len(alive)
 
 
-def stop_tree(me: int, child: int, status: dict, grace: float) -> None:
-    """SIGTERM every descendant, SIGKILL what is left after ``grace`` s, reap until none is left."""
+def stop_tree(me: int, child: int, status: dict, grace: float, give_up: float = 60.0) -> None:
+    """SIGTERM every descendant, SIGKILL what is left after ``grace`` s, reap until none is left
+    (or ``give_up`` s after the SIGKILLs, for a process stuck in the kernel; it is reported)."""
     deadline = time.monotonic() + grace
     sig = signal.SIGTERM
     last_sent = 0.0
     while True:
         _reap(child, status)
-        if not descendants(me):
+        left = descendants(me)
+        if not left:
             return
         now = time.monotonic()
+        if now > deadline + give_up:
+            sys.stderr.write(f'[watchdog] processes {sorted(left)} did not end after SIGKILL\n')
+            return
         if sig == signal.SIGTERM and now > deadline:
             sig = signal.SIGKILL
             last_sent = 0.0
