@@ -4,6 +4,7 @@ zip error), and train.py --resume repairs a damaged resume point as tools/loso.p
 import importlib.util
 import os
 import os.path as osp
+import runpy
 import subprocess
 import sys
 
@@ -36,14 +37,18 @@ def test_test_py_with_a_cut_off_checkpoint(small_synthetic_config, tmp_path):
     assert 'Traceback' not in out.stderr and 'zipfile' not in lines[-2]
 
 
-def test_tools_without_a_runner_fail_in_one_line(tmp_path):
-    out = _tool('tools/data/prepare_dataset.py', 'samm', str(tmp_path / 'nothing'),
-                str(tmp_path / 'out'), '--no-progress')
-    assert out.returncode == 2 and 'Traceback' not in out.stderr
-    assert out.stderr.strip().splitlines()[-2].startswith('error: no samm annotation sheet')
-    out = _tool('tools/data/check_dataset.py', str(tmp_path / 'nope.json'), '--debug')
-    assert out.returncode == 2 and 'nope.json: annotation file not found' in out.stderr
-    assert out.stderr.startswith('error: ') and 'Traceback' in out.stderr  # --debug: after it
+def test_tools_without_a_runner_fail_in_one_line(tmp_path, capsys):
+    """In-process (``main`` is what ``python tools/...`` runs; a subprocess pays the imports)."""
+    prepare = runpy.run_path(osp.join(REPO_ROOT, 'tools', 'data', 'prepare_dataset.py'))['main']
+    assert prepare(['samm', str(tmp_path / 'nothing'), str(tmp_path / 'out'),
+                    '--no-progress']) == 2
+    err = capsys.readouterr().err
+    assert 'Traceback' not in err and err.splitlines()[-2].startswith('error: no samm annotation')
+    check = runpy.run_path(osp.join(REPO_ROOT, 'tools', 'data', 'check_dataset.py'))['main']
+    assert check([str(tmp_path / 'nope.json'), '--debug']) == 2
+    err = capsys.readouterr().err
+    assert err.startswith('error: ') and 'nope.json: annotation file not found' in err
+    assert 'Traceback' in err  # --debug: after the line
 
 
 def _train_tool():
