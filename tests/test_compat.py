@@ -100,3 +100,20 @@ def test_cpu_ddp_with_two_processes(tmp_path):
         capture_output=True, text=True, timeout=240, env=env)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
     assert out.stdout.count('OK gloo') == 2
+
+
+def test_mmengine_checkpoint_io_goes_through_mer_clip_reader_and_writer(tmp_path, monkeypatch):
+    """Item 5: Runner.load_checkpoint / resume / save_checkpoint use mer_clip.checkpoint (details
+    in tests/test_checkpoint.py)."""
+    from mmengine.runner import checkpoint as mm_ckpt
+    from mmengine.runner import runner as mm_runner
+    from mer_clip.checkpoint import load_from_mer_clip_reader
+    assert compat.patch_mmengine_checkpoint_io() is False  # applied once, by import mer_clip
+    assert mm_ckpt.CheckpointLoader._get_checkpoint_loader('/x/epoch_1.pth') is \
+        load_from_mer_clip_reader
+    assert getattr(mm_runner.save_checkpoint, '_mer_clip_patched', False)
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    path = str(tmp_path / 'evil.pth')
+    torch.save({'state_dict': {}, 'x': _Foreign()}, path)
+    with pytest.raises(Exception, match='refused for safety'):
+        mm_ckpt._load_checkpoint(path)

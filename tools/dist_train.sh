@@ -11,8 +11,9 @@ MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 PYTHON=${PYTHON:-python}
 HERE="$(cd "$(dirname "$0")" && pwd)"
 
+# exec: torchrun replaces this shell, so signals (and tools/loso.py's watchdog) reach it directly
 PYTHONPATH="$HERE/..":${PYTHONPATH:-} \
-"$PYTHON" -m torch.distributed.run \
+exec "$PYTHON" -m torch.distributed.run \
     --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
     --nproc_per_node="$GPUS" --master_port="$PORT" \
     "$HERE/train.py" "$CONFIG" --launcher pytorch "${@:3}"

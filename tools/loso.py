@@ -20,7 +20,13 @@ results.
 the other datasets of a joint annotation, test on one) or the name of any record field (one fold
 per value). Reports in the work dir: predictions.csv, summary.json, summary.md,
 confusion_matrix.png, per_fold.png (fixed splits: confusion_matrix_<split>.png); for a joint
-annotation (records with ``dataset``) the pooled metrics of each source dataset too.
+annotation (records with ``dataset``) the pooled metrics of each source dataset too. They always
+describe the folds as they were trained (loso_run.json): --report-only refuses a --seed, config,
+--protocol or --cfg-options that contradicts it.
+
+No process of a fold outlives this command (SIGTERM, SIGINT or SIGKILL), and DDP folds get free
+rendezvous ports (PORT + slot when PORT is set). A user error ends with one ``error: ...`` line
+(--debug adds the traceback).
 """
 import argparse
 import os.path as osp
@@ -29,6 +35,7 @@ import time
 
 import mer_clip  # noqa: F401  (compat, registries)
 from mer_clip.loso import LOSOExperiment, headline, parse_device_groups
+from mer_clip.utils.cli import add_debug_argument, run_tool
 
 
 def parse_args(argv=None):
@@ -59,10 +66,14 @@ def parse_args(argv=None):
     p.add_argument('--no-plots', action='store_true')
     p.add_argument('--keep-checkpoints', choices=['tested', 'all'], default='tested',
                    help="after a fold: keep only the tested checkpoint (default) or all")
+    p.add_argument('--strict', action='store_true',
+                   help='an emotion label that is no known emotion of the class scheme (a typo) '
+                   'is an error instead of a warning')
+    add_debug_argument(p)
     return p.parse_args(argv)
 
 
-def main(argv=None):
+def run(argv=None):
     args = parse_args(argv)
     work_dir = args.work_dir or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0] + '_loso')
@@ -73,7 +84,8 @@ def main(argv=None):
     exp = LOSOExperiment(args.config, work_dir, cfg_options=args.cfg_options, seed=args.seed,
                          subjects=args.subjects, device_groups=groups,
                          select_on_test_fold_unsafe=args.unsafe,
-                         keep_checkpoints=args.keep_checkpoints, protocol=args.protocol)
+                         keep_checkpoints=args.keep_checkpoints, protocol=args.protocol,
+                         strict_labels=args.strict)
     folds = exp.plan()
     kind = exp.protocol.kind if exp.protocol.kind != 'loso' else exp.protocol.title
     print(f'[loso] {kind} protocol: {len(folds)} fold(s) '
@@ -95,5 +107,10 @@ def main(argv=None):
           + ', '.join(osp.basename(p) for p in summary['report_files'].values()))
 
 
+def main(argv=None) -> int:
+    """The tool, with user errors reported in one line (mer_clip.utils.cli)."""
+    return run_tool(run, argv)
+
+
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

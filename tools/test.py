@@ -4,19 +4,26 @@
         work_dirs/.../epoch_20.pth
     tools/dist_test.sh configs/mer-clip_uniformerv2-b16_2xb8-55e_samm-5cls.py CKPT 2 \
         --dump work_dirs/preds.csv
+
+The checkpoint is read by mer_clip's safe reader (weights only, integrity checked), whatever
+``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` says. A user error ends with one ``error: ...`` line
+(``--debug`` adds the traceback).
 """
 import argparse
 import os
 import os.path as osp
+import sys
 
 import mer_clip  # noqa: F401  (applies compat workarounds, registers components)
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mer_clip.datasets.protocol import apply_fold
+from mer_clip.utils import apply_cfg_options, set_dataset_option
+from mer_clip.utils.cli import add_debug_argument, run_tool
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test an MER model')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
@@ -33,25 +40,27 @@ def parse_args():
     parser.add_argument('--held-out', default=None,
                         help='hold out the samples whose --fold-key field (default: the '
                         "config's fold_key, else subject) has this value")
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value')
+    parser.add_argument('--cfg-options', nargs='+',
+                        help='override config settings, key=value (e.g. loso_subject=006)')
+    parser.add_argument('--strict', action='store_true',
+                        help='an emotion label that is no known emotion of the class scheme (a '
+                        'typo) is an error instead of a warning')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
+    add_debug_argument(parser)
+    args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
 
 
-def main():
-    args = parse_args()
+def run(argv=None):
+    args = parse_args(argv)
     cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    try:
-        apply_fold(cfg, args.loso_subject, args.fold_key, args.held_out)
-    except ValueError as e:
-        raise SystemExit(f'error: {e}')
+    apply_cfg_options(cfg, args.cfg_options)
+    apply_fold(cfg, args.loso_subject, args.fold_key, args.held_out)
+    if args.strict:
+        set_dataset_option(cfg, 'strict_labels', True)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
@@ -80,5 +89,10 @@ def format_metrics(metrics: dict) -> str:
     return '\n'.join(lines)
 
 
+def main(argv=None) -> int:
+    """The tool, with user errors reported in one line (mer_clip.utils.cli)."""
+    return run_tool(run, argv)
+
+
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

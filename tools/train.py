@@ -1,25 +1,35 @@
 """Train a recognizer with mmengine's Runner (OpenMMLab style).
 
     python tools/train.py configs/mer-clip_uniformerv2-tiny_1xb8-20e_synthetic-3cls.py
+    python tools/train.py configs/mer_clip_samm.py --loso-subject 006 --resume
     tools/dist_train.sh configs/mer-clip_uniformerv2-b16_2xb8-55e_samm-5cls.py 2 \
         --cfg-options loso_subject=006
+
+``--resume`` (without a path) continues from the checkpoint named in ``work_dir/last_checkpoint``;
+cut-off or damaged checkpoints (checked against the sha256 written when they were saved) are
+removed first and the newest complete one is used. A user error ends with one ``error: ...`` line
+(``--debug`` adds the traceback).
 """
 import argparse
 import logging
 import os
 import os.path as osp
+import sys
 
 import torch
 
 import mer_clip  # noqa: F401  (applies compat workarounds, registers components)
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
+from mer_clip.checkpoint import repair_resume_point
 from mer_clip.datasets.protocol import apply_fold
+from mer_clip.utils import apply_cfg_options, set_dataset_option
+from mer_clip.utils.cli import add_debug_argument, run_tool
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train an MER model')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
@@ -46,11 +56,15 @@ def parse_args():
     parser.add_argument('--held-out', default=None,
                         help='hold out the samples whose --fold-key field (default: the '
                         "config's fold_key, else subject) has this value")
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+',
                         help='override config settings, key=value (e.g. loso_subject=006)')
+    parser.add_argument('--strict', action='store_true',
+                        help='an emotion label that is no known emotion of the class scheme (a '
+                        'typo) is an error instead of a warning')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
+    add_debug_argument(parser)
+    args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -101,19 +115,35 @@ def disable_amp(cfg, reason: str) -> None:
               level=logging.WARNING)
 
 
-def main():
-    args = parse_args()
+def repair_auto_resume(cfg) -> None:
+    """Before an automatic resume, make ``last_checkpoint`` name a complete checkpoint (one
+    process does it: rank 0, or the only one)."""
+    if not (cfg.get('resume') and cfg.get('load_from') is None):
+        return
+    if os.environ.get('RANK', '0') != '0' or not osp.isdir(cfg.work_dir):
+        return
+    note = repair_resume_point(cfg.work_dir)
+    if note:
+        print_log(f'resume: {note}', logger='current', level=logging.WARNING)
+
+
+def run(argv=None):
+    args = parse_args(argv)
     cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    try:
-        apply_fold(cfg, args.loso_subject, args.fold_key, args.held_out)
-    except ValueError as e:
-        raise SystemExit(f'error: {e}')
+    apply_cfg_options(cfg, args.cfg_options)
+    apply_fold(cfg, args.loso_subject, args.fold_key, args.held_out)
+    if args.strict:
+        set_dataset_option(cfg, 'strict_labels', True)
     cfg = merge_args(cfg, args)
+    repair_auto_resume(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
 
 
+def main(argv=None) -> int:
+    """The tool, with user errors reported in one line (mer_clip.utils.cli)."""
+    return run_tool(run, argv)
+
+
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

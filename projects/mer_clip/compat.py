@@ -22,6 +22,16 @@ site-packages is edited; each patch is idempotent, says why it exists and when i
 4. mmcv-lite has no compiled ops, so importing mmaction's models warns on every run that
    ``MultiScaleDeformableAttention`` is unavailable; no MER component uses it, so that one warning is
    silenced (only that message). Remove together with the move to full mmcv.
+5. mmengine 0.10.7 reads checkpoints with a bare ``torch.load(filename)`` (``Runner.load_checkpoint``
+   and ``Runner.resume`` via ``_load_checkpoint`` -> ``CheckpointLoader``), so a user's
+   ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` makes ``tools/test.py`` and ``--resume`` unpickle whatever a
+   file holds, and it writes checkpoints in place (a kill mid-write leaves a cut-off file) with no
+   record of their content. Through mmengine's own extension point
+   (``CheckpointLoader.register_scheme(..., force=True)``) local and http(s) checkpoints are read by
+   :func:`mer_clip.checkpoint.read_checkpoint` instead (weights-only, allow-listed, integrity
+   checked), and ``mmengine.runner.runner.save_checkpoint`` (the name ``Runner.save_checkpoint``
+   calls) is wrapped to write local files atomically with a sha256 sidecar. Keep while mmengine
+   loads without ``weights_only=True`` and writes checkpoints in place.
 """
 import importlib.util
 import logging
@@ -160,6 +170,15 @@ def patch_cpu_ddp() -> bool:
     return True
 
 
+# --------------------------------------------------------------------------------------------------
+# 5. mmengine's checkpoint loading and saving through mer_clip.checkpoint
+# --------------------------------------------------------------------------------------------------
+def patch_mmengine_checkpoint_io() -> bool:
+    """Register mer_clip's safe reader with mmengine and wrap its local checkpoint writer."""
+    from .checkpoint import register_with_mmengine
+    return register_with_mmengine()
+
+
 def apply() -> None:
     """Apply every workaround once (idempotent)."""
     global _APPLIED
@@ -169,4 +188,5 @@ def apply() -> None:
     patch_missing_drn()
     patch_checkpoint_safe_globals()
     patch_cpu_ddp()
+    patch_mmengine_checkpoint_io()
     _APPLIED = True

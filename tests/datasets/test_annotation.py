@@ -140,3 +140,23 @@ def test_dump_validates_before_writing(tmp_path):
     with pytest.raises(AnnotationError, match='duplicated sample_id'):
         dump_annotations([good, dict(good)], str(path))
     assert not path.exists()
+
+
+@pytest.mark.parametrize('over, match', [
+    # a non-integer apex is a type error, not "outside [onset, offset]"
+    (dict(apex=5588.5), r'apex must be an integer frame number \(or null when unknown\), '
+                        r'got 5588.5'),
+    (dict(apex='5588'), "apex must be an integer frame number .*got '5588'"),
+    # total_frames is checked against onset / offset
+    (dict(total_frames=50), r'onset..offset = 5562..5632 spans 71 frames but total_frames is 50'),
+    (dict(frame_dir=None, filename_tmpl=None, video='v.mp4', onset=5, apex=None, offset=40,
+          total_frames=40), r'offset 40 is past the last frame of the video \(total_frames 40'),
+])
+def test_apex_type_and_total_frames(over, match):
+    with pytest.raises(AnnotationError, match=match):
+        make_record(where='SAMM.xlsx, row 15', **_rec(**over))
+    make_record(**_rec(total_frames=71))  # exactly the clip
+
+
+def test_subject_ids_are_stripped():
+    assert make_record(**_rec(subject='006 ')).get('subject') == '006'

@@ -87,3 +87,41 @@ def test_unknown_scheme_and_no_sample_in_scheme(tmp_path):
         _build(ann_file=path, class_scheme='samm_9')
     with pytest.raises(ValueError, match='no sample falls in class scheme'):
         _build(ann_file=path, class_scheme=dict(classes=['repression']))
+
+
+def test_misspelled_emotion_is_a_warning_with_a_count_or_an_error_when_strict(tmp_path):
+    from mmengine.logging import MMLogger
+    rows = SAMM_ROWS + [('008', 'Hapiness'), ('008', 'hapiness '), ('006', 'Joy')]
+    path = _samm_file(tmp_path, rows)
+    logger = MMLogger.get_current_instance()
+    records = []
+
+    class Keep:
+        level = 0
+
+        def handle(self, record):
+            records.append(record)
+
+    logger.addHandler(Keep())
+    try:
+        ds = _build(ann_file=path, class_scheme='samm_5')
+    finally:
+        logger.handlers = [h for h in logger.handlers if not isinstance(h, Keep)]
+    assert len(ds) == 6
+    warnings = [r.getMessage() for r in records if r.levelname == 'WARNING']
+    assert len(warnings) == 1, warnings
+    msg = warnings[0]
+    assert '3 sample(s)' in msg and "'Hapiness' x1 (did you mean 'happiness'?)" in msg
+    assert "'Joy' x1" in msg and 'Fear' not in msg  # SAMM Fear is a documented drop: INFO only
+    infos = [r.getMessage() for r in records
+             if r.levelname == 'INFO' and 'outside' in r.getMessage()]
+    assert infos and "'Fear': 1" in infos[0] and 'Hapiness' not in infos[0]
+    with pytest.raises(ValueError, match=r"'Hapiness' x1 .*--strict"):
+        _build(ann_file=path, class_scheme='samm_5', strict_labels=True)
+    _build(ann_file=_samm_file(tmp_path), class_scheme='samm_5', strict_labels=True)  # no typo
+
+
+def test_subject_ids_are_stripped_into_one_fold(tmp_path):
+    path = _samm_file(tmp_path, SAMM_ROWS + [('006 ', 'Anger')])
+    ds = _build(ann_file=path, class_scheme='samm_5', loso_subject=' 006', split='test')
+    assert ds.subjects == ['006', '007', '008'] and len(ds) == 3

@@ -66,7 +66,8 @@ def test_unreadable_frame_is_a_counted_skip_or_strict_error(prepared, caplog):
     summary = write_flow_images(prepared, method='farneback')
     assert summary['counts']['skipped'] == 1 and summary['counts']['done'] == 23
     assert summary['skipped'][0]['sample_id'] == bad['sample_id']
-    assert 'cannot decode frame' in summary['skipped'][0]['reason']
+    assert 'frame' in summary['skipped'][0]['reason'] and 'cannot decode image' in \
+        summary['skipped'][0]['reason']
     assert any(bad['sample_id'] in r.message for r in caplog.records)
     _, out = load_annotations(osp.join(prepared, 'annotations_flow.json'))
     assert bad['sample_id'] not in {r['sample_id'] for r in out} and len(out) == 23

@@ -38,7 +38,7 @@ def _run(*args):
     code = 0
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
-            mod.main([str(a) for a in args])
+            code = mod.main([str(a) for a in args])
         except SystemExit as e:
             code = e.code if isinstance(e.code, int) else 1
             if not isinstance(e.code, int):

@@ -82,13 +82,20 @@ default_hooks = dict(logger=dict(interval=1))
         jobs.append((str(cfg), work))
     driver = f'''
 import runpy, sys
+
+def tool(path, *args):  # as `python tools/<tool>.py args`: its exit status must be 0
+    sys.argv = [path, *args]
+    try:
+        runpy.run_path(path, run_name='__main__')
+    except SystemExit as e:
+        if e.code not in (None, 0):
+            raise
+
 for cfg, work in {jobs!r}:
-    sys.argv = ['tools/train.py', cfg, '--loso-subject', {HELD_OUT!r}, '--work-dir', work]
-    runpy.run_path('tools/train.py', run_name='__main__')
+    tool('tools/train.py', cfg, '--loso-subject', {HELD_OUT!r}, '--work-dir', work)
     print('TRAINED', cfg, flush=True)
-    sys.argv = ['tools/test.py', cfg, work + '/epoch_2.pth', '--loso-subject', {HELD_OUT!r},
-                '--work-dir', work, '--dump', work + '/preds.csv']
-    runpy.run_path('tools/test.py', run_name='__main__')
+    tool('tools/test.py', cfg, work + '/epoch_2.pth', '--loso-subject', {HELD_OUT!r},
+         '--work-dir', work, '--dump', work + '/preds.csv')
     print('TESTED', cfg, flush=True)
 '''
     env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', MPLBACKEND='Agg',

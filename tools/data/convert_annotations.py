@@ -24,9 +24,10 @@ import os.path as osp
 import sys
 
 import mer_clip  # noqa: F401  (registers; sets up the package)
-from mer_clip.datasets.annotation import AnnotationError, dump_annotations
+from mer_clip.datasets.annotation import dump_annotations
 from mer_clip.datasets.class_schemes import normalize_emotion
 from mer_clip.datasets.readers import READERS, ConversionReport
+from mer_clip.utils.cli import add_debug_argument, run_tool
 
 SHEET_SOURCES = ('samm', 'casme2', 'casme3', 'smic_e', 'dfme')
 
@@ -58,6 +59,7 @@ def parse_args(argv=None):
     p.add_argument('--num-frames', type=int,
                    help='merclip_lists: frames per sample folder where the lists give no count')
     p.add_argument('--data-root', help='merclip_lists: frame folders, to count frames')
+    add_debug_argument(p)
     args = p.parse_args(argv)
     if args.strict and args.on_error == 'skip':
         p.error('--strict and --on-error skip contradict each other; choose one')
@@ -102,14 +104,11 @@ def convert(args, report: ConversionReport):
     return records
 
 
-def main(argv=None):
+def run(argv=None):
     logging.basicConfig(level=logging.INFO, format='%(levelname)s %(message)s')
     args = parse_args(argv)
     report = ConversionReport(strict=args.strict)
-    try:
-        records = convert(args, report)
-    except (AnnotationError, ValueError) as e:
-        sys.exit(f'error: {e}')
+    records = convert(args, report)  # user errors (AnnotationError, ...): one line, by run_tool
     by_split = collections.defaultdict(collections.Counter)
     spellings = collections.defaultdict(collections.Counter)
     for r in records:
@@ -129,5 +128,10 @@ def main(argv=None):
         print(f'  every entry: {paths[1]} (and {osp.basename(paths[0])})')
 
 
+def main(argv=None) -> int:
+    """The tool, with user errors reported in one line (mer_clip.utils.cli)."""
+    return run_tool(run, argv)
+
+
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -12,7 +12,10 @@ Usage::
 Writes ``OUT_ROOT/frames/<subject>/<sample_id>/img_{:05d}.jpg``, ``OUT_ROOT/annotations.json``
 (canonical; ``data_prefix=dict(img='OUT_ROOT/frames')``), the sheet's conversion report
 (``OUT_ROOT/annotations.conversion.md``) and ``OUT_ROOT/prepare_log.json``.
-Re-running the same command resumes. See docs/prepare_data.md.
+Re-running the same command resumes. A source frame that is missing, cut off or undecodable skips
+its clip (counted, named in the log; ``--strict`` stops instead), and a final verification pass
+decodes every written frame again (``--no-verify`` skips it; ``tools/data/check_dataset.py`` runs
+the same check later). See docs/prepare_data.md.
 """
 import argparse
 import logging
@@ -20,9 +23,9 @@ import os.path as osp
 import sys
 
 import mer_clip  # noqa: F401  (stack workarounds, registries)
-from mer_clip.preprocessing.prepare import (DATASETS, PrepareConfig, PrepareError,
-                                            prepare_dataset, prepare_records, read_video_list,
-                                            video_record)
+from mer_clip.preprocessing.prepare import (DATASETS, PrepareConfig, prepare_dataset,
+                                            prepare_records, read_video_list, video_record)
+from mer_clip.utils.cli import add_debug_argument, run_tool
 
 
 def parse_args(argv=None):
@@ -67,6 +70,9 @@ def parse_args(argv=None):
     p.add_argument('--overwrite', action='store_true',
                    help='delete OUT_ROOT/frames first (needed to change settings of an OUT_ROOT)')
     p.add_argument('--no-progress', action='store_true')
+    p.add_argument('--no-verify', action='store_true',
+                   help='skip the final pass that decodes every written frame again')
+    add_debug_argument(p)
     v = p.add_argument_group('video (one file)')
     v.add_argument('--onset', type=int, help='0-based onset frame index')
     v.add_argument('--apex', type=int, help='0-based apex frame index (optional)')
@@ -101,7 +107,7 @@ def _run(args, common) -> dict:
     return summary
 
 
-def main(argv=None) -> int:
+def run(argv=None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')
     cfg = PrepareConfig(size=args.size, eye_distance=args.eye_distance, eye_y=args.eye_y,
@@ -109,19 +115,26 @@ def main(argv=None) -> int:
                         only_sampled_frames=bool(args.only_sampled))
     common = dict(cfg=cfg, workers=args.workers, cache=args.cache, clip_len=args.clip_len,
                   cache_short_side=args.cache_short_side,
-                  strict=args.strict, overwrite=args.overwrite, progress=not args.no_progress)
-    try:
-        summary = _run(args, common)
-    except (ValueError, FileNotFoundError, ImportError, PrepareError) as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 2
+                  strict=args.strict, overwrite=args.overwrite, progress=not args.no_progress,
+                  verify=not args.no_verify)
+    summary = _run(args, common)  # user errors: one line, by run_tool
     c = summary['counts']
     print(f'{args.dataset}: {c["done"]} prepared, {c["resumed"]} already done, {c["skipped"]} '
           f'skipped, {c["no_face"]} without a face (centre crop); {summary["seconds"]:.1f} s, '
           f'{summary["clips_per_s"]} clips/s with {args.workers} worker(s)')
     if c['skipped']:
         print(f'skipped clips and reasons: {osp.join(args.out_root, "prepare_log.json")}')
+    if 'verify' in summary:
+        from mer_clip.preprocessing.verify import format_report
+        print('verification: ' + format_report(summary['verify']))
+        if summary['verify']['num_problems']:
+            return 1
     return 0
+
+
+def main(argv=None) -> int:
+    """The tool, with user errors reported in one line (mer_clip.utils.cli)."""
+    return run_tool(run, argv)
 
 
 if __name__ == '__main__':

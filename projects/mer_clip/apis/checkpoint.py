@@ -3,72 +3,31 @@
 A checkpoint file is a pickle: loading it with ``weights_only=False`` runs whatever code its author
 put in it. Published MER-CLIP checkpoints hold only tensors and plain meta (numbers, strings, lists,
 dicts), so they load with ``torch.load(..., weights_only=True)``; anything else in the file is
-refused before unpickling, with the list of offending globals.
+refused before unpickling, with the list of offending globals. Reading is
+:func:`mer_clip.checkpoint.read_checkpoint`, the reader every loading path of the project uses.
 """
-import hashlib
 import os
 import os.path as osp
-import re
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 
+from ..checkpoint import (CheckpointError, CheckpointIntegrityError,  # noqa: F401  (re-exported)
+                          UnsafeCheckpointError, hash_in_name, read_checkpoint, resolve_url,
+                          sha256_of, unsafe_globals, unwrap_state_dict, verify_checkpoint)
+
 #: keys of an mmengine training checkpoint that a published model keeps
 PUBLISHED_KEYS = ('meta', 'state_dict')
-_HASH_IN_NAME = re.compile(r'-([0-9a-f]{8,64})\.pth$')
 
-
-class UnsafeCheckpointError(RuntimeError):
-    """The checkpoint carries pickled objects that are not weights; refused for safety."""
-
-
-class CheckpointHashError(RuntimeError):
-    """The sha256 of the file does not match the one in its name."""
-
-
-def sha256_of(path: str, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(chunk), b''):
-            h.update(block)
-    return h.hexdigest()
-
-
-def hash_in_name(path: str) -> Optional[str]:
-    """The hex digest prefix of an OpenMMLab model-zoo name (``name-1a2b3c4d.pth``), or None."""
-    m = _HASH_IN_NAME.search(osp.basename(path))
-    return m.group(1) if m else None
+#: the former name of :class:`mer_clip.checkpoint.CheckpointIntegrityError`
+CheckpointHashError = CheckpointIntegrityError
 
 
 def verify_hash(path: str) -> Optional[str]:
     """Check the sha256 prefix in the file name; returns it (None when the name has none)."""
-    expected = hash_in_name(path)
-    if expected is None:
-        return None
-    actual = sha256_of(path)
-    if not actual.startswith(expected):
-        raise CheckpointHashError(
-            f'{path}: sha256 {actual[:len(expected)]}... does not match {expected} in its name; '
-            'the file is corrupted, truncated or was changed after publishing. Download it again '
-            '(or re-publish it with tools/publish_model.py).')
-    return expected
-
-
-def unsafe_globals(path: str) -> List[str]:
-    """Globals in the checkpoint's pickle that ``weights_only=True`` would not allow."""
-    get = getattr(torch.serialization, 'get_unsafe_globals_in_checkpoint', None)
-    if get is None:  # torch < 2.5: rely on torch.load(weights_only=True) refusing them
-        return []
-    return sorted(get(path))
-
-
-def _refuse(path: str, found) -> UnsafeCheckpointError:
-    return UnsafeCheckpointError(
-        f'{path} carries pickled objects that are not weights: {found}. It was refused for safety: '
-        'unpickling them could run arbitrary code. A published checkpoint holds only '
-        "'state_dict' and plain 'meta'. If you trust the file's source, re-publish it with\n"
-        f'    python tools/publish_model.py {path} OUT_PREFIX --trust-input\n'
-        'which drops everything but the weights and plain meta, then load the result.')
+    if hash_in_name(path) is not None:
+        verify_checkpoint(path)
+    return hash_in_name(path)
 
 
 def load_checkpoint_safe(path_or_url: str,
@@ -77,7 +36,8 @@ def load_checkpoint_safe(path_or_url: str,
                          strict: bool = True,
                          check_hash: bool = True,
                          model_dir: Optional[str] = None) -> Dict:
-    """Load a (published) checkpoint with ``weights_only=True``, optionally into ``model``.
+    """Load a (published) checkpoint through :func:`mer_clip.checkpoint.read_checkpoint`
+    (``weights_only=True``, integrity checked), optionally into ``model``.
 
     Args:
         path_or_url: a file, or an http(s) URL (downloaded once into torch.hub's checkpoint folder
@@ -85,39 +45,20 @@ def load_checkpoint_safe(path_or_url: str,
         map_location: as in ``torch.load``.
         model: if given, its ``state_dict`` is loaded (``strict``) and ``model.dataset_meta`` set
             from ``meta['dataset_meta']`` when present.
-        check_hash: verify the sha256 prefix of a ``name-<hash>.pth`` file name.
+        check_hash: verify the file (the hash in a ``name-<hash>.pth`` file name, its ``.sha256``
+            sidecar, or its zip CRCs).
 
     Raises:
         UnsafeCheckpointError: the file holds pickled objects besides tensors and plain containers.
-        CheckpointHashError: the file does not match the hash in its name.
+        CheckpointHashError: the file does not match the hash in its name (or its sidecar).
+        CheckpointError: any other reason the file cannot be used (one family of errors).
     """
-    path = path_or_url
-    if re.match(r'^https?://', path_or_url):
-        hub_dir = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints')
-        os.makedirs(hub_dir, exist_ok=True)
-        path = osp.join(hub_dir, osp.basename(path_or_url.split('?')[0]))
-        if not osp.exists(path):
-            torch.hub.download_url_to_file(path_or_url, path, progress=True)
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'checkpoint {path} does not exist')
-    if check_hash:
-        verify_hash(path)
-    found = unsafe_globals(path)
-    if found:
-        raise _refuse(path, found)
-    try:
-        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:  # the weights-only unpickler names what it refused
-        if 'weights_only' in str(e) or 'Unsupported global' in str(e):
-            raise _refuse(path, str(e).splitlines()[0]) from e
-        raise
+    path = resolve_url(path_or_url, model_dir)
+    checkpoint = read_checkpoint(path, map_location=map_location, verify=check_hash)
     if model is not None:
-        state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else None
-        if not isinstance(state, dict):
-            raise ValueError(f'{path} holds no state_dict')
-        state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+        state = unwrap_state_dict(checkpoint, path)
         model.load_state_dict(state, strict=strict)
-        meta = checkpoint.get('meta') or {}
+        meta = (checkpoint.get('meta') or {}) if isinstance(checkpoint, dict) else {}
         if meta.get('dataset_meta'):
             model.dataset_meta = meta['dataset_meta']
     return checkpoint
@@ -153,11 +94,7 @@ def publish_checkpoint(in_file: str, out_prefix: str, trust_input: bool = False)
     if trust_input:
         checkpoint = torch.load(in_file, map_location='cpu', weights_only=False)
     else:
-        import mer_clip  # noqa: F401  (allow-lists mmengine's message-hub objects)
-        found = unsafe_globals(in_file)
-        if found:
-            raise _refuse(in_file, found)
-        checkpoint = torch.load(in_file, map_location='cpu', weights_only=True)
+        checkpoint = read_checkpoint(in_file)
     if not isinstance(checkpoint, dict) or 'state_dict' not in checkpoint:
         raise ValueError(f'{in_file} is not an mmengine checkpoint (no state_dict)')
     published = {'meta': _plain(checkpoint.get('meta') or {}),

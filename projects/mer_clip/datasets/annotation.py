@@ -101,7 +101,14 @@ def validate_record(record: Dict[str, Any], where: str = 'record') -> Dict[str, 
     total = record.get('total_frames')
     if total is not None and (not _is_int(total) or total <= 0):
         raise AnnotationError(f'{where}: total_frames must be a positive integer, got {total!r}')
+    if total is not None and onset is not None and offset - onset + 1 > total:
+        raise AnnotationError(f'{where}: onset..offset = {onset}..{offset} spans '
+                              f'{offset - onset + 1} frames but total_frames is {total}')
+    if total is not None and has_video and offset >= total:
+        raise AnnotationError(f'{where}: offset {offset} is past the last frame of the video '
+                              f'(total_frames {total}, indices are 0-based)')
     out = dict(record)
+    out['subject'] = record['subject'].strip()  # 's02 ' and 's02' are one subject (one fold)
     out['au_list'] = _au_list_from(record['au_list'], where)
     return out
 
@@ -112,7 +119,10 @@ def _check_frame_numbers(onset, apex, offset, where: str) -> None:
                               f'got onset={onset!r} offset={offset!r}')
     if onset > offset:
         raise AnnotationError(f'{where}: onset {onset} > offset {offset}')
-    if apex is not None and (not _is_int(apex) or not onset <= apex <= offset):
+    if apex is not None and not _is_int(apex):
+        raise AnnotationError(f'{where}: apex must be an integer frame number (or null when '
+                              f'unknown), got {apex!r}')
+    if apex is not None and not onset <= apex <= offset:
         raise AnnotationError(f'{where}: apex {apex!r} is outside [onset, offset] = '
                               f'[{onset}, {offset}] (use null when the apex is unknown)')
 

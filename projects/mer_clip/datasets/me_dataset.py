@@ -36,6 +36,9 @@ class MicroExpressionDataset(BaseDataset):
             stored in the records (``'train'``, ``'test_a'``, ``'test_b'`` for DFME) otherwise.
         data_prefix: ``dict(img=ROOT)`` prepended to relative ``frame_dir``, ``video``,
             ``clip_cache``, ``apex_image`` and ``flow_image`` paths.
+        strict_labels: an emotion label that is none of the scheme's known emotions (a typo such
+            as ``Hapiness``, or another dataset's label) raises instead of being dropped with a
+            warning. Known emotions outside the scheme are always dropped (logged at INFO).
     """
 
     def __init__(self,
@@ -48,9 +51,11 @@ class MicroExpressionDataset(BaseDataset):
                  held_out: Optional[Union[str, int]] = None,
                  data_prefix: Optional[dict] = None,
                  test_mode: bool = False,
+                 strict_labels: bool = False,
                  **kwargs) -> None:
         self.class_scheme_cfg = class_scheme
-        self.loso_subject = None if loso_subject is None else str(loso_subject)
+        self.strict_labels = strict_labels
+        self.loso_subject = None if loso_subject is None else str(loso_subject).strip()
         self.fold_key, self.held_out = protocol_of_dataset(loso_subject, fold_key, held_out)
         self.split = split
         self._all_subjects: List[str] = []
@@ -82,16 +87,16 @@ class MicroExpressionDataset(BaseDataset):
         scheme = self._scheme(file_meta)
         self._metainfo.update(classes=tuple(scheme.classes), class_scheme=scheme.name)
 
-        kept, dropped = [], Counter()
+        kept, dropped, unknown = [], Counter(), Counter()
         for rec in records:
             # per-dataset mappings (megc2019_3): the record's dataset, else the file's
             label = scheme.label_of(rec['emotion'], rec.get('dataset') or
                                     file_meta.get('dataset_name'))
             if label is None:
-                dropped[str(rec['emotion'])] += 1
+                (dropped if scheme.is_known(rec['emotion']) else unknown)[str(rec['emotion'])] += 1
                 continue
             info = dict(rec)
-            info['subject'] = str(rec['subject'])
+            info['subject'] = str(rec['subject']).strip()
             info['label'] = label
             for key in PATH_KEYS:
                 if info.get(key):
@@ -100,15 +105,32 @@ class MicroExpressionDataset(BaseDataset):
         if dropped:
             logger.info(f'{osp.basename(self.ann_file)}: dropped {sum(dropped.values())} samples '
                         f'outside class scheme {scheme.name!r}: {dict(sorted(dropped.items()))}')
+        if unknown:
+            self._report_unknown_labels(unknown, scheme, logger)
         if not kept:
             raise ValueError(f'{self.ann_file}: no sample falls in class scheme {scheme.name!r} '
-                             f'(emotions present: {sorted(dropped)})')
+                             f'(emotions present: {sorted(set(dropped) | set(unknown))})')
         self._all_subjects = sorted({r['subject'] for r in kept})
         selected = self._select(kept)
         counts = Counter(r['label'] for r in selected)
         logger.info(f'{osp.basename(self.ann_file)} [{self._describe()}]: {len(selected)} samples, '
                     + ', '.join(f'{c}={counts.get(i, 0)}' for i, c in enumerate(scheme.classes)))
         return selected
+
+    def _report_unknown_labels(self, unknown: Counter, scheme, logger) -> None:
+        """Labels that are no known emotion of the scheme's datasets: a warning with the count
+        (and the likely intended emotion), or an error with ``strict_labels``."""
+        hints = {raw: scheme.closest_known(raw) for raw in unknown}
+        listed = ', '.join(f'{raw!r} x{n}' + (f' (did you mean {hints[raw]!r}?)' if hints[raw]
+                                               else '') for raw, n in sorted(unknown.items()))
+        msg = (f'{self.ann_file}: {sum(unknown.values())} sample(s) have an emotion label that is '
+               f'no known emotion of class scheme {scheme.name!r}: {listed}. They are left out '
+               '(unlike the documented out-of-scheme emotions, this is probably a typo): fix the '
+               "annotation file, or add the label to the scheme's known emotions. "
+               + ('strict_labels=True makes this an error.' if not self.strict_labels else ''))
+        if self.strict_labels:
+            raise ValueError(msg.strip() + ' (strict_labels / --strict)')
+        logger.warning(msg.strip())
 
     def _describe(self) -> str:
         if self.loso_subject is not None:

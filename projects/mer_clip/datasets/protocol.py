@@ -110,16 +110,16 @@ def set_fold(cfg, key: str, held_out: Any) -> None:
             continue
         ds = inner_dataset_cfg(loader['dataset'])
         if key == 'subject':
-            ds['loso_subject'] = str(held_out)
+            ds['loso_subject'] = str(held_out).strip()
             for k in ('fold_key', 'held_out'):
                 ds.pop(k, None)
         else:
-            ds.update(fold_key=key, held_out=str(held_out), loso_subject=None)
+            ds.update(fold_key=key, held_out=str(held_out).strip(), loso_subject=None)
         found = True
     if not found:
         raise KeyError(f'the config has no train/val/test dataloader to set the held-out {key} on')
     if key == 'subject':
-        cfg.loso_subject = str(held_out)
+        cfg.loso_subject = str(held_out).strip()
 
 
 def protocol_of_dataset(loso_subject: Optional[Any], fold_key: Optional[str],
@@ -128,12 +128,13 @@ def protocol_of_dataset(loso_subject: Optional[Any], fold_key: Optional[str],
     spelling), or ``(None, None)`` without a fold; contradictory arguments are an error."""
     if loso_subject is not None:
         if fold_key not in (None, 'subject') or (held_out is not None
-                                                 and str(held_out) != str(loso_subject)):
+                                                 and str(held_out).strip()
+                                                 != str(loso_subject).strip()):
             raise ValueError(f'loso_subject={loso_subject!r} holds out a subject; it cannot be '
                              f'combined with fold_key={fold_key!r}, held_out={held_out!r}')
-        return 'subject', str(loso_subject)
+        return 'subject', str(loso_subject).strip()
     if held_out is not None:
-        return get_protocol(fold_key or 'subject').key, str(held_out)
+        return get_protocol(fold_key or 'subject').key, str(held_out).strip()
     if fold_key is not None:
         get_protocol(fold_key)  # validates the name
     return None, None

@@ -8,6 +8,7 @@ scheme is seen. A dataset whose records carry a ``split`` field has a fixed prot
 ``train``, report ``test_a`` and ``test_b``) and is not split into folds.
 """
 import copy
+import hashlib
 import os.path as osp
 import re
 from dataclasses import dataclass, field
@@ -110,7 +111,7 @@ def select_subjects(all_subjects: Sequence[str], wanted: Optional[Sequence[str]]
     """The requested subset in dataset order; unknown names are an error listing the valid ones."""
     if not wanted:
         return list(all_subjects)
-    wanted = [str(s) for s in wanted]
+    wanted = [str(s).strip() for s in wanted]  # subject ids are stripped at load
     unknown = [s for s in wanted if s not in all_subjects]
     if unknown:
         raise ValueError(f'unknown subjects {unknown}; the dataset has {list(all_subjects)}')
@@ -118,5 +119,16 @@ def select_subjects(all_subjects: Sequence[str], wanted: Optional[Sequence[str]]
 
 
 def fold_dirname(subject: str) -> str:
-    """``fold_<subject>``, with characters unsafe in a path replaced."""
-    return 'fold_' + re.sub(r'[^A-Za-z0-9_.-]', '_', str(subject))
+    """``fold_<subject>``, one folder per subject (injective).
+
+    A subject made only of path-safe characters (letters, digits, ``_ . -``) keeps its name;
+    otherwise the unsafe characters become ``_`` and ``~`` plus 8 hex digits of the subject's
+    sha256 are appended (``'s 2'`` -> ``fold_s_2~1c9f...``, never the folder of ``'s_2'``: a
+    safe name cannot contain ``~``).
+    """
+    subject = str(subject)
+    safe = re.sub(r'[^A-Za-z0-9_.-]', '_', subject)
+    if safe == subject and subject not in ('', '.', '..'):
+        return 'fold_' + subject
+    digest = hashlib.sha256(subject.encode('utf-8')).hexdigest()[:8]
+    return f'fold_{safe}~{digest}'

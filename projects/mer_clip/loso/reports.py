@@ -56,6 +56,47 @@ def load_fold_predictions(path: str, fold: str, num_classes: int) -> List[Dict]:
     return rows
 
 
+class PoolingError(ValueError):
+    """Fold predictions that cannot be pooled: a subject in two folds, a sample id twice."""
+
+
+def check_pooling(rows_by_fold: Dict[str, Sequence[Dict]],
+                  fold_subjects: Optional[Dict[str, Optional[str]]] = None,
+                  files: Optional[Dict[str, str]] = None) -> None:
+    """Refuse to pool predictions that would count a sample or a subject twice.
+
+    ``rows_by_fold``: the rows of each fold (or test split) to be pooled together.
+    ``fold_subjects``: a LOSO fold's held-out subject; its rows must hold that subject only, and
+    every subject must be pooled in exactly one fold. Sample ids must be unique across all rows.
+    ``files``: where each fold's rows came from, for the message.
+    """
+    files = files or {}
+    where = lambda fold: files.get(fold, f'fold {fold}')  # noqa: E731
+    seen_ids: Dict[str, str] = {}
+    subject_fold: Dict[str, str] = {}
+    for fold, rows in rows_by_fold.items():
+        expected = (fold_subjects or {}).get(fold)
+        for r in rows:
+            sid, subject = str(r['sample_id']), str(r['subject'])
+            if expected is not None and subject != str(expected):
+                raise PoolingError(
+                    f'{where(fold)}: sample {sid!r} belongs to subject {subject!r}, but this fold '
+                    f'holds out subject {expected!r}; the fold folder holds another fold\'s '
+                    'predictions. Delete it and run tools/loso.py again.')
+            if sid in seen_ids:
+                raise PoolingError(
+                    f'sample id {sid!r} appears in {where(seen_ids[sid])} and in {where(fold)}: '
+                    'pooling would count it twice. Sample ids must be unique across folds; '
+                    'delete the wrong fold folder (or fix the annotation file) and run again.')
+            seen_ids[sid] = fold
+            if fold_subjects is not None:
+                first = subject_fold.setdefault(subject, fold)
+                if first != fold:
+                    raise PoolingError(
+                        f'subject {subject!r} is pooled twice: in {where(first)} and in '
+                        f'{where(fold)}; every subject must be tested in exactly one fold.')
+
+
 def write_pooled_csv(path: str, rows: Sequence[Dict], classes: Sequence[str]) -> None:
     """Every sample of every fold: fold, subject, sample_id, gt, pred (index and name), scores
     (and, for joint annotations, the sample's ``dataset`` as the last column)."""

@@ -11,42 +11,56 @@ Resuming is by files, so a run killed at any moment can be started again with th
 
 - ``fold_<s>/predictions.csv`` exists: the fold is done (skipped). It is written under a temporary
   name and renamed, so it exists only complete.
-- ``fold_<s>/train_done.json`` exists: training finished; only the test runs again.
+- ``fold_<s>/train_done.json`` exists and the checkpoint it names passes
+  :func:`mer_clip.checkpoint.verify_checkpoint` (the sha256 written when it was saved): training
+  finished; only the test runs again. A damaged final checkpoint is removed with the marker, and
+  training resumes from the newest complete checkpoint.
 - otherwise training runs with ``--resume``: mmengine continues from the checkpoint named in
-  ``last_checkpoint`` (written after the checkpoint file is complete), or starts fresh if there is
-  none. Together with ``RNGStateHook`` (per-epoch seeding) the resumed fold is identical to an
-  uninterrupted one.
+  ``last_checkpoint`` (checkpoints are written atomically with a sha256 sidecar; anything damaged
+  is removed first, :func:`mer_clip.checkpoint.repair_resume_point`), or starts fresh if there is
+  none. Together with ``RNGStateHook`` (per-epoch seeding) and the batch-independent prompt
+  features of ``CLIPTextEncoder``, the resumed fold's predictions are byte-identical to an
+  uninterrupted one's.
+
+Every step runs under :mod:`.watchdog`, so no process of a fold (torchrun's ranks included)
+outlives ``tools/loso.py``, whether it is stopped by SIGTERM, SIGINT or SIGKILL, and the work dir
+stays locked until the last one is gone. DDP folds get a rendezvous port that is free at launch
+(``PORT`` + slot when the user sets ``PORT``).
 
 ``work_dir/loso_run.json`` records the config hash, seed and checkpoint rule of the first start; a
-restart with a different config refuses to mix folds of two experiments.
+restart with a different config refuses to mix folds of two experiments, and so does
+``--report-only``: reports always carry the provenance of the folds as they were trained.
 
 Checkpoint rule: the last epoch. The MER-CLIP authors keep the epoch with the best UF1 on the
 validation set, which in their LOSO scripts *is the test subject*: that is selection on the test
 fold and inflates the numbers. It is available only as ``select_on_test_fold_unsafe=True``
 (``--select-on-test-fold-UNSAFE``) for reproducing their tables, and is labelled so in every report.
 """
-import argparse
+import copy
 import ctypes
 import fcntl
 import glob
 import json
 import os
 import os.path as osp
-import re
 import signal
+import socket
 import subprocess
 import sys
 import time
-import zipfile
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Deque, Dict, List, Optional, Sequence
 
-from ..utils import DATASET_WRAPPERS
+from ..checkpoint import (CheckpointError, remove_checkpoint, repair_resume_point,  # noqa: F401
+                          verify_checkpoint)
 from ..datasets.protocol import get_protocol, protocol_of_config
+from ..utils import (DATASET_WRAPPERS, apply_cfg_options, parse_cfg_options,  # noqa: F401
+                     set_dataset_option)
 from .folds import Protocol, detect_protocol, fold_dirname, select_subjects
 from .progress import Progress
-from .reports import build_summary, config_hash, load_fold_predictions, write_reports
+from .reports import (build_summary, check_pooling, config_hash, load_fold_predictions,
+                      write_reports)
 
 CHECKPOINT_RULE_LAST = 'last epoch (no selection on the test fold)'
 CHECKPOINT_RULE_UNSAFE = ('UNSAFE: epoch with the best UF1 on the held-out test subject / test '
@@ -55,25 +69,15 @@ CHECKPOINT_RULE_UNSAFE = ('UNSAFE: epoch with the best UF1 on the held-out test 
 UNSAFE_TRAIN_OPTIONS = ['default_hooks.checkpoint.save_best=mer/UF1',
                         'default_hooks.checkpoint.rule=greater', 'train_cfg.val_interval=1']
 TOOLS_DIR = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..', 'tools'))
-
-
-def parse_cfg_options(options: Optional[Sequence[str]]) -> dict:
-    """``['a.b=1', 'c=[1,2]']`` -> dict, exactly as the tools' ``--cfg-options`` parse them."""
-    from mmengine.config import DictAction
-    if not options:
-        return {}
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--o', nargs='+', action=DictAction)
-    return parser.parse_args(['--o', *options]).o
+WATCHDOG = osp.join(osp.dirname(osp.abspath(__file__)), 'watchdog.py')
 
 
 def load_config(config: str, cfg_options: Optional[Sequence[str]] = None):
+    """The config with ``--cfg-options`` applied as tools/train.py and test.py apply them."""
     import mer_clip  # noqa: F401
     from mmengine.config import Config
     cfg = Config.fromfile(config)
-    opts = parse_cfg_options(cfg_options)
-    if opts:
-        cfg.merge_from_dict(opts)
+    apply_cfg_options(cfg, cfg_options)
     return cfg
 
 
@@ -124,56 +128,6 @@ class Step:
     before: Callable[[], Optional[str]] = lambda: None  # returns a message to log, if any
 
 
-def _epoch_of(path: str) -> int:
-    m = re.search(r'(?:epoch|iter)_(\d+)\.pth$', path)
-    return int(m.group(1)) if m else -1
-
-
-def _is_complete_checkpoint(path: str) -> bool:
-    """A torch.save zip whose central directory is intact (a file cut off while being written
-    has none); cheap, reads only the end of the file."""
-    return osp.isfile(path) and zipfile.is_zipfile(path)
-
-
-def repair_resume_point(work_dir: str) -> Optional[str]:
-    """Make ``last_checkpoint`` name a complete checkpoint before ``--resume``.
-
-    A run killed while mmengine saves may leave a truncated ``epoch_k.pth`` and, with
-    ``max_keep_ckpts=1`` (mmengine removes the old file before writing the new one), a
-    ``last_checkpoint`` pointing to a deleted file. Truncated files are removed and
-    ``last_checkpoint`` re-pointed to the newest complete checkpoint, or removed when there is none
-    (the fold then trains from scratch: same seeds, same result). Returns what was done, or None.
-    """
-    pointer = osp.join(work_dir, 'last_checkpoint')
-    if not osp.exists(pointer):
-        return None
-    with open(pointer) as f:
-        named = f.read().strip()
-    if _is_complete_checkpoint(named):
-        return None
-    actions = []
-    ckpts = glob.glob(osp.join(work_dir, 'epoch_*.pth')) + glob.glob(osp.join(work_dir,
-                                                                          'iter_*.pth'))
-    good = []
-    for path in ckpts:
-        if _is_complete_checkpoint(path):
-            good.append(path)
-        else:
-            os.remove(path)
-            actions.append(f'removed truncated {osp.basename(path)}')
-    if good:
-        best = max(good, key=_epoch_of)
-        with open(pointer, 'w') as f:
-            f.write(best)
-        actions.append(f'last_checkpoint named {osp.basename(named)} (missing or incomplete); '
-                       f'resuming from {osp.basename(best)}')
-    else:
-        os.remove(pointer)
-        actions.append(f'last_checkpoint named {osp.basename(named)} (missing or incomplete) and '
-                       'no complete checkpoint is left: training this fold from the start')
-    return '; '.join(actions)
-
-
 def _set_pdeathsig():  # runs in the child between fork and exec (single-threaded parent)
     try:
         ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
@@ -183,6 +137,41 @@ def _set_pdeathsig():  # runs in the child between fork and exec (single-threade
 
 class FoldFailed(RuntimeError):
     pass
+
+
+class RunStateMismatch(RuntimeError):
+    """The command contradicts how the folds in the work dir were trained (loso_run.json)."""
+
+
+def launch_port(slot: int = 0) -> int:
+    """The DDP rendezvous port of a fold starting now in ``slot``: ``PORT + slot`` when the user
+    set ``PORT`` (checked to be free), otherwise a port the OS reports free."""
+    base = os.environ.get('PORT')
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if base:
+            port = int(base) + slot
+            try:
+                sock.bind(('', port))
+            except OSError as e:
+                raise FoldFailed(f'PORT={base}: port {port} (PORT + slot {slot}) is in use ({e}); '
+                                 'another job on this node? Set PORT to a free port, or unset it '
+                                 'to let tools/loso.py pick free ones') from None
+            return port
+        sock.bind(('', 0))
+        return sock.getsockname()[1]
+
+
+def check_fold_dirs(folds: Sequence[Fold]) -> None:
+    """Every fold needs a folder of its own, also on case-insensitive file systems."""
+    seen: Dict[str, str] = {}
+    for fold in folds:
+        key = osp.basename(fold.work_dir).casefold()
+        if key in seen:
+            raise ValueError(f'subjects {seen[key]!r} and {fold.name!r} would share the fold '
+                             f'folder {osp.basename(fold.work_dir)!r} (names equal up to case); '
+                             'rename one of them in the annotation file')
+        seen[key] = fold.name
 
 
 class LOSOExperiment:
@@ -202,6 +191,9 @@ class LOSOExperiment:
         protocol: ``'loso'`` (folds by subject), ``'lodo'`` (by dataset) or a record field
             (:func:`mer_clip.datasets.protocol.get_protocol`); None: the config's ``fold_key``
             (its test dataset's), else ``'loso'``.
+        strict_labels: an emotion label that is no known emotion of the class scheme stops the
+            run (``--strict`` of the tools) instead of a warning; not part of the experiment's
+            identity (it changes no result, only whether a typo is an error).
     """
 
     def __init__(self, config: str, work_dir: str, cfg_options: Optional[Sequence[str]] = None,
@@ -210,7 +202,7 @@ class LOSOExperiment:
                  select_on_test_fold_unsafe: bool = False, python: str = sys.executable,
                  tools_dir: str = TOOLS_DIR, poll_interval: float = 1.0,
                  progress_stream=None, keep_checkpoints: str = 'tested',
-                 protocol: Optional[str] = None) -> None:
+                 protocol: Optional[str] = None, strict_labels: bool = False) -> None:
         self.config = config
         self.work_dir = work_dir
         self.cfg_options = list(cfg_options or [])
@@ -229,9 +221,11 @@ class LOSOExperiment:
         if keep_checkpoints not in ('tested', 'all'):
             raise ValueError(f"keep_checkpoints must be 'tested' or 'all', got {keep_checkpoints!r}")
         self.keep_checkpoints = keep_checkpoints
+        self.strict_labels = strict_labels
         self.protocol: Optional[Protocol] = None
         self.folds: List[Fold] = []
         self._procs: Dict[str, subprocess.Popen] = {}
+        self._lock_fd: Optional[int] = None
         self.config_text = self.cfg.dump() if hasattr(self.cfg, 'dump') else self.cfg.pretty_text
         self.config_hash = config_hash(self.config_text)
         train_cfg = self.cfg.get('train_cfg') or {}
@@ -241,7 +235,11 @@ class LOSOExperiment:
     # ---------------------------------------------------------------------------------- planning
     def plan(self) -> List[Fold]:
         """Detect the protocol and list the folds (reads annotations only, no images)."""
-        self.protocol = detect_protocol(self.cfg, self.protocol_spec)
+        cfg = self.cfg
+        if self.strict_labels:
+            cfg = copy.deepcopy(self.cfg)
+            set_dataset_option(cfg, 'strict_labels', True)
+        self.protocol = detect_protocol(cfg, self.protocol_spec)
         if self.protocol.kind == 'loso':
             key = self.protocol.fold_key
             values = select_subjects(self.protocol.folds, self.requested_subjects)
@@ -249,6 +247,7 @@ class LOSOExperiment:
                                work_dir=osp.join(self.work_dir, fold_dirname(v)), fold_key=key,
                                held_out=v)
                           for v in values]
+            check_fold_dirs(self.folds)
         else:
             if self.requested_subjects:
                 raise ValueError('--subjects applies to LOSO datasets; this dataset has fixed '
@@ -257,24 +256,44 @@ class LOSOExperiment:
                                work_dir=osp.join(self.work_dir, 'fixed_split'))]
         return self.folds
 
+    def run_state(self) -> Dict:
+        """What identifies the experiment this command asks for (``loso_run.json``)."""
+        return dict(config=self.config, config_hash=self.config_hash, seed=self.seed,
+                    cfg_options=self.cfg_options,
+                    checkpoint_rule=CHECKPOINT_RULE_UNSAFE if self.unsafe else
+                    CHECKPOINT_RULE_LAST, protocol=self.protocol_spec.name)
+
+    def recorded_run_state(self) -> Optional[Dict]:
+        """``loso_run.json`` of the work dir, checked against this command; None if absent.
+
+        Raises RunStateMismatch when the command asks for another config (hash), seed or
+        checkpoint rule than the folds were trained with: resuming would mix two experiments, and
+        a report would claim a provenance the folds do not have.
+        """
+        path = osp.join(self.work_dir, 'loso_run.json')
+        if not osp.exists(path):
+            return None
+        with open(path) as f:
+            old = json.load(f)
+        old.setdefault('protocol', 'loso')  # runs from before protocols were selectable
+        state = self.run_state()
+        for key, option in (('config_hash', 'the config / --cfg-options'), ('seed', '--seed'),
+                            ('checkpoint_rule', '--select-on-test-fold-UNSAFE'),
+                            ('protocol', '--protocol')):
+            if old.get(key) != state[key]:
+                raise RunStateMismatch(
+                    f'{self.work_dir} holds folds of another experiment: {key} was '
+                    f'{old.get(key)!r}, now {state[key]!r} (from {option}). Resuming would mix '
+                    'two experiments and a report would misstate how the folds were trained; '
+                    'drop the option that changes it, or use another --work-dir.')
+        return old
+
     def _check_run_state(self) -> None:
         """Refuse to mix folds of different experiments in one work_dir."""
         path = osp.join(self.work_dir, 'loso_run.json')
-        state = dict(config=self.config, config_hash=self.config_hash, seed=self.seed,
-                     cfg_options=self.cfg_options,
-                     checkpoint_rule=CHECKPOINT_RULE_UNSAFE if self.unsafe else
-                     CHECKPOINT_RULE_LAST, protocol=self.protocol_spec.name)
-        if osp.exists(path):
-            with open(path) as f:
-                old = json.load(f)
-            old.setdefault('protocol', 'loso')  # runs from before protocols were selectable
-            for key in ('config_hash', 'seed', 'checkpoint_rule', 'protocol'):
-                if old.get(key) != state[key]:
-                    raise RuntimeError(
-                        f'{self.work_dir} holds folds of another experiment: {key} was '
-                        f'{old.get(key)!r}, now {state[key]!r}. Resuming would mix two '
-                        'experiments; use another --work-dir (or delete this one).')
+        if self.recorded_run_state() is not None:
             return
+        state = self.run_state()
         with open(path, 'w') as f:
             json.dump(state, f, indent=2)
         with open(osp.join(self.work_dir, 'config.py'), 'w') as f:
@@ -290,7 +309,8 @@ class LOSOExperiment:
     # ---------------------------------------------------------------------------------- steps
     def _fold_options(self, fold: Fold, extra: Sequence[str] = ()) -> List[str]:
         opts = list(self.cfg_options) + list(extra)
-        return ['--cfg-options', *opts] if opts else []
+        return (['--strict'] if self.strict_labels else []) + (
+            ['--cfg-options', *opts] if opts else [])
 
     def _split_options(self, fold: Fold) -> List[str]:
         """Fixed-split protocol: train on ``train``, validate (monitoring only) on the first test
@@ -305,14 +325,14 @@ class LOSOExperiment:
                 opts.append(f'{loader}.dataset.split={split}')
         return opts
 
-    def _train_step(self, fold: Fold, devices: Optional[Sequence[str]], port: int) -> Step:
+    def _train_step(self, fold: Fold, devices: Optional[Sequence[str]], slot: int = 0) -> Step:
         extra = self._split_options(fold) + (UNSAFE_TRAIN_OPTIONS if self.unsafe else [])
         args = ['--work-dir', fold.work_dir, '--seed', str(fold.seed), '--resume']
         args += fold.fold_args()
         args += self._fold_options(fold, extra)
         env = self._env(devices)
         if devices is not None and len(devices) > 1:
-            env.update(PORT=str(port), PYTHON=self.python)
+            env.update(PORT=str(launch_port(slot)), PYTHON=self.python)
             cmd = ['bash', osp.join(self.tools_dir, 'dist_train.sh'), self.config,
                    str(len(devices)), *args]
         else:
@@ -320,8 +340,14 @@ class LOSOExperiment:
 
         def mark_trained():
             ckpt = self.checkpoint_for_test(fold)
+            try:
+                checked = verify_checkpoint(ckpt)
+            except CheckpointError as e:
+                raise FoldFailed(f'{fold.name}: training ended but its checkpoint is damaged: '
+                                 f'{e}') from None
             with open(osp.join(fold.work_dir, 'train_done.json'), 'w') as f:
-                json.dump(dict(checkpoint=ckpt, seed=fold.seed, finished=time.time()), f)
+                json.dump(dict(checkpoint=ckpt, seed=fold.seed, finished=time.time(),
+                               verified=checked), f)
 
         return Step('train', cmd, env, osp.join(fold.work_dir, 'train.out'), mark_trained,
                     before=lambda: repair_resume_point(fold.work_dir))
@@ -371,11 +397,34 @@ class LOSOExperiment:
                              'resume it')
         return expected
 
-    def steps_for(self, fold: Fold, devices, port: int) -> Deque[Callable[[], Step]]:
+    def check_trained(self, fold: Fold) -> Optional[str]:
+        """Distrust ``train_done.json`` whose checkpoint is missing or damaged: remove both, so
+        that training resumes from the newest complete checkpoint. Returns what was done."""
+        if not fold.trained:
+            return None
+        marker = osp.join(fold.work_dir, 'train_done.json')
+        try:
+            with open(marker) as f:
+                ckpt = json.load(f).get('checkpoint')
+        except (OSError, ValueError):
+            ckpt = None
+        try:
+            if not ckpt:
+                raise CheckpointError(f'{marker} names no checkpoint')
+            verify_checkpoint(ckpt)
+            return None
+        except CheckpointError as e:
+            os.remove(marker)
+            if ckpt and osp.exists(ckpt):
+                remove_checkpoint(ckpt)
+            return (f'train_done.json was there but its checkpoint cannot be used ({e}); removed '
+                    'both, training resumes from the newest complete checkpoint')
+
+    def steps_for(self, fold: Fold, devices, slot: int = 0) -> Deque[Callable[[], Step]]:
         """What a fold still needs, as step factories (a test step is built after training)."""
         steps: Deque[Callable[[], Step]] = deque()
         if not fold.trained:
-            steps.append(lambda: self._train_step(fold, devices, port))
+            steps.append(lambda: self._train_step(fold, devices, slot))
         for split in fold.tests:
             if not osp.exists(fold.prediction_file(split)):
                 steps.append(lambda s=split: self._test_step(fold, s, devices))
@@ -389,8 +438,10 @@ class LOSOExperiment:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise RuntimeError(f'another tools/loso.py is running in {self.work_dir}; wait for it '
+            raise RuntimeError(f'another tools/loso.py is running in {self.work_dir}, or the '
+                               'processes of a stopped one are still shutting down; wait for it '
                                'or use another --work-dir') from None
+        self._lock_fd = lock.fileno()
         try:
             if not self.folds:
                 self.plan()
@@ -398,6 +449,7 @@ class LOSOExperiment:
             self._run_folds()
             return self.report()
         finally:
+            self._lock_fd = None
             fcntl.flock(lock, fcntl.LOCK_UN)
             lock.close()
 
@@ -424,8 +476,11 @@ class LOSOExperiment:
                     fold, slot = pending.popleft(), free.pop(0)
                     os.makedirs(fold.work_dir, exist_ok=True)
                     devices = self.device_groups[slot]
+                    note = self.check_trained(fold)
+                    if note:
+                        progress.log(f'[loso] fold {fold.name}: {note}')
                     state = dict(fold=fold, slot=slot, start=time.time(),
-                                 steps=self.steps_for(fold, devices, 29500 + 17 * slot),
+                                 steps=self.steps_for(fold, devices, slot),
                                  step=None, proc=None)
                     progress.fold_started(fold.name, fold.work_dir)
                     resumed = ' (resuming)' if osp.exists(
@@ -469,8 +524,13 @@ class LOSOExperiment:
             state['proc'] = None
             try:
                 if proc.returncode != 0:
+                    tail = _tail(step.log_file)
+                    hint = ''
+                    if 'EADDRINUSE' in tail or 'address already in use' in tail.lower():
+                        hint = ('\nhint: the DDP rendezvous port is taken (another job on this '
+                                'node?); set PORT to a free port, or leave it unset to get one')
                     raise FoldFailed(f'{fold.name}: {step.name} exited with {proc.returncode}; '
-                                     f'see {step.log_file}:\n{_tail(step.log_file)}')
+                                     f'see {step.log_file}:\n{tail}{hint}')
                 step.on_success()
             except FoldFailed as e:
                 failures.append(str(e))
@@ -499,9 +559,13 @@ class LOSOExperiment:
             f.write(f'\n$ {" ".join(step.cmd)}\n')
         log = open(step.log_file, 'a')
         state.update(step=step, log=log, step_start=time.time())
-        state['proc'] = subprocess.Popen(step.cmd, stdout=log, stderr=subprocess.STDOUT,
-                                         env=step.env, start_new_session=True,
-                                         preexec_fn=_set_pdeathsig)
+        # the watchdog (see .watchdog) ends the step's whole process tree with this process and
+        # keeps the work-dir lock until then
+        cmd = [self.python, WATCHDOG, str(os.getpid()), '--', *step.cmd]
+        state['proc'] = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, env=step.env, start_new_session=True,
+            preexec_fn=_set_pdeathsig,
+            pass_fds=(self._lock_fd, ) if self._lock_fd is not None else ())
         self._procs[fold.name] = state['proc']
 
     def _remove_untested_checkpoints(self, fold: Fold) -> None:
@@ -512,7 +576,7 @@ class LOSOExperiment:
         keep = osp.abspath(self.checkpoint_for_test(fold))
         for path in glob.glob(osp.join(fold.work_dir, '*.pth')):
             if osp.abspath(path) != keep:
-                os.remove(path)
+                remove_checkpoint(path)
 
     def _write_fold_info(self, state: dict) -> None:
         fold = state['fold']
@@ -552,33 +616,49 @@ class LOSOExperiment:
         missing = [f.name for f in self.folds if not f.done]
         if missing:
             raise FoldFailed(f'cannot report: folds without predictions: {missing}')
+        # provenance of the folds as trained (loso_run.json), never of this command line
+        run = self.recorded_run_state()
+        if run is None:
+            sys.stderr.write(f'[loso] warning: {self.work_dir} has no loso_run.json; the report '
+                             'takes config, seed and checkpoint rule from this command\n')
+            run = self.run_state()
         rows_by_group, all_rows, fold_info = {}, [], {}
         datasets = self.protocol.sample_datasets
+        rows_by_fold, files, per_fold_seed = {}, {}, {}
         for fold in self.folds:
             info = {}
             info_path = osp.join(fold.work_dir, 'fold.json')
             if osp.exists(info_path):
                 with open(info_path) as f:
                     info = json.load(f)
+            per_fold_seed[fold.name] = info.get('seed', run['seed'])
             for split in fold.tests:
                 name = fold.name if split is None else split
-                rows = load_fold_predictions(fold.prediction_file(split), name, len(classes))
+                files[name] = fold.prediction_file(split)
+                rows = load_fold_predictions(files[name], name, len(classes))
                 if datasets:  # per-dataset reports: the annotation's dataset of each sample
                     for r in rows:
                         r['dataset'] = datasets.get(r['sample_id'])
+                rows_by_fold[name] = rows
                 all_rows += rows
                 rows_by_group.setdefault('pooled' if split is None else split, []).extend(rows)
-                fold_info[name] = dict(seed=fold.seed, checkpoint=info.get('checkpoint'),
+                fold_info[name] = dict(seed=per_fold_seed[fold.name],
+                                       checkpoint=info.get('checkpoint'),
                                        train_seconds=info.get('seconds', {}).get('train'))
+        if self.protocol.kind == 'loso':
+            check_pooling(rows_by_fold, {f.name: f.subject for f in self.folds}, files)
+        else:
+            for split in rows_by_group:
+                check_pooling({split: rows_by_fold[split]}, files=files)
         summary = build_summary(
             self.protocol.kind, rows_by_group, classes, fold_info,
             fold_key=self.protocol.fold_key if self.protocol.kind == 'loso' else None,
             protocol_title=self.protocol.title if self.protocol.kind == 'loso' else None,
-            experiment=osp.splitext(osp.basename(self.config))[0], config=self.config,
-            config_hash=self.config_hash, cfg_options=self.cfg_options,
-            checkpoint_rule=CHECKPOINT_RULE_UNSAFE if self.unsafe else CHECKPOINT_RULE_LAST,
-            seeds=dict(base=self.seed, rule='same seed for every fold',
-                       per_fold={f.name: f.seed for f in self.folds}))
+            experiment=osp.splitext(osp.basename(run['config']))[0], config=run['config'],
+            config_hash=run['config_hash'], cfg_options=run['cfg_options'],
+            checkpoint_rule=run['checkpoint_rule'],
+            seeds=dict(base=run['seed'], rule='same seed for every fold',
+                       per_fold=per_fold_seed))
         summary['report_files'] = write_reports(self.work_dir, summary, all_rows, plots=plots)
         with open(osp.join(self.work_dir, 'summary.json'), 'w') as f:
             json.dump(summary, f, indent=2)
@@ -616,5 +696,6 @@ def parse_device_groups(devices: Optional[str], gpus: Optional[int], per_fold: i
     return [ids[i:i + per_fold] for i in range(0, len(ids), per_fold)]
 
 
-__all__ = ['LOSOExperiment', 'Fold', 'FoldFailed', 'parse_device_groups', 'load_config',
+__all__ = ['LOSOExperiment', 'Fold', 'FoldFailed', 'RunStateMismatch', 'parse_device_groups',
+           'load_config', 'launch_port', 'check_fold_dirs',
            'CHECKPOINT_RULE_LAST', 'CHECKPOINT_RULE_UNSAFE']

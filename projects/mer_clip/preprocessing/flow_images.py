@@ -27,7 +27,7 @@ import cv2
 
 from mer_clip.datasets.annotation import dump_annotations, load_annotations
 from mer_clip.datasets.flow_image import write_flow_image
-from mer_clip.datasets.transforms.image_decode import read_image
+from mer_clip.utils.image_io import read_image
 
 from .optical_flow import FlowImage, flow_image, has_tvl1, resolve_method
 
@@ -79,7 +79,8 @@ def _one(rec: dict, frames_root: str, size: Tuple[int, int], method: str, missin
                         apex_image=_path_like(frame_dir, rec['filename_tmpl'].format(apex)))
     paths = [osp.join(clip_dir, rec['filename_tmpl'].format(n)) for n in frames]
     try:
-        onset_img, apex_img = (read_image(p, sid, f'frame {n}') for p, n in zip(paths, frames))
+        onset_img, apex_img = (read_image(p, rgb=False, what=f'sample {sid}: frame {n}: ')
+                               for p, n in zip(paths, frames))
         result: FlowImage = flow_image(onset_img, apex_img, size, method)
     except (FileNotFoundError, ValueError) as err:
         return dict(status='skipped', reason=str(err))

@@ -33,7 +33,10 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 
+from mer_clip.utils.image_io import ImageReadError, read_image
+
 from .face_align import FaceAligner
+from .verify import verify_dataset
 
 logger = logging.getLogger('mer_clip.prepare')
 
@@ -217,10 +220,11 @@ class FolderSource:
         """RGB frame ``n``; ``reduce`` in 1, 2, 4, 8 decodes JPEGs at 1/reduce size (libjpeg's
         DCT scaling: faster, and an anti-aliased downscale)."""
         path = self.path(n)
-        img = cv2.imread(path, self._FLAGS[reduce])
-        if img is None:
-            raise PrepareError(f'cannot read image {path} (missing, corrupt or not an image)')
-        return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        try:  # refuses cut-off JPEGs, which cv2.imread would fill with grey
+            return read_image(path, self._FLAGS[reduce])
+        except ImageReadError as e:
+            raise PrepareError(f'cannot read image {path} (missing, truncated, corrupt or not an '
+                               f'image): {e}') from None
 
     def load_many(self, ns: Sequence[int], reduce: int = 1) -> List[np.ndarray]:
         return [self.load(n, reduce) for n in ns]
@@ -479,15 +483,18 @@ def prepare_records(records: Sequence[dict], out_root: str, *, frame_root: Optio
                     cfg: Optional[PrepareConfig] = None, workers: int = 1, cache: bool = False,
                     clip_len: int = 16, cache_short_side: Optional[int] = None,
                     metainfo: Optional[dict] = None, strict: bool = False,
-                    overwrite: bool = False, progress: bool = True) -> dict:
+                    overwrite: bool = False, progress: bool = True, verify: bool = True) -> dict:
     """Prepare canonical records (``frame_dir`` under ``frame_root``, or ``video`` paths).
 
     ``cache``: also write each clip's sampled frames (``clip_len``) as one .npy, resized to
     ``cache_short_side`` when given (see :func:`write_clip_cache`).
 
+    ``verify``: finally decode every written frame and cache again (:func:`verify_dataset`, the
+    check of ``tools/data/check_dataset.py``); problems are logged and counted (``strict``: raised).
+
     Returns the summary also written to ``OUT_ROOT/prepare_log.json``: counts (``done``,
     ``resumed``, ``skipped``, ``no_face``), the skipped clips with their reason, the clips that fell
-    back to a centre crop, ``clips_per_s``.
+    back to a centre crop, ``clips_per_s``, ``verify`` (the verification report).
     """
     cfg = cfg or PrepareConfig()
     ids = [r['sample_id'] for r in records]
@@ -592,6 +599,19 @@ def prepare_records(records: Sequence[dict], out_root: str, *, frame_root: Optio
     if not out_records:
         raise PrepareError(f'no clip could be prepared; see {osp.join(out_root, LOG_FILE)}')
     _dump(out_records, osp.join(out_root, ANN_FILE), meta)
+    if verify:
+        report = verify_dataset(osp.join(out_root, ANN_FILE), frames_root, workers=workers,
+                                progress=progress)
+        summary['verify'] = report
+        for p in report['problems'][:20]:
+            logger.warning(f'verification: {p["sample_id"]}: {p["problem"]} [{p["file"]}]')
+        if report['problems'] and strict:
+            with open(osp.join(out_root, LOG_FILE), 'w') as f:
+                json.dump(summary, f, indent=1)
+            raise PrepareError(f'verification found {report["num_problems"]} problem(s) in '
+                               f'{report["num_bad_clips"]} clip(s), e.g. '
+                               f'{report["problems"][0]["problem"]}; see '
+                               f'{osp.join(out_root, LOG_FILE)} (strict mode)')
     with open(osp.join(out_root, LOG_FILE), 'w') as f:
         json.dump(summary, f, indent=1)
     logger.info(f'prepared {counts["done"]} clips, resumed {counts["resumed"]}, skipped '

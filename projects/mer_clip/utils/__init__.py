@@ -1,1 +1,2 @@
-from .config import DATASET_WRAPPERS, inner_dataset_cfg, set_loso_subject  # noqa: F401
+from .config import (DATASET_WRAPPERS, apply_cfg_options, inner_dataset_cfg,  # noqa: F401
+                     parse_cfg_options, set_dataset_option, set_loso_subject)

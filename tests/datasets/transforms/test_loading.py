@@ -53,3 +53,19 @@ def test_video_frames_match_indices(tmp_path):
     assert np.allclose(means, [0, 80, 180], atol=6)
     with pytest.raises(IndexError, match='has 10 frames'):
         LoadMEVideo()(dict(video=path, frame_inds=np.array([0, 10])))
+
+
+def test_truncated_jpeg_is_an_error_naming_the_file(tmp_path):
+    """OpenCV decodes the first 40% of a cut-off JPEG and fills the rest with grey, silently."""
+    folder = tmp_path / 'clip'
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for n in (1, 2):
+        ok, buf = cv2.imencode('.jpg', rng.integers(0, 255, (48, 48, 3), dtype=np.uint8))
+        data = buf.tobytes()
+        (folder / f'img{n}.jpg').write_bytes(data if n == 1 else data[:int(len(data) * 0.4)])
+    assert cv2.imread(str(folder / 'img2.jpg')) is not None  # what used to be loaded
+    res = dict(frame_dir=str(folder), filename_tmpl='img{}.jpg', sample_id='s9')
+    LoadMEFrames()(dict(res, frame_inds=np.array([1, 1])))
+    with pytest.raises(ValueError, match=r'sample s9: .*img2\.jpg: truncated or damaged JPEG'):
+        LoadMEFrames()(dict(res, frame_inds=np.array([1, 2])))

@@ -197,3 +197,22 @@ def test_cache_is_per_rank_and_survives_ddp_buffer_sync(tmp_path):
     assert not any(name.endswith('_cache_table') for name, _ in enc.named_buffers())
     enc.double()  # .to()/.double() carry the cache along
     assert enc(PROMPTS[:1]).dtype == torch.float64
+
+
+def test_cached_feature_does_not_depend_on_the_batch_it_was_first_seen_in():
+    """A resumed training starts with an empty cache and meets each prompt in another batch than
+    the uninterrupted run did: the features must be bit-for-bit the same anyway."""
+    from mer_clip.au import au_prompt
+    texts = [au_prompt([{'au': a, 'side': None}], template_idx=t)
+             for a in (1, 2, 4, 12, 14, 15) for t in (0, 1, 2)]
+    torch.manual_seed(0)
+    first = build()
+    second = build()
+    second.load_state_dict(first.state_dict())
+    for enc in (first, second):
+        enc.eval()
+    a = first(texts)  # all prompts in one batch
+    b = torch.cat([second(texts[i:i + 5]) for i in range(0, len(texts), 5)])  # other batches
+    for i, text in enumerate(texts):
+        assert torch.equal(a[i], b[i]), (text, (a[i] - b[i]).abs().max().item())
+    assert torch.equal(first(texts[:1]), first.encode(texts[:1]))  # = the prompt encoded alone

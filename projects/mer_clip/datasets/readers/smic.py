@@ -198,7 +198,8 @@ def _hs_record(root, clip_dir, subj_folder, clip, subject, sid, emotion, report,
     return make_record(sample_id=sid, subject=subject, emotion=emotion, aus=None, au_list=[],
                        onset=onset, apex=None, offset=offset,
                        frame_dir=osp.relpath(clip_dir, root), filename_tmpl=tmpl,
-                       total_frames=len(numbers), where=clip_dir)
+                       # the frame files present; unknown when some are missing (warned above)
+                       total_frames=None if gaps else len(numbers), where=clip_dir)
 
 
 SMIC_E_COLUMNS = {

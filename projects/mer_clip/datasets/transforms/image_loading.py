@@ -12,13 +12,13 @@ which ``Recognizer2D`` (and ``MERCLIP``) read as N samples of one segment.
 """
 from typing import Optional, Sequence, Tuple, Union
 
-import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmaction.registry import TRANSFORMS
 
+from mer_clip.utils.image_io import read_image
+
 from ..flow_image import FLOW_CHANNELS, FLOW_VALUES, decode_flow_image, reorder_flow_channels
-from .image_decode import read_image
 from .image_geometry import INTERPOLATIONS, resize_channels, size_pair
 
 MODALITIES = dict(apex=('apex', ), flow=('flow', ), both=('apex', 'flow'))
@@ -94,15 +94,15 @@ class LoadMEImage(BaseTransform):
 
     def load_apex(self, results: dict, sample: str) -> np.ndarray:
         path = self._path(results, 'apex_image', sample)
-        img = read_image(path, sample, 'apex image', cv2.IMREAD_COLOR)
+        img = read_image(path, rgb=True, what=f'sample {sample}: apex ')
         self._check_size(img, self.apex_size, sample, 'apex image', path, 'apex_size')
-        return np.ascontiguousarray(img[..., ::-1], dtype=np.float32)  # BGR -> RGB
+        return img.astype(np.float32)
 
     def load_flow(self, results: dict, sample: str) -> np.ndarray:
         path = self._path(results, 'flow_image', sample)
-        img = read_image(path, sample, 'flow image', cv2.IMREAD_COLOR)
+        img = read_image(path, rgb=True, what=f'sample {sample}: flow ')  # file RGB
         self._check_size(img, self.flow_size, sample, 'flow image', path, 'flow_size')
-        uvs = reorder_flow_channels(img[..., ::-1], self.flow_channels)  # file RGB -> u, v, s
+        uvs = reorder_flow_channels(img, self.flow_channels)  # file RGB -> u, v, s
         ranges = None
         if self.flow_values == 'raw':
             ranges = results.get('flow_range')

@@ -2,10 +2,11 @@
 import os.path as osp
 from typing import Dict
 
-import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmaction.registry import TRANSFORMS
+
+from mer_clip.utils.image_io import read_image
 
 
 def _sample_name(results: Dict) -> str:
@@ -25,8 +26,9 @@ class LoadMEFrames(BaseTransform):
 
     Required keys: ``frame_dir``, ``filename_tmpl``, ``frame_inds`` (frame numbers as in the file
     names). Added keys: ``imgs`` (list of HxWx3 uint8, RGB), ``img_shape``, ``original_shape``.
-    A repeated frame number (short clips) is decoded once. A missing or undecodable file raises an
-    error naming the sample and the file.
+    A repeated frame number (short clips) is decoded once. A missing, truncated (a cut-off JPEG,
+    which OpenCV alone would fill with grey) or undecodable file raises an error naming the sample
+    and the file (:func:`mer_clip.utils.image_io.read_image`).
     """
 
     def transform(self, results: Dict) -> Dict:
@@ -41,11 +43,7 @@ class LoadMEFrames(BaseTransform):
                         f'sample {_sample_name(results)}: frame {idx} not found at {path}. Check '
                         'frame_dir / filename_tmpl / onset..offset in the annotation file, or '
                         're-run tools/data/prepare_dataset.py.')
-                img = cv2.imread(path, cv2.IMREAD_COLOR)
-                if img is None:
-                    raise ValueError(f'sample {_sample_name(results)}: cannot decode image {path} '
-                                     '(corrupt or not an image); re-extract this frame.')
-                decoded[idx] = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+                decoded[idx] = read_image(path, what=f'sample {_sample_name(results)}: ')
             imgs.append(decoded[idx])
         shapes = {im.shape for im in imgs}
         if len(shapes) > 1:

@@ -16,7 +16,9 @@ randomness a pure function of ``(seed, epoch[, rank])``:
 - ``before_train_epoch``: re-seed Python's ``random``, NumPy's global generator and torch (CPU and
   CUDA) from ``SeedSequence([seed, epoch, rank])``; give the train dataloader's workers the same
   epoch seed (mmengine's ``worker_init_fn`` with that seed) and restart persistent workers so they
-  pick it up.
+  pick it up; and call ``reseed(epoch)`` on every part of the model that keeps a private generator
+  (``LocalStaticFaceMix(seed=...)``), which a resumed run would otherwise rebuild at its start
+  state.
 - ``before_save_checkpoint`` / ``after_load_checkpoint``: also store and restore the generator
   states under ``checkpoint['rng_state']`` (for anything drawn between loading a checkpoint and the
   next epoch, and as a record). They load under ``weights_only=True`` (tensors, ints, NumPy arrays).
@@ -67,6 +69,19 @@ def set_rng_state(state: dict) -> None:
             torch.cuda.set_rng_state_all(cuda)
 
 
+def private_generators(model) -> list:
+    """Parts of ``model`` (modules, or plain objects held by one, such as a data preprocessor's
+    ``blending``) with a ``reseed(epoch)`` method: they draw from generators of their own."""
+    found, seen = [], set()
+    modules = model.modules() if isinstance(model, torch.nn.Module) else []
+    for module in modules:
+        for obj in [module, *vars(module).values()]:
+            if id(obj) not in seen and callable(getattr(obj, 'reseed', None)):
+                seen.add(id(obj))
+                found.append(obj)
+    return found
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -101,6 +116,8 @@ class RNGStateHook(Hook):
         s = epoch_seed(seed, runner.epoch, self._rank_for_seed(runner))
         seed_everything(s)
         self._reseed_workers(runner.train_loop.dataloader, s)
+        for part in private_generators(runner.model):
+            part.reseed(runner.epoch)
 
     @staticmethod
     def _reseed_workers(loader, seed: int) -> None:

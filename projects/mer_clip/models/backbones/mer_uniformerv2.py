@@ -17,7 +17,8 @@ parts, captured with forward hooks on the last local UniBlock and the last globa
 
 Weights are read only from local files (``clip_pretrained`` for CLIP ViT visual weights,
 ``pretrained`` for a UniFormerV2 checkpoint such as the SSV2 one); MMAction2's URL-based CLIP
-download is never used. Mismatching files raise an error naming the file and a few keys.
+download is never used. Files are read by :mod:`mer_clip.checkpoint`; mismatching files raise an
+error of its family (:class:`~mer_clip.checkpoint.CheckpointError`) naming the file and a few keys.
 
 Attention: the local UniBlocks call ``nn.MultiheadAttention(need_weights=False)``, which runs
 PyTorch's scaled-dot-product attention; the global UniBlocks attend with a single query (the video
@@ -34,6 +35,9 @@ from mmaction.registry import MODELS
 from mmengine.logging import MMLogger, print_log
 from torch import Tensor
 
+from ...checkpoint import CheckpointMismatchError, CheckpointNotFoundError, few_keys
+from ...checkpoint import read_state_dict as _read_state_dict
+
 # The parts of UniFormerV2 that are a plain CLIP ViT: any vision checkpoint must provide them.
 _VIT_KEY_STARTS = ('conv1.', 'class_embedding', 'positional_embedding', 'ln_pre.')
 _VIT_BLOCK_PARTS = ('.attn.', '.ln_1.', '.mlp.', '.ln_2.')
@@ -41,55 +45,24 @@ _VIT_BLOCK_PARTS = ('.attn.', '.ln_1.', '.mlp.', '.ln_2.')
 # recognizers ('backbone.'), the MER-CLIP authors' models ('vision_encoder.'), OpenAI / open_clip
 # CLIP ('visual.'), and none (mmaction's extracted clipVisualEncoder files).
 _KNOWN_PREFIXES = ('backbone.', 'vision_encoder.', 'visual.', '')
-_NESTED_KEYS = ('state_dict', 'model_state', 'model', 'module')
-
-
-class CheckpointMismatchError(RuntimeError):
-    """A weight file does not fit the backbone (missing file, wrong model, wrong shapes)."""
 
 
 def read_state_dict(path: str) -> Dict[str, Tensor]:
-    """Read a state dict from a local ``.pth``/``.pt``/``.bin`` or ``.safetensors`` file.
-
-    Handles TorchScript archives (OpenAI's CLIP ``ViT-B-16.pt``) and state dicts nested under
-    ``state_dict`` / ``model_state`` / ``model`` / ``module``. Never downloads.
-    """
+    """The state dict of a local ``.pth``/``.pt``/``.bin``/``.safetensors`` file or TorchScript
+    archive (OpenAI's CLIP ``ViT-B-16.pt``), read by :mod:`mer_clip.checkpoint`. Never downloads."""
     if not isinstance(path, str) or '://' in path:
         raise CheckpointMismatchError(
             f'{path!r}: MERUniFormerV2 only loads weights from local files (no download); '
             'download the checkpoint yourself and put its path in the config.')
     if not osp.isfile(path):
-        raise FileNotFoundError(
+        raise CheckpointNotFoundError(
             f'Weight file not found: {path!r}. Set the checkpoint path variables at the top of the '
             'model config (see configs/_base_/models/mer_clip_uniformerv2_b16.py for where to '
             'obtain the files), or set them to None to start from random weights.')
-    if path.endswith('.safetensors'):
-        from safetensors.torch import load_file
-        return dict(load_file(path, device='cpu'))
-    try:
-        obj = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as err:  # a TorchScript archive (OpenAI CLIP .pt), or not a checkpoint
-        try:
-            obj = torch.jit.load(path, map_location='cpu').state_dict()
-        except Exception:
-            raise CheckpointMismatchError(
-                f'{path!r} could not be read as a PyTorch checkpoint: {err}') from err
-    for _ in range(3):  # unwrap {'state_dict': {...}} style nesting
-        if isinstance(obj, dict) and not any(isinstance(v, Tensor) for v in obj.values()):
-            inner = next((obj[k] for k in _NESTED_KEYS if isinstance(obj.get(k), dict)), None)
-            if inner is None:
-                break
-            obj = inner
-    if not isinstance(obj, dict) or not any(isinstance(v, Tensor) for v in obj.values()):
-        raise CheckpointMismatchError(
-            f'{path!r} holds no state dict (top-level keys: {_few(obj)})')
-    return {k: v for k, v in obj.items() if isinstance(v, Tensor)}
+    return _read_state_dict(path)
 
 
-def _few(keys, n: int = 6) -> str:
-    keys = list(keys) if not isinstance(keys, dict) else list(keys.keys())
-    more = f', ... ({len(keys)} in all)' if len(keys) > n else ''
-    return ', '.join(repr(k) for k in keys[:n]) + more
+_few = few_keys
 
 
 @MODELS.register_module()

@@ -17,6 +17,7 @@ normalised float batch during training only::
 """
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 
 from mmaction.registry import MODELS
@@ -43,6 +44,8 @@ class LocalStaticFaceMix:
             uniformly per mixed clip.
         seed (int, optional): seed of a private ``torch.Generator``; without it (and without
             ``generator``) the global torch RNG is used, so mmengine's ``randomness.seed`` applies.
+            ``RNGStateHook`` re-seeds the private generator at every epoch from ``(seed, epoch)``
+            (:meth:`reseed`), so a resumed training draws what an uninterrupted one draws.
         generator (torch.Generator, optional): a CPU generator to draw from (overrides ``seed``).
         inplace (bool): write into ``imgs`` (as mmaction's ``CutmixBlending`` does; the
             preprocessor's batch is a fresh tensor). Set False to work on a copy.
@@ -91,9 +94,17 @@ class LocalStaticFaceMix:
         self.region_names: List[str] = list(self.regions)
         if generator is None and seed is not None:
             generator = torch.Generator().manual_seed(int(seed))
+        self.seed = None if seed is None else int(seed)
         self.generator = generator
         self.inplace = inplace
         self.last_mix_info: Optional[dict] = None
+
+    def reseed(self, epoch: int) -> None:
+        """Set the private generator (``seed``) to the state of ``epoch``: a function of
+        ``(seed, epoch)`` only, so that a resumed run continues with the same draws."""
+        if self.seed is not None and self.generator is not None:
+            state = np.random.SeedSequence([self.seed, int(epoch)]).generate_state(1)
+            self.generator.manual_seed(int(state[0]))
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(prob={self.prob}, lam={self.lam}, '

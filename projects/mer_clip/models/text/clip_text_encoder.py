@@ -4,25 +4,29 @@ MER-CLIP encodes its AU prompts with a frozen CLIP text encoder. The prompts for
 combinations x templates), so once a prompt is encoded its feature never changes: the frozen
 encoder keeps a table ``text -> feature`` (a tensor on the module's device, per process, plus an
 index dict), encodes only prompts it has not seen, and otherwise looks features up per sample. The
-text branch thus costs one table lookup per step. Unfrozen, every call encodes (and
-back-propagates).
+text branch thus costs one table lookup per step. A prompt is encoded on its own, so its cached
+feature is bit-for-bit the same whatever batch it first appeared in (on every rank, and after a
+resume, which starts with an empty cache). Unfrozen, every call encodes (and back-propagates).
 
 Weights come from a local file only (never downloaded): an open_clip checkpoint (``state_dict``,
 ``.bin``, ``.pt``, ``.safetensors``, a training checkpoint with ``state_dict``/``module.``), an
 OpenAI CLIP TorchScript archive, or any checkpoint whose text tower sits under a prefix (``text.``
 for open_clip's CustomTextCLIP, ``text_encoder.`` for ViCLIP, a whole MER-CLIP checkpoint). Only
-the text tower's keys are read; a missing file, a file without a text tower or with non-matching
-keys/shapes raises an error naming the file and the first offending keys.
+the text tower's keys are read (files are read by :mod:`mer_clip.checkpoint`); a missing file, a
+file without a text tower or with non-matching keys/shapes raises an error of its family
+(:class:`~mer_clip.checkpoint.CheckpointError`) naming the file and the first offending keys.
 """
 import logging
 import os
-import zipfile
 from typing import Dict, Iterable, List, Optional, Union
 
 import torch
 from mmengine.model import BaseModule
 
 from mmaction.registry import MODELS
+
+from ...checkpoint import (CheckpointKeyError, CheckpointMismatchError, CheckpointNotFoundError,
+                           few_keys, read_state_dict)
 
 logger = logging.getLogger(__name__)
 
@@ -33,48 +37,30 @@ _ANCHOR = 'token_embedding.weight'
 
 
 def _read_checkpoint(path: str) -> Dict[str, torch.Tensor]:
-    """A flat ``name -> tensor`` dict from any of the supported checkpoint files."""
+    """A flat ``name -> tensor`` dict from any supported checkpoint file (:mod:`mer_clip.checkpoint`)."""
     if not os.path.isfile(path):
-        raise FileNotFoundError(
+        raise CheckpointNotFoundError(
             f'CLIPTextEncoder: pretrained checkpoint {path!r} does not exist. Put a local '
             f'open_clip / OpenAI CLIP checkpoint there (nothing is downloaded) or set '
             f'pretrained=None for random weights.')
-    if path.endswith('.safetensors'):
-        from safetensors.torch import load_file
-        obj = load_file(path, device='cpu')
-    elif zipfile.is_zipfile(path) and any(
-            name.endswith('constants.pkl') for name in zipfile.ZipFile(path).namelist()):
-        obj = torch.jit.load(path, map_location='cpu').state_dict()  # OpenAI's JIT archives
-    else:
-        try:
-            obj = torch.load(path, map_location='cpu', weights_only=True)
-        except Exception as err:  # noqa: BLE001 - re-raised with the file named
-            raise RuntimeError(f'CLIPTextEncoder: cannot read checkpoint {path!r}: {err}') from err
-    for key in ('state_dict', 'model', 'module'):
-        if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):
-            obj = obj[key]
-            break
-    if not isinstance(obj, dict):
-        raise RuntimeError(f'CLIPTextEncoder: {path!r} holds a {type(obj).__name__}, not a '
-                           'state dict')
-    return {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
+    return read_state_dict(path)
 
 
 def _find_prefix(state: Dict[str, torch.Tensor], path: str, prefix: Optional[str]) -> str:
     if prefix is not None:
         if prefix + _ANCHOR not in state:
-            raise KeyError(f'CLIPTextEncoder: {path!r} has no key {prefix + _ANCHOR!r}; keys look '
-                           f'like {sorted(state)[:5]}')
+            raise CheckpointKeyError(f'CLIPTextEncoder: {path!r} has no key {prefix + _ANCHOR!r}; '
+                                 f'keys look like {few_keys(sorted(state))}')
         return prefix
     found = sorted(k[:-len(_ANCHOR)] for k in state if k.endswith(_ANCHOR))
     if not found:
-        raise KeyError(
+        raise CheckpointKeyError(
             f'CLIPTextEncoder: {path!r} has no CLIP text tower (no key ending in {_ANCHOR!r}); '
-            f'its keys look like {sorted(state)[:5]}. Is it an image-only or a non-CLIP '
+            f'its keys look like {few_keys(sorted(state))}. Is it an image-only or a non-CLIP '
             f'checkpoint?')
     if len(found) > 1:
-        raise KeyError(f'CLIPTextEncoder: {path!r} has several text towers under prefixes '
-                       f'{found}; choose one with ckpt_prefix=...')
+        raise CheckpointKeyError(f'CLIPTextEncoder: {path!r} has several text towers under '
+                                 f'prefixes {found}; choose one with ckpt_prefix=...')
     return found[0]
 
 
@@ -181,7 +167,7 @@ class CLIPTextEncoder(BaseModule):
                       for k in sorted(set(state) & set(expected))
                       if state[k].shape != expected[k].shape]
         if missing or unexpected or mismatched:
-            raise RuntimeError(
+            raise CheckpointMismatchError(
                 f'CLIPTextEncoder: the text tower in {path!r} does not match arch '
                 f'(width {self.text.width}, layers {len(self.text.transformer.resblocks)}, '
                 f'embed_dim {self.embed_dim}): {len(missing)} missing keys {missing[:5]}, '
@@ -254,7 +240,11 @@ class CLIPTextEncoder(BaseModule):
         new = list(dict.fromkeys(t for t in texts if t not in self._cache_index))
         if not new:
             return 0
-        feats = self.encode(new)  # (N_new, D) float32
+        # One prompt per forward: a row of a batched matmul can differ in its last bits with the
+        # batch around it, so a feature would depend on the batch in which its prompt was first
+        # seen, and a resumed run (empty cache, other batches) would drift from an uninterrupted
+        # one. Each prompt is encoded once per process, so this costs little.
+        feats = torch.cat([self.encode([t]) for t in new])  # (N_new, D) float32
         start = self._cache_table.shape[0]
         table = self._cache_table.to(feats.device)
         self._cache_table = torch.cat([table, feats.to(table.dtype)], dim=0)

@@ -1,0 +1,478 @@
+"""One checkpoint reader (and writer) for every loading path of mer_clip.
+
+Every checkpoint the project reads goes through :func:`read_checkpoint`: the model-zoo loader
+(:func:`mer_clip.apis.load_checkpoint_safe`, used by inference and ``tools/demo.py``), the
+backbone's and the text encoder's pretrained weights (:func:`read_state_dict`), and mmengine's
+Runner (``tools/test.py``, ``tools/train.py --resume``, the folds of ``tools/loso.py``), whose local
+and http(s) checkpoint loaders :func:`register_with_mmengine` replaces (see :mod:`mer_clip.compat`).
+
+What reading guarantees, whatever ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` says:
+
+- **Safe unpickling.** ``torch.load(weights_only=True)`` is always passed explicitly (torch lets the
+  variable override only an *unset* ``weights_only``), after a static scan of the pickle that
+  refuses any global outside torch's allow-list and the mmengine / numpy objects that
+  :mod:`mer_clip.compat` allow-lists (:class:`UnsafeCheckpointError`, listing them). Nothing from
+  the file runs.
+- **Formats.** ``torch.save`` zip files, old (pre-1.6, non-zip) ``torch.save`` files (read by the
+  same weights-only unpickler), ``.safetensors``, and TorchScript archives such as OpenAI's CLIP
+  ``ViT-B-16.pt`` (their ``state_dict()``; no TorchScript code is run).
+- **Integrity.** :func:`save_checkpoint` writes a file atomically and its sha256 into
+  ``<file>.sha256`` (``sha256sum`` format). Reading checks that sidecar, or the hash prefix of a
+  model-zoo name (``name-1a2b3c4d.pth``), or, failing both, the CRC-32 of every record of a zip
+  (torch itself reads a flipped byte silently). :func:`verify_checkpoint`.
+- **State dicts.** :func:`read_state_dict` unwraps ``state_dict`` / ``model_state`` / ``model`` /
+  ``module`` nesting, strips DDP's ``module.`` when every key carries it, and selects a key
+  ``prefix`` on request.
+- **Errors.** One family, :class:`CheckpointError` (a ``RuntimeError``); every message starts with
+  the file and, where keys matter, shows some of them.
+"""
+import glob
+import hashlib
+import io
+import os
+import os.path as osp
+import pickle
+import re
+import zipfile
+from typing import Any, Dict, Iterable, Optional
+
+import torch
+
+SIDECAR_SUFFIX = '.sha256'
+_HASH_IN_NAME = re.compile(r'-([0-9a-f]{8,64})\.(?:pth|pt|bin|safetensors)$')
+#: keys under which checkpoints nest their state dict (mmengine, other trainers, DDP wrappers)
+NESTED_KEYS = ('state_dict', 'model_state', 'model', 'module')
+
+
+# ------------------------------------------------------------------------------------------ errors
+class CheckpointError(RuntimeError):
+    """A checkpoint file that cannot be used; the message names the file and what to do."""
+
+    def __str__(self) -> str:  # KeyError subclasses would otherwise print the message quoted
+        return str(self.args[0]) if self.args else ''
+
+
+class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
+    """The file does not exist."""
+
+
+class CheckpointFormatError(CheckpointError):
+    """The file is not a readable checkpoint (truncated, damaged, another format)."""
+
+
+class CheckpointIntegrityError(CheckpointError):
+    """The file's content does not match the hash written when it was saved or published."""
+
+
+class UnsafeCheckpointError(CheckpointError):
+    """The checkpoint carries pickled objects that are not weights; refused for safety."""
+
+
+class CheckpointKeyError(CheckpointError, KeyError):
+    """The checkpoint holds no state dict, or not the keys (prefix) asked for."""
+
+
+class CheckpointMismatchError(CheckpointError):
+    """A state dict that does not fit the model it is loaded into (keys, shapes)."""
+
+
+def few_keys(keys: Iterable, n: int = 6) -> str:
+    """``'a', 'b', ... (N in all)``: a short view of a checkpoint's keys for error messages."""
+    keys = list(keys.keys()) if isinstance(keys, dict) else list(keys)
+    more = f', ... ({len(keys)} in all)' if len(keys) > n else ''
+    return ', '.join(repr(k) for k in keys[:n]) + more
+
+
+# --------------------------------------------------------------------------------------- integrity
+def sha256_of(path: str, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(chunk), b''):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sidecar_path(path: str) -> str:
+    return path + SIDECAR_SUFFIX
+
+
+def hash_in_name(path: str) -> Optional[str]:
+    """The hex digest prefix of an OpenMMLab model-zoo name (``name-1a2b3c4d.pth``), or None."""
+    m = _HASH_IN_NAME.search(osp.basename(path))
+    return m.group(1) if m else None
+
+
+def read_checksum(path: str) -> Optional[str]:
+    """The sha256 recorded in ``<path>.sha256`` at save time, or None when there is none."""
+    side = sidecar_path(path)
+    if not osp.isfile(side):
+        return None
+    with open(side) as f:
+        text = f.read().split()
+    if not text or not re.fullmatch(r'[0-9a-f]{64}', text[0]):
+        raise CheckpointIntegrityError(f'{side}: not a sha256 checksum file; delete it (the '
+                                       f'checkpoint {path} is then checked by its zip CRCs)')
+    return text[0]
+
+
+def write_checksum(path: str, digest: Optional[str] = None) -> str:
+    """Write ``<path>.sha256`` (``sha256sum -c`` format) atomically; returns the digest."""
+    digest = digest or sha256_of(path)
+    side = sidecar_path(path)
+    tmp = f'{side}.tmp{os.getpid()}'
+    with open(tmp, 'w') as f:
+        f.write(f'{digest}  {osp.basename(path)}\n')
+    os.replace(tmp, side)
+    return digest
+
+
+def _is_zip(path: str) -> bool:
+    with open(path, 'rb') as f:
+        return f.read(4) == b'PK\x03\x04'
+
+
+def verify_checkpoint(path: str) -> str:
+    """Check a checkpoint file's content; returns how it was checked, raises when it is damaged.
+
+    ``'sha256'``: against the ``.sha256`` sidecar written at save time. ``'name'``: against the
+    hash prefix in a model-zoo file name. ``'crc32'``: every record of a zip checkpoint against
+    its CRC-32 (and the central directory, which a file cut off while being written lacks).
+    ``'unverified'``: an old-format or safetensors file without a recorded hash.
+    """
+    if not osp.isfile(path):
+        raise CheckpointNotFoundError(f'{path}: checkpoint file not found')
+    expected = read_checksum(path)
+    if expected is not None:
+        actual = sha256_of(path)
+        if actual != expected:
+            raise CheckpointIntegrityError(
+                f'{path}: sha256 {actual[:16]}... differs from {expected[:16]}... recorded in '
+                f'{osp.basename(sidecar_path(path))} when it was saved; the file was cut off, '
+                'damaged or changed afterwards. Delete it (training resumes from an earlier '
+                'checkpoint) or restore it.')
+        return 'sha256'
+    expected = hash_in_name(path)
+    if expected is not None:
+        actual = sha256_of(path)
+        if not actual.startswith(expected):
+            raise CheckpointIntegrityError(
+                f'{path}: sha256 {actual[:len(expected)]}... does not match {expected} in its '
+                'name; the file is corrupted, truncated or was changed after publishing. Download '
+                'it again (or re-publish it with tools/publish_model.py).')
+        return 'name'
+    if _is_zip(path):
+        try:
+            with zipfile.ZipFile(path) as z:
+                bad = z.testzip()
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+            raise CheckpointFormatError(
+                f'{path}: not a complete checkpoint ({e}); it was probably cut off while being '
+                'written. Delete it and save / download it again.') from None
+        if bad is not None:
+            raise CheckpointIntegrityError(
+                f'{path}: record {bad!r} fails its CRC-32 check; the file is damaged. Delete it '
+                'and save / download it again.')
+        return 'crc32'
+    return 'unverified'
+
+
+def is_complete_checkpoint(path: str) -> bool:
+    """True when ``path`` exists and :func:`verify_checkpoint` finds nothing wrong."""
+    try:
+        verify_checkpoint(path)
+        return True
+    except CheckpointError:
+        return False
+
+
+# ----------------------------------------------------------------------------------------- reading
+def unsafe_globals(path: str) -> list:
+    """Globals in a zip checkpoint's pickle that ``weights_only=True`` would not allow.
+
+    A static scan (nothing is unpickled); torch's allow-list plus what was added with
+    ``torch.serialization.add_safe_globals`` (mer_clip.compat adds mmengine's message-hub objects).
+    """
+    get = getattr(torch.serialization, 'get_unsafe_globals_in_checkpoint', None)
+    if get is None or not _is_zip(path):  # old format: the weights-only unpickler refuses them
+        return []
+    return sorted(get(path))
+
+
+def _refuse(path: str, found) -> UnsafeCheckpointError:
+    return UnsafeCheckpointError(
+        f'{path} carries pickled objects that are not weights: {found}. It was refused for safety '
+        '(whatever TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD says): unpickling them could run arbitrary '
+        "code. A published checkpoint holds only 'state_dict' and plain 'meta'. If you trust the "
+        "file's source, re-publish it with\n"
+        f'    python tools/publish_model.py {path} OUT_PREFIX --trust-input\n'
+        'which drops everything but the weights and plain meta, then load the result.')
+
+
+def _is_torchscript(path: str) -> bool:
+    try:
+        with zipfile.ZipFile(path) as z:
+            return any(n.endswith('constants.pkl') or '/code/' in n for n in z.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def _device_str(map_location) -> str:
+    if isinstance(map_location, (str, torch.device)):
+        return str(map_location)
+    return 'cpu'
+
+
+def read_checkpoint(path: str, map_location='cpu', verify: bool = True) -> Any:
+    """The object stored in a checkpoint file, read safely (see the module docstring).
+
+    Args:
+        path: a local file (see :func:`resolve_url` for URLs).
+        map_location: as in ``torch.load`` (device string, ``torch.device``, dict or callable).
+        verify: check the content first (:func:`verify_checkpoint`).
+
+    Returns:
+        whatever was saved: usually a dict (an mmengine checkpoint: ``meta``, ``state_dict``,
+        ``optimizer``, ...; or a state dict). A TorchScript archive gives its ``state_dict()``.
+
+    Raises:
+        CheckpointError: its subclasses say why (not found, format, integrity, unsafe).
+    """
+    path = osp.expanduser(str(path))
+    if not osp.isfile(path):
+        raise CheckpointNotFoundError(
+            f'{path}: checkpoint file not found' + (' (a folder)' if osp.isdir(path) else ''))
+    if verify:
+        verify_checkpoint(path)
+    if path.endswith('.safetensors'):
+        from safetensors.torch import load_file
+        try:
+            return dict(load_file(path, device=_device_str(map_location)))
+        except Exception as e:  # safetensors raises its own SafetensorError
+            raise CheckpointFormatError(f'{path}: not a readable safetensors file ({e})') from e
+    if _is_zip(path) and _is_torchscript(path):
+        try:  # TorchScript: tensors and TorchScript code; the code is not run, only weights kept
+            return torch.jit.load(path, map_location=map_location).state_dict()
+        except Exception as e:  # noqa: BLE001 - re-raised with the file named
+            raise CheckpointFormatError(f'{path}: a TorchScript archive that cannot be read '
+                                        f'({e})') from e
+    found = unsafe_globals(path)
+    if found:
+        raise _refuse(path, found)
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        detail = _unpickler_detail(str(e))
+        if 'GLOBAL' in detail or 'global' in detail:  # the weights-only unpickler refused one
+            raise _refuse(path, detail) from None
+        raise _not_readable(path, e, detail) from None
+    except Exception as e:  # noqa: BLE001 - torch's messages do not name the file
+        raise _not_readable(path, e, _unpickler_detail(str(e))) from None
+
+
+def _unpickler_detail(message: str) -> str:
+    """The informative line(s) of torch's long weights-only message."""
+    lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
+    keep = [ln for ln in lines if not ln.startswith(('Weights only load failed', 'Check the doc',
+                                                     'Please file an issue'))]
+    tail = [ln.split('WeightsUnpickler error:')[-1].strip() for ln in lines
+            if 'WeightsUnpickler error:' in ln]
+    return '; '.join([t for t in tail if t] + keep) or (lines[0] if lines else '')
+
+
+def _not_readable(path: str, err: Exception, detail: str) -> CheckpointFormatError:
+    return CheckpointFormatError(
+        f'{path}: not a readable PyTorch checkpoint ({type(err).__name__}: {detail or err!r}). '
+        'A file cut off while being written or downloaded looks like this: delete it and save / '
+        'download it again.')
+
+
+def unwrap_state_dict(obj: Any, source: str = 'checkpoint') -> Dict[str, torch.Tensor]:
+    """The flat ``name -> tensor`` dict inside a checkpoint object.
+
+    Unwraps up to three levels of :data:`NESTED_KEYS` nesting (a level is unwrapped while it holds
+    no tensor), strips DDP's ``module.`` when every key carries it, and drops non-tensor values.
+    """
+    for _ in range(3):
+        if isinstance(obj, dict) and not any(isinstance(v, torch.Tensor) for v in obj.values()):
+            inner = next((obj[k] for k in NESTED_KEYS if isinstance(obj.get(k), dict)), None)
+            if inner is None:
+                break
+            obj = inner
+    if not isinstance(obj, dict) or not any(isinstance(v, torch.Tensor) for v in obj.values()):
+        what = f'top-level keys: {few_keys(obj)}' if isinstance(obj, dict) else \
+            f'a {type(obj).__name__}'
+        raise CheckpointKeyError(f'{source}: holds no state dict ({what}; looked under '
+                                 f'{list(NESTED_KEYS)})')
+    state = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
+    if state and all(k.startswith('module.') for k in state):
+        state = {k[len('module.'):]: v for k, v in state.items()}
+    return state
+
+
+def read_state_dict(path: str, prefix: Optional[str] = None, map_location='cpu',
+                    verify: bool = True) -> Dict[str, torch.Tensor]:
+    """The state dict of any supported file; with ``prefix``, only its keys, prefix removed."""
+    state = unwrap_state_dict(read_checkpoint(path, map_location, verify=verify), str(path))
+    if prefix:
+        sub = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        if not sub:
+            raise CheckpointKeyError(f'{path}: no key starts with {prefix!r}; keys look like '
+                                     f'{few_keys(sorted(state))}')
+        state = sub
+    return state
+
+
+def resolve_url(path_or_url: str, model_dir: Optional[str] = None) -> str:
+    """A local path for ``path_or_url``: http(s) files are downloaded once into torch.hub's
+    checkpoint folder (or ``model_dir``); with several processes, local rank 0 downloads first."""
+    if not re.match(r'^https?://', str(path_or_url)):
+        return path_or_url
+    hub_dir = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints')
+    os.makedirs(hub_dir, exist_ok=True)
+    path = osp.join(hub_dir, osp.basename(path_or_url.split('?')[0]))
+    dist = torch.distributed
+    several = dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+    first = not several or int(os.environ.get('LOCAL_RANK', dist.get_rank())) == 0
+    if first and not osp.exists(path):
+        torch.hub.download_url_to_file(path_or_url, path, progress=True)
+    if several:
+        dist.barrier()
+    return path
+
+
+# ----------------------------------------------------------------------------------------- writing
+def save_checkpoint(obj: Any, path: str) -> str:
+    """``torch.save`` to ``path`` atomically (a kill leaves the old file or none, never a cut-off
+    one) and record its sha256 in ``<path>.sha256``; returns the digest."""
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return write_bytes_with_checksum(buf.getvalue(), path)
+
+
+def write_bytes_with_checksum(data: bytes, path: str) -> str:
+    """Write a serialised checkpoint atomically and its sha256 sidecar; returns the digest."""
+    dirname = osp.dirname(osp.abspath(path))
+    os.makedirs(dirname, exist_ok=True)
+    side = sidecar_path(path)
+    if osp.exists(side):  # never leave an old hash next to new content
+        os.remove(side)
+    tmp = osp.join(dirname, f'.{osp.basename(path)}.tmp{os.getpid()}')
+    with open(tmp, 'wb') as f:
+        f.write(data)
+    os.replace(tmp, path)
+    digest = hashlib.sha256(data).hexdigest()
+    write_checksum(path, digest)
+    for orphan in glob.glob(osp.join(glob.escape(dirname), '*' + SIDECAR_SUFFIX)):
+        if not osp.exists(orphan[:-len(SIDECAR_SUFFIX)]):  # checkpoint removed (max_keep_ckpts)
+            os.remove(orphan)
+    return digest
+
+
+def remove_checkpoint(path: str) -> None:
+    """Delete a checkpoint and its checksum sidecar."""
+    for p in (path, sidecar_path(path)):
+        if osp.exists(p):
+            os.remove(p)
+
+
+# ------------------------------------------------------------------------------- resuming a run
+def _epoch_of(path: str) -> int:
+    m = re.search(r'(?:epoch|iter)_(\d+)\.pth$', path)
+    return int(m.group(1)) if m else -1
+
+
+def repair_resume_point(work_dir: str) -> Optional[str]:
+    """Make ``work_dir/last_checkpoint`` name a complete checkpoint before an automatic resume.
+
+    A run killed while mmengine saved (before checkpoints were written atomically, or by another
+    writer) may leave a cut-off or damaged ``epoch_k.pth`` and, with ``max_keep_ckpts=1``, a
+    ``last_checkpoint`` that names a deleted file. Damaged checkpoints (:func:`verify_checkpoint`)
+    are removed and ``last_checkpoint`` re-pointed to the newest complete one, or removed when
+    there is none (training then starts from the beginning: same seeds, same result). Left-over
+    temporary files of an interrupted save are removed. Returns what was done, or None.
+    """
+    for tmp in glob.glob(osp.join(glob.escape(work_dir), '.*.pth.tmp*')):
+        os.remove(tmp)
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if not osp.exists(pointer):
+        return None
+    with open(pointer) as f:
+        named = f.read().strip()
+    if named and is_complete_checkpoint(named):
+        return None
+    actions = []
+    ckpts = glob.glob(osp.join(glob.escape(work_dir), 'epoch_*.pth')) + glob.glob(
+        osp.join(glob.escape(work_dir), 'iter_*.pth'))
+    good = []
+    for path in ckpts:
+        try:
+            verify_checkpoint(path)
+            good.append(path)
+        except CheckpointIntegrityError:
+            remove_checkpoint(path)
+            actions.append(f'removed damaged {osp.basename(path)}')
+        except CheckpointError:
+            remove_checkpoint(path)
+            actions.append(f'removed truncated {osp.basename(path)}')
+    what = f'last_checkpoint named {osp.basename(named) or "nothing"} (missing or incomplete)'
+    if good:
+        best = max(good, key=_epoch_of)
+        with open(pointer, 'w') as f:
+            f.write(best)
+        actions.append(f'{what}; resuming from {osp.basename(best)}')
+    else:
+        os.remove(pointer)
+        actions.append(f'{what} and no complete checkpoint is left: training from the start')
+    return '; '.join(actions)
+
+
+# -------------------------------------------------------------------------------- mmengine routes
+def load_from_mer_clip_reader(filename: str, map_location=None) -> Any:
+    """mmengine ``CheckpointLoader`` backend for local files and http(s) URLs: this module's
+    reader (safe unpickling, integrity check, clear errors)."""
+    return read_checkpoint(resolve_url(filename), map_location=map_location)
+
+
+def save_for_mmengine(orig_save):
+    """Wrap mmengine's ``save_checkpoint``: local files are written by :func:`save_checkpoint`
+    (atomic, with the sha256 sidecar); other backends (pavi, s3, ...) by mmengine itself."""
+
+    def save(checkpoint, filename, file_client_args=None, backend_args=None):
+        local = '://' not in str(filename) and not str(filename).startswith('pavi:')
+        backend = (backend_args or {}).get('backend')
+        if local and file_client_args is None and backend in (None, 'local'):
+            return save_checkpoint(checkpoint, str(filename))
+        return orig_save(checkpoint, filename, file_client_args=file_client_args,
+                         backend_args=backend_args)
+
+    save._mer_clip_patched = True
+    save.__wrapped__ = orig_save
+    return save
+
+
+def register_with_mmengine() -> bool:
+    """Route mmengine's checkpoint loading (local, http, https) and saving (local) through this
+    module. Idempotent; returns True when it changed something."""
+    from mmengine.runner import checkpoint as mm_ckpt
+    from mmengine.runner import runner as mm_runner
+
+    changed = False
+    loader = mm_ckpt.CheckpointLoader
+    for prefix in ('', 'http://', 'https://'):
+        if loader._schemes.get(prefix) is not load_from_mer_clip_reader:
+            loader.register_scheme(prefixes=prefix, loader=load_from_mer_clip_reader, force=True)
+            changed = True
+    if not getattr(mm_runner.save_checkpoint, '_mer_clip_patched', False):
+        mm_runner.save_checkpoint = save_for_mmengine(mm_runner.save_checkpoint)
+        changed = True
+    return changed
+
+
+__all__ = [
+    'CheckpointError', 'CheckpointNotFoundError', 'CheckpointFormatError',
+    'CheckpointIntegrityError', 'UnsafeCheckpointError', 'CheckpointKeyError',
+    'CheckpointMismatchError', 'read_checkpoint', 'read_state_dict', 'unwrap_state_dict',
+    'verify_checkpoint', 'is_complete_checkpoint', 'save_checkpoint', 'write_checksum',
+    'read_checksum', 'sha256_of', 'hash_in_name', 'unsafe_globals', 'resolve_url',
+    'remove_checkpoint', 'repair_resume_point', 'register_with_mmengine', 'few_keys'
+]
