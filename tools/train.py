@@ -19,13 +19,11 @@ import sys
 import torch
 
 import mer_clip  # noqa: F401  (applies compat workarounds, registers components)
-from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
+from mer_clip.apis.config import load_config
 from mer_clip.checkpoint import repair_resume_point
-from mer_clip.datasets.protocol import apply_fold
-from mer_clip.utils import apply_cfg_options, set_dataset_option
 from mer_clip.utils.cli import add_debug_argument, run_tool
 
 
@@ -129,11 +127,8 @@ def repair_auto_resume(cfg) -> None:
 
 def run(argv=None):
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    apply_cfg_options(cfg, args.cfg_options)
-    apply_fold(cfg, args.loso_subject, args.fold_key, args.held_out)
-    if args.strict:
-        set_dataset_option(cfg, 'strict_labels', True)
+    cfg = load_config(args.config, args.cfg_options, loso_subject=args.loso_subject,
+                      fold_key=args.fold_key, held_out=args.held_out, strict_labels=args.strict)
     cfg = merge_args(cfg, args)
     repair_auto_resume(cfg)
     runner = Runner.from_cfg(cfg)

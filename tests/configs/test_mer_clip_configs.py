@@ -10,7 +10,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from mer_clip.utils import set_loso_subject
+from mer_clip.datasets.protocol import set_fold
 from mmaction.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -113,7 +113,7 @@ def _tiny_runner_cfg(path, synthetic_root, tmp_path):
     # one fold of the LOSO: hold out the first subject
     with open(osp.join(synthetic_root, 'annotations.json')) as f:
         subject = json.load(f)['data_list'][0]['subject']
-    set_loso_subject(cfg, subject)
+    set_fold(cfg, 'subject', subject)
     cfg.train_cfg.max_epochs = 1
     cfg.train_cfg.val_interval = 1
     cfg.work_dir = str(tmp_path)

@@ -5,7 +5,8 @@ import os.path as osp
 import pytest
 
 from mer_clip.loso import LOSOExperiment, detect_protocol, fold_dirname, parse_device_groups
-from mer_clip.loso.runner import CHECKPOINT_RULE_UNSAFE, load_config
+from mer_clip.apis.config import load_config
+from mer_clip.loso.runner import CHECKPOINT_RULE_UNSAFE
 from tests.conftest import SYNTHETIC_CONFIG
 
 

@@ -4,8 +4,10 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
 
+from mer_clip.apis.config import load_config
+from mer_clip.datasets.protocol import set_fold
 from tests.conftest import REPO_ROOT
 
 SAMM = 'configs/mer-clip_uniformerv2-b16_2xb8-55e_samm-5cls.py'
@@ -27,9 +29,9 @@ def _args(train_tool, monkeypatch, *argv):
 def test_loso_subject_reaches_every_dataloader(train_tool, monkeypatch):
     # the user's own command line, with the earlier name of the SAMM config
     args = _args(train_tool, monkeypatch, 'configs/mer_clip_samm.py', '--loso-subject', '011')
-    cfg = Config.fromfile(osp.join(REPO_ROOT, args.config))
-    from mer_clip.utils import set_loso_subject
-    set_loso_subject(cfg, args.loso_subject)
+    cfg = load_config(osp.join(REPO_ROOT, args.config), args.cfg_options,
+                      loso_subject=args.loso_subject, fold_key=args.fold_key,
+                      held_out=args.held_out, strict_labels=args.strict)
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         assert cfg[key].dataset.loso_subject == '011'
 
@@ -63,12 +65,9 @@ def test_amp_config_falls_back_to_fp32_without_cuda(train_tool, monkeypatch):
 
 
 def test_loso_subject_reaches_a_wrapped_dataset():
-    from mmengine.config import ConfigDict
-
-    from mer_clip.utils import set_loso_subject
     inner = dict(type='MicroExpressionDataset', loso_subject=None)
     cfg = ConfigDict(train_dataloader=dict(dataset=dict(
         type='RepeatDataset', times=2, dataset=dict(type='ClassBalancedDataset', dataset=inner))))
-    set_loso_subject(cfg, 7)
+    set_fold(cfg, 'subject', 7)
     assert cfg.train_dataloader.dataset.dataset.dataset.loso_subject == '7'
     assert 'loso_subject' not in cfg.train_dataloader.dataset  # the wrapper is left alone

@@ -1,17 +1,17 @@
-"""mer_clip.utils.config: --cfg-options as the tools apply them."""
-import os.path as osp
+"""mer_clip.utils.config: the ME dataset inside a config's dataloaders."""
+from mmengine.config import ConfigDict
 
-from mmengine.config import Config
-
-from mer_clip.utils import apply_cfg_options
-from tests.conftest import REPO_ROOT
+from mer_clip.utils.config import dataloader_datasets, set_dataset_option
 
 
-def test_cfg_options_loso_subject_reaches_every_dataloader():
-    """The documented ``--cfg-options loso_subject=006`` (tools/train.py docstring) used to set
-    only the top-level variable, which no dataset reads any more."""
-    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs/mer_clip_samm.py'))
-    apply_cfg_options(cfg, ['loso_subject=006', 'train_dataloader.batch_size=3'])
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        assert cfg[key].dataset.loso_subject == '006'  # verbatim, not the number 6
-    assert cfg.train_dataloader.batch_size == 3 and cfg.loso_subject == '006'
+def test_dataloader_datasets_reach_inside_wrappers():
+    inner = dict(type='MicroExpressionDataset', loso_subject=None)
+    cfg = ConfigDict(
+        train_dataloader=dict(dataset=dict(type='RepeatDataset', times=2, dataset=dict(
+            type='ClassBalancedDataset', dataset=inner))),
+        test_dataloader=dict(dataset=dict(type='MicroExpressionDataset')))
+    assert [d['type'] for d in dataloader_datasets(cfg)] == ['MicroExpressionDataset'] * 2
+    set_dataset_option(cfg, 'strict_labels', True)
+    assert cfg.train_dataloader.dataset.dataset.dataset.strict_labels is True
+    assert cfg.test_dataloader.dataset.strict_labels is True
+    assert 'strict_labels' not in cfg.train_dataloader.dataset  # the wrappers are left alone

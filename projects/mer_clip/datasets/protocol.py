@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
+from ..utils.config import dataloader_datasets, inner_dataset_cfg
+
 #: protocol name -> fold key
 PROTOCOLS = {'loso': 'subject', 'lodo': 'dataset'}
 _ALIASES = {'leave-one-subject-out': 'loso', 'subject': 'loso',
@@ -102,22 +104,16 @@ def set_fold(cfg, key: str, held_out: Any) -> None:
     ``fold_key`` and ``held_out``. mmengine resolves config variables when the file is read, so the
     fields of the datasets themselves are set.
     """
-    from mer_clip.utils.config import inner_dataset_cfg
-    found = False
-    for loader_key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        loader = cfg.get(loader_key)
-        if loader is None:
-            continue
-        ds = inner_dataset_cfg(loader['dataset'])
+    datasets = list(dataloader_datasets(cfg))
+    if not datasets:
+        raise KeyError(f'the config has no train/val/test dataloader to set the held-out {key} on')
+    for ds in datasets:
         if key == 'subject':
             ds['loso_subject'] = str(held_out).strip()
             for k in ('fold_key', 'held_out'):
                 ds.pop(k, None)
         else:
             ds.update(fold_key=key, held_out=str(held_out).strip(), loso_subject=None)
-        found = True
-    if not found:
-        raise KeyError(f'the config has no train/val/test dataloader to set the held-out {key} on')
     if key == 'subject':
         cfg.loso_subject = str(held_out).strip()
 
@@ -157,7 +153,6 @@ def apply_fold(cfg, loso_subject: Optional[Any] = None, fold_key: Optional[str] 
 
 def protocol_of_config(cfg) -> FoldProtocol:
     """The protocol a config names: its test (or val) dataset's ``fold_key``, else LOSO."""
-    from mer_clip.utils.config import inner_dataset_cfg
     loader = cfg.get('test_dataloader') or cfg.get('val_dataloader') or {}
     ds = inner_dataset_cfg(loader['dataset']) if 'dataset' in loader else {}
     return get_protocol(ds.get('fold_key') or 'loso')

@@ -52,11 +52,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Deque, Dict, List, Optional, Sequence
 
-from ..checkpoint import (CheckpointError, remove_checkpoint, repair_resume_point,  # noqa: F401
-                          verify_checkpoint)
+from ..apis.config import load_config
+from ..checkpoint import CheckpointError, remove_checkpoint, repair_resume_point, verify_checkpoint
 from ..datasets.protocol import get_protocol, protocol_of_config
-from ..utils import (DATASET_WRAPPERS, apply_cfg_options, parse_cfg_options,  # noqa: F401
-                     set_dataset_option)
+from ..utils.config import DATASET_WRAPPERS, set_dataset_option
 from .folds import Protocol, detect_protocol, fold_dirname, select_subjects
 from .progress import Progress
 from .reports import (build_summary, check_pooling, config_hash, load_fold_predictions,
@@ -70,15 +69,6 @@ UNSAFE_TRAIN_OPTIONS = ['default_hooks.checkpoint.save_best=mer/UF1',
                         'default_hooks.checkpoint.rule=greater', 'train_cfg.val_interval=1']
 TOOLS_DIR = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..', 'tools'))
 WATCHDOG = osp.join(osp.dirname(osp.abspath(__file__)), 'watchdog.py')
-
-
-def load_config(config: str, cfg_options: Optional[Sequence[str]] = None):
-    """The config with ``--cfg-options`` applied as tools/train.py and test.py apply them."""
-    import mer_clip  # noqa: F401
-    from mmengine.config import Config
-    cfg = Config.fromfile(config)
-    apply_cfg_options(cfg, cfg_options)
-    return cfg
 
 
 @dataclass
@@ -697,5 +687,5 @@ def parse_device_groups(devices: Optional[str], gpus: Optional[int], per_fold: i
 
 
 __all__ = ['LOSOExperiment', 'Fold', 'FoldFailed', 'RunStateMismatch', 'parse_device_groups',
-           'load_config', 'launch_port', 'check_fold_dirs',
+           'launch_port', 'check_fold_dirs',
            'CHECKPOINT_RULE_LAST', 'CHECKPOINT_RULE_UNSAFE']

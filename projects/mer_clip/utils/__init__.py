@@ -1,2 +1,2 @@
-from .config import (DATASET_WRAPPERS, apply_cfg_options, inner_dataset_cfg,  # noqa: F401
-                     parse_cfg_options, set_dataset_option, set_loso_subject)
+from .config import (DATASET_WRAPPERS, dataloader_datasets, inner_dataset_cfg,  # noqa: F401
+                     parse_cfg_options, set_dataset_option)
