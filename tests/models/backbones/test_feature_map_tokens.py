@@ -6,7 +6,7 @@ import mer_clip  # noqa: F401
 from mmaction.registry import MODELS
 from mmengine.registry import init_default_scope
 
-from mer_clip.models.heads.emotion_transformer_head import split_fused_and_tokens
+from mer_clip.models.backbones.visual_features import split_fused_and_tokens
 
 init_default_scope('mmaction')
 

@@ -1,6 +1,6 @@
 """A 2D backbone's feature map as MER-CLIP's visual features: a global F_g and local tokens.
 
-MER-CLIP's heads read ``(F_g (B, D), local tokens (B, N, D))`` (``split_fused_and_tokens``): the
+MER-CLIP's heads read ``(F_g (B, D), local tokens (B, N, D))`` (:mod:`.visual_features`): the
 emotion transformer head attends over [F_g; tokens], the AU-text alignment projects F_g. A CNN's
 (B, C, h, w) map has the tokens (its h * w positions) but, unlike a ViT's tokens, they carry no
 position: the transformer head, which has no positional embedding of its own, would see a bag of

@@ -22,6 +22,8 @@ import torch
 
 from mmaction.registry import MODELS
 
+from .onset_index import onset_indices
+
 # (top, bottom, left, right) as fractions of H and W. "left"/"right" are image coordinates (the
 # authors' choice), i.e. "left_cheek" is the subject's right cheek on a non-mirrored face crop.
 DEFAULT_REGIONS: Dict[str, Tuple[float, float, float, float]] = {
@@ -53,7 +55,8 @@ class LocalStaticFaceMix:
     Input layouts: ``(N, C, T, H, W)`` and ``(N, num_clips, C, T, H, W)``. With several clips
     (views) per sample, one decision (mix or not, partner, region) is drawn per sample and view v of i is
     blended with the onset frame of view v of j. The onset position comes from
-    ``data_samples[j].metainfo.get('onset_index', 0)`` (an int, or one int per view).
+    ``data_samples[j].metainfo.get('onset_index', 0)`` (an int, or one int per view;
+    :mod:`.onset_index`).
 
     A batch of one has no partner: it is returned unchanged (nothing is mixed). The authors let
     j equal i (a no-op mix); here j is drawn uniformly among the other N - 1 clips.
@@ -122,25 +125,6 @@ class LocalStaticFaceMix:
             bounds.append((y0, y1, x0, x1))
         return bounds
 
-    def _onset_indices(self, data_samples, num: int, num_views: int, clip_len: int) -> torch.Tensor:
-        """Onset position of every sample and view, (N, num_views) long, validated."""
-        rows = []
-        for i in range(num):
-            meta = data_samples[i].metainfo if data_samples is not None else {}
-            value = meta.get('onset_index', 0)
-            idx = torch.as_tensor(value, dtype=torch.long).flatten()
-            if idx.numel() == 1:
-                idx = idx.expand(num_views)
-            if idx.numel() != num_views or bool(((idx < 0) | (idx >= clip_len)).any()):
-                name = meta.get('sample_id', f'batch index {i}')
-                raise ValueError(
-                    f'LocalStaticFaceMix: sample {name}: onset_index={value!r} is not a frame '
-                    f'index in [0, {clip_len}) (one int, or one per clip of {num_views}); check '
-                    "that the sampler sets 'onset_index' and PackActionInputs carries it in "
-                    'meta_keys')
-            rows.append(idx)
-        return torch.stack(rows)
-
     def __call__(self, imgs: torch.Tensor, data_samples=None,
                  **kwargs) -> Tuple[torch.Tensor, list]:
         """Blend a batch. imgs: (N, C, T, H, W) or (N, num_clips, C, T, H, W) float."""
@@ -160,7 +144,8 @@ class LocalStaticFaceMix:
             raise ValueError(f'LocalStaticFaceMix: {len(data_samples)} data samples for a batch '
                              f'of {num} clips')
 
-        onset = self._onset_indices(data_samples, num, num_views, clip_len)  # (N, V)
+        onset = onset_indices(data_samples, num, num_views, clip_len,
+                              'LocalStaticFaceMix')  # (N, V)
         none = torch.full((num, ), -1, dtype=torch.long)
         self.last_mix_info = dict(mixed=torch.zeros(num, dtype=torch.bool), partner=none,
                                   region=none.clone(), onset_index=onset,

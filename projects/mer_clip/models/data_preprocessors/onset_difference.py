@@ -23,14 +23,17 @@ from mmaction.registry import MODELS
 from mmaction.utils import SampleList
 from mmengine.model.utils import stack_batch
 
+from .onset_index import onset_indices
+
 
 @MODELS.register_module()
 class OnsetDifferencePreprocessor(ActionDataPreprocessor):
     """``ActionDataPreprocessor`` that first replaces each frame by ``frame - onset frame``.
 
     The onset position of sample i is ``data_samples[i].metainfo['onset_index']`` (set by
-    ``MESampleFrames``; 0 when absent; an int, or one per view for multi-view inputs). Then the
-    usual normalisation (use ``mean=0`` and a ``std`` in grey levels) and training-time blending.
+    ``MESampleFrames``; 0 when absent; an int, or one per view for multi-view inputs;
+    :mod:`.onset_index`). Then the usual normalisation (use ``mean=0`` and a ``std`` in grey
+    levels) and training-time blending.
     Only ``format_shape='NCTHW'`` (with or without a views axis) is supported.
     """
 
@@ -45,16 +48,9 @@ class OnsetDifferencePreprocessor(ActionDataPreprocessor):
         batch = stack_batch(inputs).float()  # (N, [V,] C, T, H, W)
         clips = batch if batch.ndim == 6 else batch.unsqueeze(1)  # (N, V, C, T, H, W)
         num, views, _, frames = clips.shape[:4]
+        onset = onset_indices(data_samples, num, views, frames,
+                              'OnsetDifferencePreprocessor')  # (N, V)
         for i in range(num):
-            meta = data_samples[i].metainfo if data_samples is not None else {}
-            onset = torch.as_tensor(meta.get('onset_index', 0), dtype=torch.long).flatten()
-            onset = onset.expand(views) if onset.numel() == 1 else onset
-            if onset.numel() != views or bool(((onset < 0) | (onset >= frames)).any()):
-                raise ValueError(
-                    f'OnsetDifferencePreprocessor: sample {meta.get("sample_id", i)}: onset_index='
-                    f'{meta.get("onset_index")!r} is not a frame index in [0, {frames}) (one int '
-                    f'or one per view of {views}); put MESampleFrames in the pipeline and '
-                    "'onset_index' in PackActionInputs.meta_keys")
             for v in range(views):
-                clips[i, v] -= clips[i, v, :, int(onset[v])].clone().unsqueeze(1)
+                clips[i, v] -= clips[i, v, :, int(onset[i, v])].clone().unsqueeze(1)
         return super().preprocess(list(batch), data_samples, training)

@@ -7,34 +7,14 @@ also plugs into stock recognizers: besides MERUniFormerV2's ``(F_g, tokens)`` it
 feature (a one-token sequence) or any (B, C, T, H, W)-like feature map (its positions become the
 tokens and their mean plays F_g).
 """
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Union
 
 import torch
 from mmaction.models.heads.base import BaseHead
 from mmaction.registry import MODELS
 from torch import Tensor, nn
 
-HeadInput = Union[Tensor, Tuple[Tensor, Tensor], Dict[str, Tensor]]
-
-
-def split_fused_and_tokens(x: HeadInput) -> Tuple[Tensor, Optional[Tensor]]:
-    """Return (fused (B, C), tokens (B, N, C) or None) from any supported backbone output."""
-    if isinstance(x, dict):
-        if 'fused' not in x:
-            raise KeyError(f"head input dict needs a 'fused' entry, got keys {sorted(x)}")
-        return x['fused'], x.get('local_tokens')
-    if isinstance(x, (tuple, list)):
-        if len(x) != 2:
-            raise ValueError(f'head input tuple must be (fused, local_tokens), got {len(x)} items')
-        return x[0], x[1]
-    if not isinstance(x, Tensor):
-        raise TypeError(f'unsupported head input type {type(x).__name__}')
-    if x.dim() == 2:  # (B, C)
-        return x, None
-    if x.dim() >= 3:  # (B, C, *positions), e.g. (B, C, T, H, W)
-        tokens = x.flatten(2).transpose(1, 2)  # (B, N, C)
-        return tokens.mean(1), tokens
-    raise ValueError(f'head input must be (B, C) or (B, C, ...), got shape {tuple(x.shape)}')
+from ..backbones.visual_features import VisualFeatures, split_fused_and_tokens
 
 
 @MODELS.register_module()
@@ -98,7 +78,7 @@ class EmotionTransformerHead(BaseHead):
         self.dropout = nn.Dropout(dropout_ratio) if dropout_ratio > 0 else nn.Identity()
         self.fc_cls = nn.Linear(hidden_dim, num_classes)
 
-    def forward(self, x: HeadInput, **kwargs) -> Tensor:
+    def forward(self, x: VisualFeatures, **kwargs) -> Tensor:
         """x: (F_g (B, C), local tokens (B, N, C)), a dict, (B, C) or (B, C, T, H, W) -> (B, K)."""
         fused, tokens = split_fused_and_tokens(x)
         if fused.size(-1) != self.in_channels:

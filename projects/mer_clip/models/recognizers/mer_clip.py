@@ -39,7 +39,7 @@ from mmaction.registry import MODELS
 from mmaction.utils import ConfigType, OptConfigType, SampleList
 from torch import Tensor
 
-from ..heads.emotion_transformer_head import split_fused_and_tokens
+from ..backbones.visual_features import split_fused_and_tokens
 
 
 @MODELS.register_module()
