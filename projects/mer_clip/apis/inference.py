@@ -186,9 +186,7 @@ def au_text_embeddings(model, candidates: Sequence[Sequence[int]],
     templates = list(DEFAULT_TEMPLATE_INDICES if templates is None else templates)
     texts = [au_prompt([{'au': a, 'side': None} for a in cand], template_idx=t)
              for cand in candidates for t in templates]
-    feats = []
-    for i in range(0, len(texts), 256):
-        feats.append(model.align_head.project_text(model.text_encoder(texts[i:i + 256])))
+    feats = [model.encode_text(texts[i:i + 256]) for i in range(0, len(texts), 256)]
     emb = torch.cat(feats).view(len(candidates), len(templates), -1).mean(1)  # (K, E)
     return torch.nn.functional.normalize(emb, dim=-1)
 
@@ -196,11 +194,8 @@ def au_text_embeddings(model, candidates: Sequence[Sequence[int]],
 @torch.no_grad()
 def visual_embedding(model, data: dict) -> torch.Tensor:
     """(1, E) aligned visual embedding of a prepared clip (views averaged)."""
-    from mer_clip.models.heads.emotion_transformer_head import split_fused_and_tokens
     data = model.data_preprocessor(data, False)
-    feats, _ = model.extract_feat(data['inputs'], test_mode=True)
-    fused = split_fused_and_tokens(feats)[0]  # F_g (N * views, C)
-    emb = model.align_head.project_visual(fused).mean(0, keepdim=True)
+    emb = model.encode_video(data['inputs']).mean(0, keepdim=True)  # (1, E)
     return torch.nn.functional.normalize(emb, dim=-1)
 
 
@@ -213,7 +208,7 @@ def retrieve_aus(model, clip: str, top_k: int = 5, onset: Optional[int] = None,
     """The ``top_k`` AU descriptions (single AUs, or combinations up to ``max_combination``) most
     similar to the clip in the aligned space; see the module docstring."""
     from mer_clip.au import get_au_description
-    if getattr(model, 'align_head', None) is None or getattr(model, 'text_encoder', None) is None:
+    if not getattr(model, 'with_alignment', False):
         raise ValueError('AU retrieval needs a MER-CLIP model with alignment (align_head and '
                          'text_encoder); this model was built without them (align_head=None)')
     data = prepare_clip(model, clip, onset=onset, apex=apex, offset=offset,
@@ -222,7 +217,7 @@ def retrieve_aus(model, clip: str, top_k: int = 5, onset: Optional[int] = None,
     text = au_text_embeddings(model, candidates, templates)  # (K, E)
     visual = visual_embedding(model, data).to(text.device)  # (1, E)
     sim = (visual @ text.t())[0]  # (K,) cosine similarities
-    probs = (model.align_head.scale().to(sim.device) * sim).softmax(-1)
+    probs = (model.alignment_scale().to(sim.device) * sim).softmax(-1)
     order = torch.argsort(sim, descending=True)[:top_k].tolist()
     out = []
     for i in order:

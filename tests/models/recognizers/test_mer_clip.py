@@ -190,6 +190,26 @@ def test_alignment_needs_text_encoder():
         _build(text_encoder=None)
 
 
+def test_encode_video_and_text_in_the_aligned_space():
+    model = _build().eval()
+    inputs, _ = _batch(n=2, clips=2)
+    with torch.no_grad():
+        video = model.encode_video(inputs)  # (N * clips, E)
+        fused, _ = model.backbone(inputs.flatten(0, 1))
+        assert torch.equal(video, model.align_head.project_visual(fused))
+        text = model.encode_text(PROMPTS[:2])
+        assert torch.equal(text, model.align_head.project_text(model.text_encoder(PROMPTS[:2])))
+    assert video.shape == (4, 32) and text.shape == (2, 32)
+    assert torch.allclose(video.norm(dim=-1), torch.ones(4)) and torch.allclose(
+        text.norm(dim=-1), torch.ones(2))
+    assert torch.equal(model.alignment_scale(), model.align_head.scale())
+    plain = _build(align_head=None, text_encoder=None)
+    for call in (lambda: plain.encode_video(inputs), lambda: plain.encode_text(PROMPTS),
+                 plain.alignment_scale):
+        with pytest.raises(ValueError, match='align_head=None'):
+            call()
+
+
 def test_bf16_autocast_loss_close_to_fp32():
     model = _build().eval()  # no dropout: both runs see the same network
     inputs, samples = _batch()

@@ -14,6 +14,10 @@ values are logged as ``clip_raw`` / ``cls_raw`` (no 'loss' in the name, so mmeng
 them to the total). Prediction (``mode='predict'``) uses the emotion head only: no text at test
 time.
 
+In the aligned space, as open_clip's ``encode_image`` / ``encode_text``: :meth:`MERCLIP.encode_video`
+and :meth:`MERCLIP.encode_text` give L2-normalised embeddings (AU retrieval,
+:mod:`mer_clip.apis.inference`, compares them, scaled by :meth:`MERCLIP.alignment_scale`).
+
 Ablations of Table VIII from the config alone:
 - ``align_head=None``: no alignment; the loss is the classification loss alone (weight 1).
 - ``cls_head=dict(type='UniFormerHead', ...)`` (any head without ``uses_local_tokens``): a linear
@@ -158,6 +162,31 @@ class MERCLIP(BaseRecognizer):
     def _group_keys(self, data_samples: SampleList) -> Optional[List[str]]:
         keys = [sample.metainfo.get(self.group_key) for sample in data_samples]
         return None if any(k is None for k in keys) else keys
+
+    # ------------------------------------------------------------------ the aligned space
+    def _check_alignment(self, what: str) -> None:
+        if not self.with_alignment:
+            raise ValueError(f'MERCLIP.{what} needs the AU-text alignment (align_head and '
+                             'text_encoder); this model was built without them (align_head=None)')
+
+    def encode_video(self, inputs: Tensor) -> Tensor:
+        """Preprocessed clips (N, num_clips, C, T, H, W) (or NCHW images) -> (N * num_clips, E)
+        L2-normalised embeddings of F_g in the aligned space (``align_head.project_visual``)."""
+        self._check_alignment('encode_video')
+        feats, _ = self.extract_feat(inputs, test_mode=True)
+        fused, _ = split_fused_and_tokens(feats)  # F_g (N * num_clips, C)
+        return self.align_head.project_visual(fused)
+
+    def encode_text(self, texts: Sequence[str]) -> Tensor:
+        """B texts -> (B, E) L2-normalised embeddings in the aligned space (the frozen text
+        encoder's features through ``align_head.project_text``)."""
+        self._check_alignment('encode_text')
+        return self.align_head.project_text(self.text_encoder(list(texts)))
+
+    def alignment_scale(self) -> Tensor:
+        """The learned logit scale of the aligned cosine similarities (CLIP's exp(s), capped)."""
+        self._check_alignment('alignment_scale')
+        return self.align_head.scale()
 
     # ------------------------------------------------------------------ forward
     def extract_feat(self,
