@@ -6,8 +6,12 @@ import pytest
 skimage_data = pytest.importorskip('skimage.data')
 pytest.importorskip('dlib')
 
-from mer_clip.preprocessing.face_align import (FaceAligner, landmark_model_path,  # noqa: E402
-                                               transform_points)
+from mer_clip.preprocessing.face_align import FaceAligner, landmark_model_path  # noqa: E402
+
+
+def transform_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Apply a (2, 3) affine matrix to (N, 2) points."""
+    return points @ matrix[:, :2].T + matrix[:, 2]
 
 
 @pytest.fixture(scope='module')

@@ -197,8 +197,3 @@ class FaceAligner:
         frames = list(frames)
         al = self.estimate_clip(lambda i: frames[i], onset_pos, list(range(len(frames))))
         return [self.warp(f, al.matrix) for f in frames], al
-
-
-def transform_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """Apply a (2, 3) affine matrix to (N, 2) points."""
-    return points @ matrix[:, :2].T + matrix[:, 2]

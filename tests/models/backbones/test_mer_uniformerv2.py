@@ -2,10 +2,10 @@ import pytest
 import torch
 
 from mer_clip.checkpoint import CheckpointError
-from mer_clip.models.backbones.mer_uniformerv2 import (CheckpointMismatchError, MERUniFormerV2,
-                                                       tiny_uniformerv2_cfg)
+from mer_clip.models.backbones.mer_uniformerv2 import CheckpointMismatchError, MERUniFormerV2
 from mmaction.models.backbones.uniformerv2 import UniFormerV2
 from mmaction.registry import MODELS
+from tests.models.tiny import tiny_uniformerv2_cfg
 
 
 def _tiny(**kw):

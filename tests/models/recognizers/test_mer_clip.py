@@ -4,10 +4,11 @@ import warnings
 import pytest
 import torch
 
-from mer_clip.models.backbones.mer_uniformerv2 import tiny_uniformerv2_cfg
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 from mmengine.registry import init_default_scope
+
+from tests.models.tiny import tiny_uniformerv2_cfg
 
 init_default_scope('mmaction')
 

@@ -26,7 +26,7 @@ token), whose explicit softmax costs nothing worth replacing.
 """
 import os.path as osp
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -273,19 +273,4 @@ class MERUniFormerV2(UniFormerV2):
         return torch.cat([cls_pos, grid], dim=0)
 
 
-def tiny_uniformerv2_cfg(frames: int = 8, size: int = 32, width: int = 64,
-                         layers: int = 4, heads: int = 2, patch: int = 8,
-                         return_list: Sequence[int] = (2, 3), **overrides) -> dict:
-    """Config of a tiny MERUniFormerV2 for tests and CPU demos (same structure as B/16)."""
-    cfg = dict(type='MERUniFormerV2', input_resolution=size, patch_size=patch, width=width,
-               layers=layers, heads=heads, t_size=frames, temporal_downsample=True,
-               dw_reduction=1.5, no_lmhra=False, double_lmhra=True,
-               return_list=list(return_list), n_layers=len(return_list), n_dim=width,
-               n_head=heads, mlp_factor=4.0, mlp_dropout=[0.5] * len(return_list),
-               backbone_drop_path_rate=0.0, drop_path_rate=0.0)
-    cfg.update(overrides)
-    return cfg
-
-
-__all__: List[str] = ['MERUniFormerV2', 'CheckpointMismatchError', 'read_state_dict',
-                      'tiny_uniformerv2_cfg']
+__all__: List[str] = ['MERUniFormerV2', 'CheckpointMismatchError', 'read_state_dict']
