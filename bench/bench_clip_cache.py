@@ -33,8 +33,8 @@ from mmengine.registry import init_default_scope
 from mmaction.registry import TRANSFORMS
 
 from mer_clip.datasets.transforms.sampling import sample_me_indices
-from mer_clip.preprocessing.prepare import (OUT_TMPL, PrepareConfig, prepare_records,
-                                            write_clip_cache)
+from mer_clip.preprocessing.frames import OUT_TMPL
+from mer_clip.preprocessing.prepare import PrepareConfig, prepare_records, write_clip_cache
 
 
 def _face(size):

@@ -23,15 +23,17 @@ import os.path as osp
 import sys
 
 import mer_clip  # noqa: F401  (stack workarounds, registries)
-from mer_clip.preprocessing.prepare import (DATASETS, PrepareConfig, prepare_dataset,
-                                            prepare_records, read_video_list, video_record)
+from mer_clip.preprocessing.prepare import (PrepareConfig, prepare_dataset, prepare_records,
+                                            read_video_list, video_record)
+from mer_clip.preprocessing.release import RELEASES
+from mer_clip.preprocessing.verify import format_report
 from mer_clip.utils.cli import add_debug_argument, run_tool
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('dataset', choices=sorted(DATASETS) + ['video'],
+    p.add_argument('dataset', choices=sorted(RELEASES) + ['video'],
                    help="release name, or 'video' for video files")
     p.add_argument('raw_root', help='unpacked release folder; for video: a video file or a CSV '
                                     '(video,onset,apex,offset[,subject,sample_id,emotion,aus])')
@@ -125,7 +127,6 @@ def run(argv=None) -> int:
     if c['skipped']:
         print(f'skipped clips and reasons: {osp.join(args.out_root, "prepare_log.json")}')
     if 'verify' in summary:
-        from mer_clip.preprocessing.verify import format_report
         print('verification: ' + format_report(summary['verify']))
         if summary['verify']['num_problems']:
             return 1

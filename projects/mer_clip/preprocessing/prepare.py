@@ -1,6 +1,8 @@
 """From a dataset release (or a video file) to aligned face clips, a canonical annotation, a cache.
 
-For every record of the release's annotation sheet (read by :mod:`mer_clip.datasets.readers`):
+The pipeline of ``tools/data/prepare_dataset.py``. The release's label sheet and frame folders are
+found by :mod:`.release` and its records read by :mod:`mer_clip.datasets.readers`; frames are read
+by :mod:`.frames`. For every record:
 
 1. find the clip's frames in the release's own folder layout and file naming;
 2. estimate one face-alignment transform on the onset frame (:class:`FaceAligner`; fallback recorded
@@ -19,243 +21,39 @@ skipping every finished clip folder. A clip whose frames are missing or unreadab
 logged skip (the file is named in the log; ``strict=True`` raises instead); it is left out of the
 annotation file.
 """
+import csv
 import glob
 import json
 import logging
+import multiprocessing as mp
 import os
 import os.path as osp
-import re
 import shutil
 import time
 from dataclasses import asdict, dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import cv2
 import numpy as np
+from mmaction.datasets.transforms import Resize
+from tqdm import tqdm
 
-from mer_clip.utils.image_io import ImageReadError, read_image
+from mer_clip.au.codes import parse_au_string
+from mer_clip.datasets.annotation import dump_annotations
+from mer_clip.datasets.readers.report import ConversionReport
+from mer_clip.datasets.transforms.sampling import sample_me_indices
 
 from .face_align import FaceAligner
+from .frames import (CLIP_META, OUT_TMPL, FolderSource, PrepareError, VideoSource,
+                     reduced_matrix, reduction_factor)
+from .release import find_annotation, find_frame_root, read_records, release_layout
 from .verify import verify_dataset
 
 logger = logging.getLogger('mer_clip.prepare')
 
-OUT_TMPL = 'img_{:05d}.jpg'
-CLIP_META = 'clip.json'
 CONFIG_FILE = 'prepare_config.json'
 LOG_FILE = 'prepare_log.json'
 ANN_FILE = 'annotations.json'
-
-
-class PrepareError(RuntimeError):
-    """A clip that cannot be prepared (missing frame folder/file, unreadable image, bad indices)."""
-
-
-# ------------------------------------------------------------------------------------------------
-# datasets: reader and where its files usually are
-# ------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class DatasetSpec:
-    reader: str                    # function name in mer_clip.datasets.readers
-    # annotation sheet(s) of the release, searched under RAW_ROOT (case-insensitive, in this order
-    # of preference)
-    ann_globs: Tuple[str, ...]
-    # True when one frame folder holds a whole recording with several MEs (CAS(ME)^3): only
-    # onset..offset is then written by default.
-    shared_folders: bool = False
-    multi_file: bool = False       # the reader takes several sheets (DFME: one per split)
-    ann_exclude: Tuple[str, ...] = ()  # names that match ann_globs but are not the label sheet
-    layout: bool = False           # no sheet: the labels are the folder layout (SMIC-HS)
-
-
-DATASETS: Dict[str, DatasetSpec] = {
-    'samm': DatasetSpec('read_samm', ('SAMM_Micro_FACS_Codes*.xlsx', '*SAMM*.xlsx')),
-    # the 2019 revision is the one behind Table III; the 2014 sheet is used when it is the only one
-    'casme2': DatasetSpec('read_casme2', ('CASME2-coding-20190701*.xlsx', 'CASME2-coding*.xlsx',
-                                          '*CASME2*.xlsx')),
-    # the official name is lower case; the release's list of wrongly labelled MEs sits beside it
-    'casme3': DatasetSpec('read_casme3', ('cas(me)3_part_A_ME_label*.xlsx',
-                                          '*part_A*ME_label*.xlsx', '*ME_label*.xlsx',
-                                          '*CAS(ME)*3*.xlsx'),
-                          shared_folders=True, ann_exclude=('*wrong*', )),
-    'dfme': DatasetSpec('read_dfme', ('*.xlsx', '*.csv'), multi_file=True),
-    'smic': DatasetSpec('read_smic_hs', (), layout=True),
-}
-
-
-def _glob_down(root: str, pattern: str, depth: int = 2,
-               exclude: Sequence[str] = ()) -> List[str]:
-    """Files matching ``pattern`` (case-insensitively) in ``root`` and ``depth`` levels below."""
-    import fnmatch
-    hits = []
-    for d in range(depth + 1):
-        sub = osp.join(*(['*'] * d)) if d else ''
-        names = sorted(glob.glob(osp.join(glob.escape(root), sub, '*')))
-        hits += [h for h in names if osp.isfile(h)
-                 and fnmatch.fnmatch(osp.basename(h).lower(), pattern.lower())
-                 and not any(fnmatch.fnmatch(osp.basename(h).lower(), x.lower())
-                             for x in exclude)]
-    return [h for h in hits if not osp.basename(h).startswith('~$')]  # Excel lock files
-
-
-def find_annotation(dataset: str, raw_root: str) -> List[str]:
-    """The release's annotation sheet(s) under ``raw_root`` (searched two levels deep).
-
-    One file for SAMM / CASME II / CAS(ME)^3; for DFME every .xlsx/.csv whose name tells its split
-    (train, test A, test B), one per split; for SMIC (no sheet) the release folder itself.
-    """
-    spec = DATASETS[dataset]
-    if spec.layout:
-        return [raw_root]
-    if spec.multi_file:
-        from mer_clip.datasets.readers.dfme import split_of_file
-        by_split = {}
-        for pattern in spec.ann_globs:
-            for h in _glob_down(raw_root, pattern):
-                try:
-                    by_split.setdefault(split_of_file(h), h)
-                except ValueError:
-                    continue
-        if by_split:
-            return [by_split[k] for k in sorted(by_split)]
-    else:
-        for pattern in spec.ann_globs:
-            hits = _glob_down(raw_root, pattern, exclude=spec.ann_exclude)
-            if hits:
-                return hits[:1]
-    raise FileNotFoundError(
-        f'no {dataset} annotation sheet ({", ".join(spec.ann_globs)}) found under {raw_root}; '
-        'pass it with --ann (see docs/prepare_data.md for the expected release layout)')
-
-
-def read_records(dataset: str, ann_files: Sequence[str], **reader_kwargs) -> List[dict]:
-    """Canonical records of the release sheet(s), read by :mod:`mer_clip.datasets.readers`."""
-    import importlib
-    spec = DATASETS[dataset]
-    try:
-        fn = getattr(importlib.import_module(f'mer_clip.datasets.readers.{dataset}'), spec.reader)
-    except (ImportError, AttributeError):
-        fn = None
-    if fn is None:
-        raise ImportError(f'mer_clip.datasets.readers.{spec.reader} is missing: the {dataset} '
-                          'reader is needed to read the release annotation sheet')
-    if isinstance(ann_files, str):
-        ann_files = [ann_files]
-    if not spec.multi_file and len(ann_files) != 1:
-        raise ValueError(f'{dataset} has one annotation sheet, got {list(ann_files)}')
-    return list(fn(*ann_files, **reader_kwargs))
-
-
-def find_frame_root(raw_root: str, records: Sequence[dict], max_depth: int = 4) -> str:
-    """The folder of ``raw_root`` (itself or below) that the records' ``frame_dir`` are relative to.
-
-    Releases are unpacked with different wrappers (``SAMM/``, ``CASME2-RAW/``, ``part_A/data/...``),
-    so the first folder (breadth-first) under which most of the first records' frame folders exist
-    is taken.
-    """
-    probe = [r['frame_dir'] for r in records[:20]]
-    if not probe:
-        raise ValueError('no records to prepare')
-    level = [raw_root]
-    for _ in range(max_depth + 1):
-        best = None
-        for d in level:
-            n = sum(osp.isdir(osp.join(d, p)) for p in probe)
-            if n and (best is None or n > best[0]):
-                best = (n, d)
-        if best is not None:
-            return best[1]
-        nxt = []
-        for d in level:
-            try:
-                nxt += [osp.join(d, e.name) for e in sorted(os.scandir(d), key=lambda e: e.name)
-                        if e.is_dir() and not e.name.startswith('.')]
-            except OSError:
-                pass
-        level = nxt
-    raise FileNotFoundError(
-        f'none of the frame folders of the annotation (e.g. {probe[0]!r}) exists under {raw_root} '
-        f'(searched {max_depth} levels deep); pass the folder that holds them with --frame-root')
-
-
-# ------------------------------------------------------------------------------------------------
-# frame sources
-# ------------------------------------------------------------------------------------------------
-def template_regex(filename_tmpl: str) -> 're.Pattern':
-    """Regex with one group for the frame number of a ``str.format`` template ('006_{:05d}.jpg')."""
-    parts = re.split(r'\{[^}]*\}', filename_tmpl)
-    if len(parts) != 2:
-        raise ValueError(f'filename template {filename_tmpl!r} must have exactly one {{}} field')
-    return re.compile('^' + re.escape(parts[0]) + r'(\d+)' + re.escape(parts[1]) + '$')
-
-
-class FolderSource:
-    """Frames of a release folder: frame number -> file via ``filename_tmpl``."""
-
-    def __init__(self, frame_dir: str, filename_tmpl: str):
-        self.frame_dir, self.tmpl = frame_dir, filename_tmpl
-        if not osp.isdir(frame_dir):
-            raise PrepareError(f'frame folder not found: {frame_dir}')
-        rx = template_regex(filename_tmpl)
-        nums = {}
-        for name in os.listdir(frame_dir):
-            m = rx.match(name)
-            if m:
-                n = int(m.group(1))
-                # '{}' and '{:05d}' both parse; keep only names the template reproduces
-                if filename_tmpl.format(n) == name:
-                    nums[n] = name
-        self._numbers = sorted(nums)
-
-    def numbers(self) -> List[int]:
-        return self._numbers
-
-    def path(self, n: int) -> str:
-        return osp.join(self.frame_dir, self.tmpl.format(n))
-
-    _FLAGS = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
-              8: cv2.IMREAD_REDUCED_COLOR_8}
-
-    def load(self, n: int, reduce: int = 1) -> np.ndarray:
-        """RGB frame ``n``; ``reduce`` in 1, 2, 4, 8 decodes JPEGs at 1/reduce size (libjpeg's
-        DCT scaling: faster, and an anti-aliased downscale)."""
-        path = self.path(n)
-        try:  # refuses cut-off JPEGs, which cv2.imread would fill with grey
-            return read_image(path, self._FLAGS[reduce])
-        except ImageReadError as e:
-            raise PrepareError(f'cannot read image {path} (missing, truncated, corrupt or not an '
-                               f'image): {e}') from None
-
-    def load_many(self, ns: Sequence[int], reduce: int = 1) -> List[np.ndarray]:
-        return [self.load(n, reduce) for n in ns]
-
-
-class VideoSource:
-    """Frames of a video file (decord), numbered by 0-based frame index."""
-
-    def __init__(self, video_path: str):
-        import decord
-        if not osp.isfile(video_path):
-            raise PrepareError(f'video not found: {video_path}')
-        try:
-            self.reader = decord.VideoReader(video_path, num_threads=1)
-        except Exception as e:  # decord raises DECORDError
-            raise PrepareError(f'cannot open video {video_path}: {e}') from e
-        self.video_path = video_path
-
-    def numbers(self) -> List[int]:
-        return list(range(len(self.reader)))
-
-    def path(self, n: int) -> str:
-        return f'{self.video_path}[{n}]'
-
-    def load(self, n: int) -> np.ndarray:
-        return self.reader[int(n)].asnumpy()
-
-    def load_many(self, ns: Sequence[int], reduce: int = 1) -> List[np.ndarray]:
-        if reduce != 1:
-            raise ValueError('VideoSource decodes at full size only')
-        return list(self.reader.get_batch([int(n) for n in ns]).asnumpy())
 
 
 # ------------------------------------------------------------------------------------------------
@@ -293,7 +91,6 @@ def clip_frame_numbers(record: dict, available: Sequence[int], only_sampled: boo
 
 
 def _sample_indices(record: dict, clip_len: int) -> np.ndarray:
-    from mer_clip.datasets.transforms.sampling import sample_me_indices
     return sample_me_indices(record['onset'], record.get('apex'), record['offset'], clip_len)
 
 
@@ -316,7 +113,6 @@ def write_clip_cache(clip_dir: str, record: dict, clip_len: int,
     decoded = {n: src.load(n) for n in np.unique(inds).tolist()}
     frames = [decoded[n] for n in inds.tolist()]
     if short_side:
-        from mmaction.datasets.transforms import Resize
         h, w = frames[0].shape[:2]
         frames = Resize(scale=(-1, short_side))(dict(imgs=frames, img_shape=(h, w)))['imgs']
     arr = np.stack(frames)  # (T, H, W, 3) uint8
@@ -325,25 +121,6 @@ def write_clip_cache(clip_dir: str, record: dict, clip_len: int,
     np.save(tmp, arr)
     os.replace(tmp, path)
     return path
-
-
-def reduction_factor(matrix: np.ndarray) -> int:
-    """Largest of 1, 2, 4, 8 that keeps the warp's scale (output px per source px) <= 1."""
-    scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
-    r = 1
-    while r < 8 and scale * r * 2 <= 1.0:
-        r *= 2
-    return r
-
-
-def reduced_matrix(matrix: np.ndarray, reduce: int) -> np.ndarray:
-    """The transform of a frame decoded at 1/reduce size: reduced pixel x covers full-size
-    pixels [r x, r x + r), centre r x + (r - 1) / 2."""
-    if reduce == 1:
-        return matrix
-    a = matrix[:, :2]
-    return np.concatenate([a * reduce, (a @ np.full(2, (reduce - 1) / 2) + matrix[:, 2])[:, None]],
-                          axis=1)
 
 
 def prepare_clip(source_factory: Callable[[], object], record: dict, out_dir: str,
@@ -520,18 +297,12 @@ def prepare_records(records: Sequence[dict], out_root: str, *, frame_root: Optio
     opts = _Options(cfg, cache, clip_len, cache_short_side)
     t0 = time.perf_counter()
     results: Dict[str, dict] = {}
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover
-        tqdm = None
-    bar = None if tqdm is None else tqdm(total=len(tasks), desc='prepare', unit='clip',
-                                         disable=not progress)
+    bar = tqdm(total=len(tasks), desc='prepare', unit='clip', disable=not progress)
     if workers <= 1:
         _init_worker(opts, pool_worker=False)
         it = map(_run_task, tasks)
         pool = None
     else:
-        import multiprocessing as mp
         # OpenCV's thread pool does not survive fork(): a child that inherits a started pool can
         # hang in its first parallel call. Stop it (1 thread) while forking, restore it afterwards.
         cv_threads = cv2.getNumThreads()
@@ -553,11 +324,9 @@ def prepare_records(records: Sequence[dict], out_root: str, *, frame_root: Optio
             elif res['meta']['face_align']['method'] != 'landmarks':
                 logger.warning(f'no face in clip {res["sample_id"]} (frames '
                                f'{res["meta"]["face_align"]["tried"]}): centre crop used')
-            if bar is not None:
-                bar.update(1)
+            bar.update(1)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
         if pool is not None:
             pool.terminate() if strict else pool.close()
             pool.join()
@@ -598,7 +367,7 @@ def prepare_records(records: Sequence[dict], out_root: str, *, frame_root: Optio
                             skipped=counts['skipped'], no_face=counts['no_face'])
     if not out_records:
         raise PrepareError(f'no clip could be prepared; see {osp.join(out_root, LOG_FILE)}')
-    _dump(out_records, osp.join(out_root, ANN_FILE), meta)
+    dump_annotations(out_records, osp.join(out_root, ANN_FILE), meta)
     if verify:
         report = verify_dataset(osp.join(out_root, ANN_FILE), frames_root, workers=workers,
                                 progress=progress)
@@ -620,17 +389,13 @@ def prepare_records(records: Sequence[dict], out_root: str, *, frame_root: Optio
     return summary
 
 
-def _dump(records: List[dict], path: str, metainfo: dict) -> None:
-    from mer_clip.datasets.annotation import dump_annotations
-    dump_annotations(records, path, metainfo)
-
-
 def prepare_dataset(dataset: str, raw_root: str, out_root: str, *,
                     ann_file: Union[str, Sequence[str], None] = None,
                     frame_root: Optional[str] = None, cfg: Optional[PrepareConfig] = None,
                     only_sampled_frames: Optional[bool] = None,
                     reader_kwargs: Optional[dict] = None, **kwargs) -> dict:
-    """Prepare one release: ``dataset`` in :data:`DATASETS`, ``raw_root`` the unpacked release.
+    """Prepare one release: ``dataset`` in :data:`~.release.RELEASES`, ``raw_root`` the unpacked
+    release.
 
     ``ann_file``: the sheet (DFME: the list of split sheets); default: searched under ``raw_root``.
     ``frame_root``: the folder the records' ``frame_dir`` are relative to; default: found under
@@ -638,13 +403,11 @@ def prepare_dataset(dataset: str, raw_root: str, out_root: str, *,
     whose frame folders are whole recordings with several MEs; False otherwise).
     ``reader_kwargs`` go to the reader (e.g. ``frame_dir_tmpl``, ``filename_tmpl``).
     """
-    if dataset not in DATASETS:
-        raise ValueError(f'unknown dataset {dataset!r}; choose from {sorted(DATASETS)}')
+    layout = release_layout(dataset)
     if ann_file is None:
         ann_files = find_annotation(dataset, raw_root)
     else:
         ann_files = [ann_file] if isinstance(ann_file, str) else list(ann_file)
-    from mer_clip.datasets.readers.report import ConversionReport
     report = ConversionReport()  # the sheet's notes / warnings, written beside annotations.json
     records = read_records(dataset, ann_files, report=report, **(reader_kwargs or {}))
     if not records:
@@ -652,7 +415,7 @@ def prepare_dataset(dataset: str, raw_root: str, out_root: str, *,
     frame_root = frame_root or find_frame_root(raw_root, records)
     cfg = cfg or PrepareConfig()
     if only_sampled_frames is None:
-        only_sampled_frames = DATASETS[dataset].shared_folders
+        only_sampled_frames = layout.shared_folders
     cfg.only_sampled_frames = bool(only_sampled_frames)
     logger.info(f'{dataset}: {len(records)} records from {ann_files}; frames under {frame_root}')
     metainfo = dict(dataset_name=dataset,
@@ -676,7 +439,6 @@ def video_record(video_path: str, onset: int, apex: Optional[int], offset: int, 
     """A canonical record for one ME in a video file (onset/apex/offset: 0-based frame indices)."""
     au_list = []
     if aus:
-        from mer_clip.au.codes import parse_au_string
         au_list = [c.to_dict() if hasattr(c, 'to_dict') else c for c in parse_au_string(aus)]
     return dict(sample_id=sample_id or osp.splitext(osp.basename(video_path))[0],
                 subject=str(subject), video=video_path, onset=int(onset),
@@ -713,7 +475,6 @@ def read_video_list(csv_path: str) -> List[dict]:
 
     ``video`` is relative to the CSV's folder (or absolute); an empty apex means unknown.
     """
-    import csv
     base = osp.dirname(osp.abspath(csv_path))
     out = []
     with open(csv_path, newline='') as f:

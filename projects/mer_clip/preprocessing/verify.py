@@ -14,26 +14,18 @@ raises for a bad clip: the problems are collected in the returned report (also w
 ``tools/data/check_dataset.py`` and at the end of ``prepare_dataset.py``).
 """
 import json
+import multiprocessing as mp
 import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+from tqdm import tqdm
 
+from mer_clip.datasets.annotation import load_annotations
 from mer_clip.utils.image_io import ImageReadError, read_image
 
-CLIP_META = 'clip.json'
-
-
-def _frame_numbers(frame_dir: str, filename_tmpl: str) -> List[int]:
-    from .prepare import template_regex  # here: prepare imports this module for its final check
-    rx = template_regex(filename_tmpl)
-    out = []
-    for name in os.listdir(frame_dir):
-        m = rx.match(name)
-        if m and filename_tmpl.format(int(m.group(1))) == name:
-            out.append(int(m.group(1)))
-    return sorted(out)
+from .frames import CLIP_META, frame_numbers
 
 
 def verify_record(record: dict, root: str = '', clip_len: Optional[int] = None) -> List[Dict]:
@@ -51,7 +43,7 @@ def verify_record(record: dict, root: str = '', clip_len: Optional[int] = None) 
     if record.get('video'):
         path = join(record['video'])
         try:
-            import decord
+            import decord  # here: needed for video records only, as in mmaction's loaders
             n = len(decord.VideoReader(path, num_threads=1))
             if offset >= n:
                 bad(path, f'offset {offset} but the video has {n} frames (0-based indices)')
@@ -79,7 +71,7 @@ def verify_record(record: dict, root: str = '', clip_len: Optional[int] = None) 
             try:
                 with open(meta_path) as f:
                     meta = json.load(f)
-                have = len(_frame_numbers(frame_dir, tmpl))
+                have = len(frame_numbers(frame_dir, tmpl))
                 if meta.get('num_frames') is not None and have != meta['num_frames']:
                     bad(frame_dir, f'{have} frames in the folder, {CLIP_META} records '
                                    f'{meta["num_frames"]} written')
@@ -122,7 +114,6 @@ def verify_dataset(ann_file: str, frames_root: Optional[str] = None, *, workers:
         ``dict(ok, num_clips, num_bad_clips, num_problems, problems=[{sample_id, file,
         problem}], orphan_folders=[...], frames_root)``.
     """
-    from mer_clip.datasets.annotation import load_annotations
     meta, file_records = load_annotations(ann_file)
     records = list(file_records if records is None else records)
     if frames_root is None:
@@ -130,16 +121,10 @@ def verify_dataset(ann_file: str, frames_root: Optional[str] = None, *, workers:
         frames_root = beside if osp.isdir(beside) else osp.dirname(osp.abspath(ann_file))
     clip_len = (meta.get('prepared') or {}).get('clip_len')
     tasks = [(r, frames_root, clip_len) for r in records]
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover
-        tqdm = None
-    bar = None if tqdm is None else tqdm(total=len(tasks), desc='check', unit='clip',
-                                         disable=not progress)
+    bar = tqdm(total=len(tasks), desc='check', unit='clip', disable=not progress)
     results = {}
     pool = None
     if workers > 1:
-        import multiprocessing as mp
         pool = mp.get_context('fork' if 'fork' in mp.get_all_start_methods() else None).Pool(
             workers)
         it = pool.imap_unordered(_verify_task, tasks, chunksize=4)
@@ -148,13 +133,11 @@ def verify_dataset(ann_file: str, frames_root: Optional[str] = None, *, workers:
     try:
         for sid, problems in it:
             results[sid] = problems
-            if bar is not None:
-                bar.update(1)
-                if problems:
-                    bar.set_postfix(bad=sum(1 for p in results.values() if p))
+            bar.update(1)
+            if problems:
+                bar.set_postfix(bad=sum(1 for p in results.values() if p))
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
         if pool is not None:
             pool.close()
             pool.join()

@@ -10,7 +10,8 @@ import pytest
 from mer_clip.datasets.annotation import dump_annotations
 from mer_clip.datasets.me_dataset import MicroExpressionDataset
 from mer_clip.datasets.transforms import LoadClipCache, LoadMEFrames, MESampleFrames
-from mer_clip.preprocessing.prepare import OUT_TMPL, cache_name, write_clip_cache
+from mer_clip.preprocessing.frames import OUT_TMPL
+from mer_clip.preprocessing.prepare import cache_name, write_clip_cache
 
 CLIP_LEN = 8
 

@@ -1,8 +1,11 @@
 """Release-folder discovery of prepare_dataset: the label sheet, not a file that merely sorts
-first."""
+first; the sheet is read by the dataset's reader in READERS."""
 import os
 
-from mer_clip.preprocessing.prepare import find_annotation
+import pytest
+
+from mer_clip.datasets.readers import READERS
+from mer_clip.preprocessing.release import RELEASES, find_annotation, read_records
 
 
 def _touch(root, *names):
@@ -28,3 +31,15 @@ def test_casme2_prefers_the_2019_revision(tmp_path):
 
 def test_smic_release_is_its_own_annotation(tmp_path):
     assert find_annotation('smic', str(tmp_path)) == [str(tmp_path)]
+
+
+def test_every_release_is_read_by_its_reader_in_READERS(tmp_path, monkeypatch):
+    assert set(RELEASES) <= set(READERS)
+    calls = []
+    monkeypatch.setitem(READERS, 'samm', lambda *files, **kw: calls.append((files, kw)) or [{}])
+    assert read_records('samm', str(tmp_path / 'a.xlsx'), strict=True) == [{}]
+    assert calls == [((str(tmp_path / 'a.xlsx'), ), dict(strict=True))]
+    with pytest.raises(ValueError, match='one annotation sheet'):
+        read_records('samm', ['a.xlsx', 'b.xlsx'])
+    with pytest.raises(ValueError, match='unknown dataset'):
+        find_annotation('casme4', str(tmp_path))
