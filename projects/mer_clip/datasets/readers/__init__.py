@@ -1,10 +1,10 @@
 """Readers of the ME datasets' own annotation releases (and of the MER-CLIP authors' lists) into
 canonical records (:mod:`mer_clip.datasets.annotation`); ``tools/data/convert_annotations.py`` is
 their command line."""
-from ._table import ReaderError
 from .casme2 import read_casme2
 from .casme3 import read_casme3
 from .dfme import read_dfme
+from .errors import ReaderError
 from .merclip_lists import parse_au_sentence, read_merclip_lists, scheme_counts
 from .report import ConversionReport
 from .samm import read_samm

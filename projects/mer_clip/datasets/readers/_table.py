@@ -11,11 +11,17 @@ import logging
 import math
 import os.path as osp
 import re
+import zipfile
 from collections import Counter
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from mer_clip.au.codes import AUParseError, parse_au_cell
-from mer_clip.datasets.annotation import AnnotationError, make_record
+
+from ..annotation import AnnotationError, make_record
+from ..class_schemes import normalize_emotion
+from .errors import ReaderError
+from .frame_policy import FrameFault, repair_frames
+from .report import ConversionReport
 
 logger = logging.getLogger('mer_clip')
 
@@ -27,10 +33,6 @@ APEX_UNKNOWN = frozenset({'', '/', '-', 'none', 'nan', 'n/a', '?'})
 SKIP_HINT = "rerun with --on-error skip (Python: on_error='skip') to drop such rows, counted"
 #: At most this many row errors are spelled out in one exception (all are counted).
 MAX_LISTED_ERRORS = 40
-
-
-class ReaderError(AnnotationError):
-    """A release file that cannot be converted; the message names file, row, column and value."""
 
 
 class UncachedFormula:
@@ -66,8 +68,7 @@ def _read_rows(path: str, sheet: Optional[str]) -> List[Tuple[Any, ...]]:
 
 
 def _open_workbook(path: str, data_only: bool):
-    import zipfile
-    import openpyxl
+    import openpyxl  # here: .xlsx sheets only, and it takes ~0.5 s to import
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=data_only)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as e:
@@ -119,7 +120,6 @@ class Table:
     def __init__(self, path: str, columns: Dict[str, Sequence[str]],
                  optional: Sequence[str] = (), sheet: Optional[str] = None, report=None,
                  strict: bool = False):
-        from .report import ConversionReport
         self.path = str(path)
         self.name = osp.basename(self.path)
         self.report = report if report is not None else ConversionReport(strict)
@@ -301,7 +301,6 @@ def note_spelling_variants(table: Table, records: Iterable[Dict[str, Any]],
                            rows_of: Dict[str, int]) -> None:
     """Note rows whose emotion is spelled unlike the sheet's usual spelling (``Others`` among
     ``others``): one emotion, not two (class schemes compare normalised labels)."""
-    from mer_clip.datasets.class_schemes import normalize_emotion
     by_norm: Dict[str, Counter] = {}
     for r in records:
         by_norm.setdefault(normalize_emotion(r['emotion']), Counter())[r['emotion']] += 1
@@ -332,11 +331,41 @@ _AU_MESSAGES = {  # kind -> (what the cell says, what is done)
 }
 
 
+#: header spellings of the columns that the SAMM, CASME II and CAS(ME)^3 label sheets share
+ME_SHEET_COLUMNS: Dict[str, Tuple[str, ...]] = {
+    'subject': ('Subject', ),
+    'filename': ('Filename', 'File name'),
+    'onset': ('Onset Frame', 'OnsetFrame', 'Onset'),
+    'apex': ('Apex Frame', 'ApexFrame', 'Apex'),
+    'offset': ('Offset Frame', 'OffsetFrame', 'Offset'),
+    'aus': ('Action Units', 'AU', 'AUs'),
+    'emotion': ('Estimated Emotion', 'Emotion'),
+    'objective_class': ('Objective Classes', 'Objective Class'),
+}
+
+
+def me_sheet_record(table: Table, rownum: int, values: Dict[str, Any], *, sample_id: str,
+                    subject: str, emotions: Sequence[str], frame_dir: str, filename_tmpl: str,
+                    onset: Optional[int] = None, **extra) -> Dict[str, Any]:
+    """The record of one row of a :data:`ME_SHEET_COLUMNS` sheet: emotion checked against the
+    dataset's ``emotions``, frame numbers, AU cell and objective class read as :func:`row_record`
+    does (``onset``: already read by the caller; ``extra``: more fields, e.g. ``first_frame``)."""
+    oc = values.get('objective_class')
+    return row_record(
+        table, rownum, aus_raw=values['aus'], sample_id=sample_id, subject=subject,
+        emotion=check_emotion(values['emotion'], emotions, table.where(rownum, 'emotion')),
+        onset=to_int(values['onset'], table.where(rownum, 'onset')) if onset is None else onset,
+        apex=read_apex(table, rownum, values['apex'], sample_id),
+        offset=to_int(values['offset'], table.where(rownum, 'offset')),
+        frame_dir=frame_dir, filename_tmpl=filename_tmpl, **extra,
+        objective_class=None if oc is None else to_text(
+            oc, table.where(rownum, 'objective_class')))
+
+
 def check_emotion(value: Any, emotions: Optional[Sequence[str]], where: str) -> str:
     """The emotion cell as text, checked against the dataset's emotions (normalised) when given."""
     text = to_text(value, where)
     if emotions is not None:
-        from mer_clip.datasets.class_schemes import normalize_emotion
         if normalize_emotion(text) not in {normalize_emotion(e) for e in emotions}:
             raise ReaderError(f'{where}: emotion {text!r} is not an emotion of this dataset '
                               f'({", ".join(sorted(emotions))}); fix the cell (a typo?) or '
@@ -348,7 +377,6 @@ def row_record(table: Table, rownum: int, *, aus_raw: Any, **fields) -> Dict[str
     """:func:`make_record` for one sheet row, with the AU cell read leniently and the frame-fault
     policy (:mod:`.frame_policy`; ``first_frame=N`` when the release numbers frames from N) applied;
     findings go to ``table.report``, errors name file and row."""
-    from .frame_policy import FrameFault, repair_frames
     report, sid = table.report, fields.get('sample_id')
     if isinstance(aus_raw, str) and re.fullmatch(r'\s*\d+\.0+\s*', aus_raw):
         aus_raw = float(aus_raw)  # a number stored as text ("12.0" in a CSV export)

@@ -21,21 +21,9 @@ import logging
 from typing import Any, Dict, List, Optional
 
 from ..class_schemes import CASME2_EMOTIONS
-from ._table import (Table, check_emotion, convert_rows, read_apex, row_record, subject_id,
-                     to_int, to_text)
+from ._table import ME_SHEET_COLUMNS, Table, convert_rows, me_sheet_record, subject_id, to_text
 
 logger = logging.getLogger('mer_clip')
-
-COLUMNS = {
-    'subject': ('Subject', ),
-    'filename': ('Filename', 'File name'),
-    'onset': ('OnsetFrame', 'Onset Frame', 'Onset'),
-    'apex': ('ApexFrame', 'Apex Frame', 'Apex'),
-    'offset': ('OffsetFrame', 'Offset Frame', 'Offset'),
-    'aus': ('Action Units', 'AU', 'AUs'),
-    'emotion': ('Estimated Emotion', 'Emotion'),
-    'objective_class': ('Objective Classes', 'Objective Class'),
-}
 
 
 def read_casme2(xlsx_path: str, *, frame_dir_tmpl: str = '{subject}/{filename}',
@@ -43,8 +31,8 @@ def read_casme2(xlsx_path: str, *, frame_dir_tmpl: str = '{subject}/{filename}',
                 on_error: str = 'raise', strict: bool = False, report=None
                 ) -> List[Dict[str, Any]]:
     """Records of the CASME II coding sheet; subjects are ``sub01`` .. ``sub26``."""
-    table = Table(xlsx_path, COLUMNS, optional=('objective_class', ), sheet=sheet, report=report,
-                  strict=strict)
+    table = Table(xlsx_path, ME_SHEET_COLUMNS, optional=('objective_class', ), sheet=sheet,
+                  report=report, strict=strict)
     if 'objective_class' not in table.col:
         table.report.note('casme2_revision', table.path,
                           'no Objective Classes column: this is the 2014 coding sheet; the 2019 '
@@ -54,17 +42,11 @@ def read_casme2(xlsx_path: str, *, frame_dir_tmpl: str = '{subject}/{filename}',
     def row(n: int, v: Dict[str, Any]) -> Dict[str, Any]:
         subject = subject_id(v['subject'], table.where(n, 'subject'), prefix='sub', width=2)
         filename = to_text(v['filename'], table.where(n, 'filename'))
-        sid = f'{subject}_{filename}'
-        oc = v.get('objective_class')
-        return row_record(
-            table, n, aus_raw=v['aus'], sample_id=sid, subject=subject,
-            emotion=check_emotion(v['emotion'], CASME2_EMOTIONS, table.where(n, 'emotion')),
-            onset=to_int(v['onset'], table.where(n, 'onset')),
-            apex=read_apex(table, n, v['apex'], sid),
-            offset=to_int(v['offset'], table.where(n, 'offset')),
+        return me_sheet_record(
+            table, n, v, sample_id=f'{subject}_{filename}', subject=subject,
+            emotions=CASME2_EMOTIONS,
             frame_dir=frame_dir_tmpl.replace('{subject}', subject).replace('{filename}', filename),
-            filename_tmpl=filename_tmpl,
-            objective_class=None if oc is None else to_text(oc, table.where(n, 'objective_class')))
+            filename_tmpl=filename_tmpl)
 
     records = convert_rows(table, row, on_error)
     unknown = sum(r['apex'] is None for r in records)

@@ -33,19 +33,10 @@ import re
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..class_schemes import CASME3_EMOTIONS
-from ._table import (ReaderError, Table, _read_rows, check_emotion, convert_rows, read_apex,
-                     row_record, subject_id, to_int, to_text)
+from ._table import (ME_SHEET_COLUMNS, Table, _read_rows, convert_rows, me_sheet_record,
+                     subject_id, to_int, to_text)
+from .errors import ReaderError
 
-COLUMNS = {
-    'subject': ('Subject', ),
-    'filename': ('Filename', 'File name'),
-    'onset': ('Onset', 'Onset Frame', 'OnsetFrame'),
-    'apex': ('Apex', 'Apex Frame', 'ApexFrame'),
-    'offset': ('Offset', 'Offset Frame', 'OffsetFrame'),
-    'aus': ('AU', 'AUs', 'Action Units'),
-    'emotion': ('emotion', 'Estimated Emotion'),
-    'objective_class': ('Objective class', 'Objective classes'),
-}
 #: how the release names its list of wrongly labelled MEs (matched case-insensitively)
 WRONG_LIST_PATTERN = re.compile(r'.*wrong.*label.*\.(xlsx|csv)$', re.IGNORECASE)
 
@@ -95,25 +86,20 @@ def read_casme3(xlsx_path: str, *, frame_dir_tmpl: str = '{subject_folder}/{file
     None: not used); ``drop_listed``: drop the rows it names instead of flagging them;
     ``first_frame``: the first JPEG index of the release (frame numbers below it are repaired).
     """
-    table = Table(xlsx_path, COLUMNS, optional=('objective_class', ), sheet=sheet, report=report,
-                  strict=strict)
+    table = Table(xlsx_path, ME_SHEET_COLUMNS, optional=('objective_class', ), sheet=sheet,
+                  report=report, strict=strict)
 
     def row(n: int, v: Dict[str, Any]) -> Dict[str, Any]:
         folder = to_text(v['subject'], table.where(n, 'subject'))
         subject = subject_id(folder, table.where(n, 'subject'), prefix='spNO.', width=3)
         filename = to_text(v['filename'], table.where(n, 'filename'))
         onset = to_int(v['onset'], table.where(n, 'onset'))
-        sid = f'{subject}_{filename}_{onset:04d}'
-        oc = v.get('objective_class')
-        return row_record(
-            table, n, aus_raw=v['aus'], sample_id=sid, subject=subject,
-            emotion=check_emotion(v['emotion'], CASME3_EMOTIONS, table.where(n, 'emotion')),
-            onset=onset, apex=read_apex(table, n, v['apex'], sid),
-            offset=to_int(v['offset'], table.where(n, 'offset')),
+        return me_sheet_record(
+            table, n, v, sample_id=f'{subject}_{filename}_{onset:04d}', subject=subject,
+            emotions=CASME3_EMOTIONS, onset=onset,
             frame_dir=frame_dir_tmpl.replace('{subject_folder}', folder).replace(
                 '{subject}', subject).replace('{filename}', filename),
-            filename_tmpl=filename_tmpl, first_frame=first_frame,
-            objective_class=None if oc is None else to_text(oc, table.where(n, 'objective_class')))
+            filename_tmpl=filename_tmpl, first_frame=first_frame)
 
     records = convert_rows(table, row, on_error)
     if wrong_list == 'auto':

@@ -15,8 +15,10 @@ import re
 from typing import Any, Dict, List, Optional, Sequence
 
 from ..class_schemes import DFME_EMOTIONS
-from ._table import (ReaderError, Table, check_emotion, convert_rows, read_apex, row_record,
-                     subject_id, to_int, to_text)
+from ._table import (Table, check_emotion, convert_rows, read_apex, row_record, subject_id, to_int,
+                     to_text)
+from .errors import ReaderError
+from .report import ConversionReport
 
 COLUMNS = {
     'subject': ('Subject', 'Sub', 'Subject ID'),
@@ -50,7 +52,6 @@ def read_dfme(*label_files: str, splits: Optional[Sequence[str]] = None,
 
     ``report`` / ``strict`` / ``on_error``: as :func:`~.samm.read_samm` (one report for all files).
     """
-    from .report import ConversionReport
     report = report if report is not None else ConversionReport(strict)
     if not label_files:
         raise ValueError('read_dfme needs at least one label file')

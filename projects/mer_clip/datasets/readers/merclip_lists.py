@@ -38,9 +38,10 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from mer_clip.au.codes import AUCode, sort_codes
 from mer_clip.au.descriptions import au_phrases, known_aus
 from mer_clip.datasets.annotation import make_record
+from mer_clip.datasets.class_schemes import get_class_scheme
 
-from ._table import ReaderError
 from .dfme import split_of_file
+from .errors import ReaderError
 
 DATASETS = ('samm', 'casme2', 'casme3', 'dfme')
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp')
@@ -258,7 +259,6 @@ def read_merclip_lists(dataset: str, lists_root: str, *,
 
 def scheme_counts(records: Sequence[Dict[str, Any]], scheme) -> Dict[str, int]:
     """Samples per class of a class scheme (``None`` key: out of scheme)."""
-    from mer_clip.datasets.class_schemes import get_class_scheme
     scheme = get_class_scheme(scheme)
     counts = collections.Counter(scheme.class_of(r['emotion']) for r in records)
     return {c: counts.get(c, 0) for c in scheme.classes} | ({None: counts[None]}

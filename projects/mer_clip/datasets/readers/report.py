@@ -18,7 +18,7 @@ import os.path as osp
 from collections import Counter
 from typing import Any, Dict, List, Optional, Tuple
 
-from ._table import ReaderError
+from .errors import ReaderError
 
 LEVELS = ('note', 'warning')
 

@@ -15,19 +15,7 @@ arguments, in case a copy was renamed (``{subject}``/``{filename}`` are filled i
 from typing import Any, Dict, List, Optional
 
 from ..class_schemes import SAMM_EMOTIONS
-from ._table import (Table, check_emotion, convert_rows, read_apex, row_record, subject_id,
-                     to_int, to_text)
-
-COLUMNS = {
-    'subject': ('Subject', ),
-    'filename': ('Filename', 'File name'),
-    'onset': ('Onset Frame', 'Onset'),
-    'apex': ('Apex Frame', 'Apex'),
-    'offset': ('Offset Frame', 'Offset'),
-    'aus': ('Action Units', 'AU', 'AUs'),
-    'emotion': ('Estimated Emotion', 'Emotion'),
-    'objective_class': ('Objective Classes', 'Objective Class'),
-}
+from ._table import ME_SHEET_COLUMNS, Table, convert_rows, me_sheet_record, subject_id, to_text
 
 
 def read_samm(xlsx_path: str, *, frame_dir_tmpl: str = '{subject}/{filename}',
@@ -39,21 +27,15 @@ def read_samm(xlsx_path: str, *, frame_dir_tmpl: str = '{subject}/{filename}',
     ``report``: a :class:`~.report.ConversionReport` collecting notes and warnings; ``strict``:
     every warning is an error; ``on_error='skip'`` drops bad rows (counted) instead of raising.
     """
-    table = Table(xlsx_path, COLUMNS, optional=('objective_class', ), sheet=sheet, report=report,
-                  strict=strict)
+    table = Table(xlsx_path, ME_SHEET_COLUMNS, optional=('objective_class', ), sheet=sheet,
+                  report=report, strict=strict)
 
     def row(n: int, v: Dict[str, Any]) -> Dict[str, Any]:
         subject = subject_id(v['subject'], table.where(n, 'subject'), width=3)
         filename = to_text(v['filename'], table.where(n, 'filename'))
-        oc = v.get('objective_class')
-        return row_record(
-            table, n, aus_raw=v['aus'], sample_id=filename, subject=subject,
-            emotion=check_emotion(v['emotion'], SAMM_EMOTIONS, table.where(n, 'emotion')),
-            onset=to_int(v['onset'], table.where(n, 'onset')),
-            apex=read_apex(table, n, v['apex'], filename),
-            offset=to_int(v['offset'], table.where(n, 'offset')),
+        return me_sheet_record(
+            table, n, v, sample_id=filename, subject=subject, emotions=SAMM_EMOTIONS,
             frame_dir=frame_dir_tmpl.replace('{subject}', subject).replace('{filename}', filename),
-            filename_tmpl=filename_tmpl.replace('{subject}', subject),
-            objective_class=None if oc is None else to_text(oc, table.where(n, 'objective_class')))
+            filename_tmpl=filename_tmpl.replace('{subject}', subject))
 
     return convert_rows(table, row, on_error)

@@ -38,8 +38,9 @@ import os.path as osp
 import re
 from typing import Any, Dict, List, Optional, Tuple
 
-from ._table import (ReaderError, Table, check_emotion, convert_rows, row_record, to_int,
-                     to_text)
+from ..annotation import AnnotationError, make_record
+from ._table import Table, check_emotion, convert_rows, row_record, to_int, to_text
+from .errors import ReaderError
 from .report import ConversionReport
 
 SMIC_EMOTIONS = ('negative', 'positive', 'surprise')
@@ -127,7 +128,6 @@ def read_smic_hs(root: str, *, strict: bool = False, report=None, on_error: str 
 
     ``frame_dir`` is relative to ``root`` as given (e.g. ``HS/s1/micro/negative/s1_ne_01``).
     """
-    from mer_clip.datasets.annotation import AnnotationError, make_record
     report = report if report is not None else ConversionReport(strict)
     report.strict = report.strict or strict
     report.sources.append(str(root))
