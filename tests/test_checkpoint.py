@@ -10,8 +10,7 @@ import torch
 from mer_clip.checkpoint import (CheckpointError, CheckpointFormatError, CheckpointIntegrityError,
                                  CheckpointKeyError, CheckpointNotFoundError,
                                  UnsafeCheckpointError, read_checkpoint, read_state_dict,
-                                 repair_resume_point, save_checkpoint, sidecar_path,
-                                 verify_checkpoint)
+                                 save_checkpoint, sidecar_path, verify_checkpoint)
 
 
 class Payload:
@@ -113,7 +112,7 @@ def test_mmengine_runner_loading_goes_through_the_reader(tmp_path, force_unsafe_
     """Runner.load_checkpoint / Runner.resume (tools/test.py, train.py --resume, loso folds) call
     mmengine's _load_checkpoint; with the variable set, mmengine's own loader ran the payload."""
     from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
-    from mer_clip.checkpoint import load_from_mer_clip_reader
+    from mer_clip.compat import load_from_mer_clip_reader
     marker = tmp_path / 'code_ran'
     path = str(tmp_path / 'epoch_1.pth')
     torch.save({'state_dict': _sd(), 'meta': {'x': Payload(str(marker))}}, path)
@@ -178,15 +177,3 @@ def test_mmengine_saving_is_atomic_with_a_sidecar(tmp_path):
     mm_runner.save_checkpoint({'meta': {'epoch': 2}, 'state_dict': _sd()},
                               str(tmp_path / 'epoch_2.pth'))
     assert sorted(os.listdir(tmp_path)) == ['epoch_2.pth', 'epoch_2.pth.sha256']
-
-
-def test_repair_removes_damaged_checkpoints(tmp_path):
-    wd = str(tmp_path)
-    for e in (1, 2):
-        save_checkpoint({'state_dict': _sd(), 'meta': {'epoch': e}}, osp.join(wd, f'epoch_{e}.pth'))
-    _flip_tensor_byte(osp.join(wd, 'epoch_2.pth'))  # complete zip, wrong content
-    with open(osp.join(wd, 'last_checkpoint'), 'w') as f:
-        f.write(osp.join(wd, 'epoch_2.pth'))
-    note = repair_resume_point(wd)
-    assert 'removed damaged epoch_2.pth' in note and 'resuming from epoch_1.pth' in note
-    assert sorted(os.listdir(wd)) == ['epoch_1.pth', 'epoch_1.pth.sha256', 'last_checkpoint']

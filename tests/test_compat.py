@@ -107,7 +107,7 @@ def test_mmengine_checkpoint_io_goes_through_mer_clip_reader_and_writer(tmp_path
     in tests/test_checkpoint.py)."""
     from mmengine.runner import checkpoint as mm_ckpt
     from mmengine.runner import runner as mm_runner
-    from mer_clip.checkpoint import load_from_mer_clip_reader
+    from mer_clip.compat import load_from_mer_clip_reader
     assert compat.patch_mmengine_checkpoint_io() is False  # applied once, by import mer_clip
     assert mm_ckpt.CheckpointLoader._get_checkpoint_loader('/x/epoch_1.pth') is \
         load_from_mer_clip_reader

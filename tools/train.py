@@ -23,7 +23,7 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from mer_clip.apis.config import load_config
-from mer_clip.checkpoint import repair_resume_point
+from mer_clip.engine.resume import repair_resume_point
 from mer_clip.utils.cli import add_debug_argument, run_tool
 
 

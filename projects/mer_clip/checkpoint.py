@@ -4,7 +4,9 @@ Every checkpoint the project reads goes through :func:`read_checkpoint`: the mod
 (:func:`mer_clip.apis.load_checkpoint_safe`, used by inference and ``tools/demo.py``), the
 backbone's and the text encoder's pretrained weights (:func:`read_state_dict`), and mmengine's
 Runner (``tools/test.py``, ``tools/train.py --resume``, the folds of ``tools/loso.py``), whose local
-and http(s) checkpoint loaders :func:`register_with_mmengine` replaces (see :mod:`mer_clip.compat`).
+and http(s) checkpoint loaders :mod:`mer_clip.compat` (item 5) replaces with this reader; it also
+routes mmengine's writer through :func:`save_checkpoint`. :mod:`mer_clip.engine.resume` resumes a
+run only from a checkpoint that :func:`verify_checkpoint` finds complete.
 
 What reading guarantees, whatever ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` says:
 
@@ -375,104 +377,11 @@ def remove_checkpoint(path: str) -> None:
             os.remove(p)
 
 
-# ------------------------------------------------------------------------------- resuming a run
-def _epoch_of(path: str) -> int:
-    m = re.search(r'(?:epoch|iter)_(\d+)\.pth$', path)
-    return int(m.group(1)) if m else -1
-
-
-def repair_resume_point(work_dir: str) -> Optional[str]:
-    """Make ``work_dir/last_checkpoint`` name a complete checkpoint before an automatic resume.
-
-    A run killed while mmengine saved (before checkpoints were written atomically, or by another
-    writer) may leave a cut-off or damaged ``epoch_k.pth`` and, with ``max_keep_ckpts=1``, a
-    ``last_checkpoint`` that names a deleted file. Damaged checkpoints (:func:`verify_checkpoint`)
-    are removed and ``last_checkpoint`` re-pointed to the newest complete one, or removed when
-    there is none (training then starts from the beginning: same seeds, same result). Left-over
-    temporary files of an interrupted save are removed. Returns what was done, or None.
-    """
-    for tmp in glob.glob(osp.join(glob.escape(work_dir), '.*.pth.tmp*')):
-        os.remove(tmp)
-    pointer = osp.join(work_dir, 'last_checkpoint')
-    if not osp.exists(pointer):
-        return None
-    with open(pointer) as f:
-        named = f.read().strip()
-    if named and is_complete_checkpoint(named):
-        return None
-    actions = []
-    ckpts = glob.glob(osp.join(glob.escape(work_dir), 'epoch_*.pth')) + glob.glob(
-        osp.join(glob.escape(work_dir), 'iter_*.pth'))
-    good = []
-    for path in ckpts:
-        try:
-            verify_checkpoint(path)
-            good.append(path)
-        except CheckpointIntegrityError:
-            remove_checkpoint(path)
-            actions.append(f'removed damaged {osp.basename(path)}')
-        except CheckpointError:
-            remove_checkpoint(path)
-            actions.append(f'removed truncated {osp.basename(path)}')
-    what = f'last_checkpoint named {osp.basename(named) or "nothing"} (missing or incomplete)'
-    if good:
-        best = max(good, key=_epoch_of)
-        with open(pointer, 'w') as f:
-            f.write(best)
-        actions.append(f'{what}; resuming from {osp.basename(best)}')
-    else:
-        os.remove(pointer)
-        actions.append(f'{what} and no complete checkpoint is left: training from the start')
-    return '; '.join(actions)
-
-
-# -------------------------------------------------------------------------------- mmengine routes
-def load_from_mer_clip_reader(filename: str, map_location=None) -> Any:
-    """mmengine ``CheckpointLoader`` backend for local files and http(s) URLs: this module's
-    reader (safe unpickling, integrity check, clear errors)."""
-    return read_checkpoint(resolve_url(filename), map_location=map_location)
-
-
-def save_for_mmengine(orig_save):
-    """Wrap mmengine's ``save_checkpoint``: local files are written by :func:`save_checkpoint`
-    (atomic, with the sha256 sidecar); other backends (pavi, s3, ...) by mmengine itself."""
-
-    def save(checkpoint, filename, file_client_args=None, backend_args=None):
-        local = '://' not in str(filename) and not str(filename).startswith('pavi:')
-        backend = (backend_args or {}).get('backend')
-        if local and file_client_args is None and backend in (None, 'local'):
-            return save_checkpoint(checkpoint, str(filename))
-        return orig_save(checkpoint, filename, file_client_args=file_client_args,
-                         backend_args=backend_args)
-
-    save._mer_clip_patched = True
-    save.__wrapped__ = orig_save
-    return save
-
-
-def register_with_mmengine() -> bool:
-    """Route mmengine's checkpoint loading (local, http, https) and saving (local) through this
-    module. Idempotent; returns True when it changed something."""
-    from mmengine.runner import checkpoint as mm_ckpt
-    from mmengine.runner import runner as mm_runner
-
-    changed = False
-    loader = mm_ckpt.CheckpointLoader
-    for prefix in ('', 'http://', 'https://'):
-        if loader._schemes.get(prefix) is not load_from_mer_clip_reader:
-            loader.register_scheme(prefixes=prefix, loader=load_from_mer_clip_reader, force=True)
-            changed = True
-    if not getattr(mm_runner.save_checkpoint, '_mer_clip_patched', False):
-        mm_runner.save_checkpoint = save_for_mmengine(mm_runner.save_checkpoint)
-        changed = True
-    return changed
-
-
 __all__ = [
     'CheckpointError', 'CheckpointNotFoundError', 'CheckpointFormatError',
     'CheckpointIntegrityError', 'UnsafeCheckpointError', 'CheckpointKeyError',
     'CheckpointMismatchError', 'read_checkpoint', 'read_state_dict', 'unwrap_state_dict',
     'verify_checkpoint', 'is_complete_checkpoint', 'save_checkpoint', 'write_checksum',
     'read_checksum', 'sha256_of', 'hash_in_name', 'unsafe_globals', 'resolve_url',
-    'remove_checkpoint', 'repair_resume_point', 'register_with_mmengine', 'few_keys'
+    'remove_checkpoint', 'write_bytes_with_checksum', 'few_keys'
 ]

@@ -40,6 +40,9 @@ import sys
 import types
 import warnings
 
+# The stack (torch, mmengine, mmaction, and this package's modules that import them) is imported
+# inside each patch: the patches must run, in order, before the parts they fix are first imported.
+
 _APPLIED = False
 
 
@@ -173,10 +176,48 @@ def patch_cpu_ddp() -> bool:
 # --------------------------------------------------------------------------------------------------
 # 5. mmengine's checkpoint loading and saving through mer_clip.checkpoint
 # --------------------------------------------------------------------------------------------------
+def load_from_mer_clip_reader(filename: str, map_location=None):
+    """mmengine ``CheckpointLoader`` backend for local files and http(s) URLs:
+    :func:`mer_clip.checkpoint.read_checkpoint` (safe unpickling, integrity check, clear errors)."""
+    from .checkpoint import read_checkpoint, resolve_url
+    return read_checkpoint(resolve_url(filename), map_location=map_location)
+
+
+def save_for_mmengine(orig_save):
+    """Wrap mmengine's ``save_checkpoint``: local files are written by
+    :func:`mer_clip.checkpoint.save_checkpoint` (atomic, with the sha256 sidecar); other backends
+    (pavi, s3, ...) by mmengine itself."""
+    from .checkpoint import save_checkpoint
+
+    def save(checkpoint, filename, file_client_args=None, backend_args=None):
+        local = '://' not in str(filename) and not str(filename).startswith('pavi:')
+        backend = (backend_args or {}).get('backend')
+        if local and file_client_args is None and backend in (None, 'local'):
+            return save_checkpoint(checkpoint, str(filename))
+        return orig_save(checkpoint, filename, file_client_args=file_client_args,
+                         backend_args=backend_args)
+
+    save._mer_clip_patched = True
+    save.__wrapped__ = orig_save
+    return save
+
+
 def patch_mmengine_checkpoint_io() -> bool:
-    """Register mer_clip's safe reader with mmengine and wrap its local checkpoint writer."""
-    from .checkpoint import register_with_mmengine
-    return register_with_mmengine()
+    """Route mmengine's checkpoint loading (local, http, https) and saving (local) through
+    :mod:`mer_clip.checkpoint`. Idempotent; returns True when it changed something."""
+    from mmengine.runner import checkpoint as mm_ckpt
+    from mmengine.runner import runner as mm_runner
+
+    changed = False
+    loader = mm_ckpt.CheckpointLoader
+    for prefix in ('', 'http://', 'https://'):
+        if loader._schemes.get(prefix) is not load_from_mer_clip_reader:
+            loader.register_scheme(prefixes=prefix, loader=load_from_mer_clip_reader, force=True)
+            changed = True
+    if not getattr(mm_runner.save_checkpoint, '_mer_clip_patched', False):
+        mm_runner.save_checkpoint = save_for_mmengine(mm_runner.save_checkpoint)
+        changed = True
+    return changed
 
 
 def apply() -> None:

@@ -106,7 +106,7 @@ def test_repair_resume_point_after_a_kill_while_saving(tmp_path):
     """mmengine removes the old checkpoint before writing the new one: a kill in between leaves a
     truncated file and/or a last_checkpoint that names a missing file."""
     import torch
-    from mer_clip.loso.runner import repair_resume_point
+    from mer_clip.engine.resume import repair_resume_point
     wd = tmp_path / 'fold'
     wd.mkdir()
     torch.save({'state_dict': {'w': torch.ones(1000)}}, str(wd / 'epoch_3.pth'))

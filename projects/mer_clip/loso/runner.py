@@ -17,7 +17,7 @@ Resuming is by files, so a run killed at any moment can be started again with th
   training resumes from the newest complete checkpoint.
 - otherwise training runs with ``--resume``: mmengine continues from the checkpoint named in
   ``last_checkpoint`` (checkpoints are written atomically with a sha256 sidecar; anything damaged
-  is removed first, :func:`mer_clip.checkpoint.repair_resume_point`), or starts fresh if there is
+  is removed first, :func:`mer_clip.engine.resume.repair_resume_point`), or starts fresh if there is
   none. Together with ``RNGStateHook`` (per-epoch seeding) and the batch-independent prompt
   features of ``CLIPTextEncoder``, the resumed fold's predictions are byte-identical to an
   uninterrupted one's.
@@ -53,8 +53,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Deque, Dict, List, Optional, Sequence
 
 from ..apis.config import load_config
-from ..checkpoint import CheckpointError, remove_checkpoint, repair_resume_point, verify_checkpoint
+from ..checkpoint import CheckpointError, remove_checkpoint, verify_checkpoint
 from ..datasets.protocol import get_protocol, protocol_of_config
+from ..engine.resume import repair_resume_point
 from ..utils.config import DATASET_WRAPPERS, set_dataset_option
 from .folds import Protocol, detect_protocol, fold_dirname, select_subjects
 from .progress import Progress
