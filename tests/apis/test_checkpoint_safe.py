@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from mer_clip.apis import (CheckpointHashError, UnsafeCheckpointError, load_checkpoint_safe,
+from mer_clip.apis import (CheckpointIntegrityError, UnsafeCheckpointError, load_checkpoint_safe,
                            sha256_of)
 
 
@@ -78,7 +78,7 @@ def test_hash_mismatch_is_refused(tmp_path):
     load_checkpoint_safe(good)  # the right hash loads
     with open(good, 'ab') as f:  # a byte more: a changed / damaged file
         f.write(b'\0')
-    with pytest.raises(CheckpointHashError, match='does not match'):
+    with pytest.raises(CheckpointIntegrityError, match='does not match'):
         load_checkpoint_safe(good)
     load_checkpoint_safe(good, check_hash=False)  # a zip tolerates trailing bytes
 

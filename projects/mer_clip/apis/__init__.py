@@ -1,6 +1,6 @@
 """Inference, AU retrieval, safe model-zoo checkpoints and the config a tool runs."""
-from .checkpoint import (CheckpointHashError, UnsafeCheckpointError,  # noqa: F401
-                         load_checkpoint_safe, publish_checkpoint, sha256_of, verify_hash)
+from .checkpoint import (CheckpointIntegrityError, UnsafeCheckpointError,  # noqa: F401
+                         load_checkpoint_safe, publish_checkpoint, sha256_of)
 from .config import apply_cfg_options, load_config  # noqa: F401
 from .inference import (class_names, inference_me_clip, init_recognizer,  # noqa: F401
                         prepare_clip, retrieve_aus)

@@ -10,24 +10,12 @@ import os
 import os.path as osp
 from typing import Dict, Optional, Tuple
 
+import numpy as np
 import torch
 
 from ..checkpoint import (CheckpointError, CheckpointIntegrityError,  # noqa: F401  (re-exported)
-                          UnsafeCheckpointError, hash_in_name, read_checkpoint, resolve_url,
-                          sha256_of, unsafe_globals, unwrap_state_dict, verify_checkpoint)
-
-#: keys of an mmengine training checkpoint that a published model keeps
-PUBLISHED_KEYS = ('meta', 'state_dict')
-
-#: the former name of :class:`mer_clip.checkpoint.CheckpointIntegrityError`
-CheckpointHashError = CheckpointIntegrityError
-
-
-def verify_hash(path: str) -> Optional[str]:
-    """Check the sha256 prefix in the file name; returns it (None when the name has none)."""
-    if hash_in_name(path) is not None:
-        verify_checkpoint(path)
-    return hash_in_name(path)
+                          UnsafeCheckpointError, read_checkpoint, resolve_url, sha256_of,
+                          unwrap_state_dict)
 
 
 def load_checkpoint_safe(path_or_url: str,
@@ -50,7 +38,7 @@ def load_checkpoint_safe(path_or_url: str,
 
     Raises:
         UnsafeCheckpointError: the file holds pickled objects besides tensors and plain containers.
-        CheckpointHashError: the file does not match the hash in its name (or its sidecar).
+        CheckpointIntegrityError: the file does not match the hash in its name (or its sidecar).
         CheckpointError: any other reason the file cannot be used (one family of errors).
     """
     path = resolve_url(path_or_url, model_dir)
@@ -67,7 +55,6 @@ def load_checkpoint_safe(path_or_url: str,
 def _plain(obj, where: str = 'meta'):
     """``obj`` with numpy scalars / arrays turned into Python numbers / lists, tuples kept; anything
     that is not plain data raises (it would not load under weights_only=True)."""
-    import numpy as np
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     if isinstance(obj, np.generic):

@@ -32,9 +32,6 @@ from typing import Dict, List, Optional, Tuple
 
 logger = logging.getLogger(__name__)
 
-SIDE_WORDS = {'L': 'left', 'R': 'right'}
-
-
 @dataclass(frozen=True)
 class AUDescription:
     """Text of one AU.
@@ -162,10 +159,6 @@ def fallback_description(au: int) -> AUDescription:
     """Description used for an AU nobody registered: "action unit N" / "AU N", no side form."""
     au = _au_number(au)
     return AUDescription(au, f'AU {au}', f'action unit {au}', None, False)
-
-
-def is_known_au(au: int) -> bool:
-    return _au_number(au) in _REGISTRY
 
 
 def _overrides(vocabulary: Optional[str]) -> Dict[int, AUDescription]:

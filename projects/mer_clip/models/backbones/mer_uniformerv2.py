@@ -62,9 +62,6 @@ def read_state_dict(path: str) -> Dict[str, Tensor]:
     return _read_state_dict(path)
 
 
-_few = few_keys
-
-
 @MODELS.register_module()
 class MERUniFormerV2(UniFormerV2):
     """UniFormerV2 that returns the MER-CLIP visual features (see the module docstring).
@@ -206,15 +203,15 @@ class MERUniFormerV2(UniFormerV2):
         if not mapped:
             raise CheckpointMismatchError(
                 f'{path!r} ({kind}) has no key that matches MERUniFormerV2. Keys in the file: '
-                f'{_few(src)}; expected keys like {_few(own)} (optionally under one of the '
+                f'{few_keys(src)}; expected keys like {few_keys(own)} (optionally under one of the '
                 f'prefixes {_KNOWN_PREFIXES[:-1]}).')
         required = [k for k in own if self._is_vit_key(k)]
         missing_vit = [k for k in required if k not in mapped]
         if missing_vit:
             raise CheckpointMismatchError(
                 f'{path!r} ({kind}, prefix {prefix!r}) lacks {len(missing_vit)} of the '
-                f'{len(required)} ViT weights of MERUniFormerV2, e.g. {_few(missing_vit)}. Is it '
-                f'the right file? Keys in the file: {_few(src)}')
+                f'{len(required)} ViT weights of MERUniFormerV2, e.g. {few_keys(missing_vit)}. '
+                f'Is it the right file? Keys in the file: {few_keys(src)}')
         bad_shapes = []
         for k, v in list(mapped.items()):
             target = own[k].shape
@@ -239,7 +236,7 @@ class MERUniFormerV2(UniFormerV2):
         print_log(
             f'MERUniFormerV2: loaded {len(mapped)}/{len(own)} tensors from {kind} checkpoint '
             f'{path!r} (prefix {prefix!r}); kept initialisation for {len(not_loaded)} '
-            f'(e.g. {_few(not_loaded, 4)}); ignored {len(src) - len(mapped)} file keys.',
+            f'(e.g. {few_keys(not_loaded, 4)}); ignored {len(src) - len(mapped)} file keys.',
             logger='current')
 
     @staticmethod

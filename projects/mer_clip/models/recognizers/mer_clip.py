@@ -14,9 +14,10 @@ values are logged as ``clip_raw`` / ``cls_raw`` (no 'loss' in the name, so mmeng
 them to the total). Prediction (``mode='predict'``) uses the emotion head only: no text at test
 time.
 
-In the aligned space, as open_clip's ``encode_image`` / ``encode_text``: :meth:`MERCLIP.encode_video`
-and :meth:`MERCLIP.encode_text` give L2-normalised embeddings (AU retrieval,
-:mod:`mer_clip.apis.inference`, compares them, scaled by :meth:`MERCLIP.alignment_scale`).
+In the aligned space, as open_clip's ``encode_image`` / ``encode_text``:
+:meth:`MERCLIP.encode_video` and :meth:`MERCLIP.encode_text` give L2-normalised embeddings (AU
+retrieval, :mod:`mer_clip.apis.inference`, compares them, scaled by
+:meth:`MERCLIP.alignment_scale`).
 
 Ablations of Table VIII from the config alone:
 - ``align_head=None``: no alignment; the loss is the classification loss alone (weight 1).
