@@ -246,7 +246,7 @@ def read_checkpoint(path: str, map_location='cpu', verify: bool = True) -> Any:
     if verify:
         verify_checkpoint(path)
     if path.endswith('.safetensors'):
-        from safetensors.torch import load_file
+        from safetensors.torch import load_file  # here: .safetensors files only
         try:
             return dict(load_file(path, device=_device_str(map_location)))
         except Exception as e:  # safetensors raises its own SafetensorError

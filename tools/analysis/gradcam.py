@@ -10,6 +10,8 @@ frames.
 """
 import argparse
 
+from mmengine.config import DictAction
+
 from mer_clip.apis import class_names, init_recognizer, prepare_clip
 from mer_clip.apis.analysis import grad_cam, save_grad_cam_figure
 
@@ -27,7 +29,6 @@ def run(config, checkpoint, clip, out, target=None, cfg_options=None, **clip_kwa
 
 
 def main(argv=None):
-    from mmengine.config import DictAction
     p = argparse.ArgumentParser(description='Grad-CAM on the apex frame')
     p.add_argument('config')
     p.add_argument('checkpoint', nargs='?', default=None, help='(none: random weights)')

@@ -8,17 +8,20 @@ written next to the figure (``.npz``). For a LOSO model, --loso-subject picks it
 (features of data the model never trained on); --split all embeds every sample.
 """
 import argparse
+import copy
 import os.path as osp
 
 import numpy as np
+
+import mer_clip  # noqa: F401  (stack workarounds, registries)
+from mmaction.registry import DATASETS
+from mmengine.config import DictAction
 
 from mer_clip.apis import class_names, init_recognizer
 from mer_clip.apis.analysis import emotion_features, save_tsne_figure, tsne_embedding
 
 
 def build_dataset(cfg, loso_subject=None, split=None):
-    import copy
-    from mmaction.registry import DATASETS
     ds = copy.deepcopy(cfg.test_dataloader.dataset)
     if loso_subject is not None:
         ds.update(loso_subject=str(loso_subject), split='test')
@@ -39,7 +42,6 @@ def run(config, checkpoint, out, loso_subject=None, split=None, seed=0, cfg_opti
 
 
 def main(argv=None):
-    from mmengine.config import DictAction
     p = argparse.ArgumentParser(description='t-SNE of emotion features')
     p.add_argument('config')
     p.add_argument('checkpoint', nargs='?', default=None, help='(none: random weights)')

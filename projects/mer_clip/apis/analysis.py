@@ -12,6 +12,7 @@ from typing import Dict, List, Optional
 import numpy as np
 import torch
 import torch.nn.functional as F
+from mmengine.dataset import pseudo_collate
 
 
 def _default_layer(model):
@@ -75,7 +76,7 @@ def grad_cam(model, data: dict, target: Optional[int] = None, layer=None) -> Dic
 def save_grad_cam_figure(result: Dict, out_file: str, class_names: List[str], title: str = '',
                          alpha: float = 0.5) -> str:
     """Onset frame, apex frame and apex frame with the Grad-CAM heat map (as the paper's Fig. 6)."""
-    import matplotlib
+    import matplotlib  # here: figures only, and pyplot takes ~0.8 s to import
     matplotlib.use('Agg', force=True)
     import matplotlib.pyplot as plt
     frames, cam = result['frames'], result['cam']
@@ -103,7 +104,6 @@ def emotion_features(model, dataset, batch_size: int = 8) -> Dict[str, np.ndarra
 
     Returns dict(features=(N, D), labels=(N,), preds=(N,), sample_ids=(N,)).
     """
-    from mmengine.dataset import pseudo_collate
     fc = getattr(model.cls_head, 'fc_cls', None)
     if fc is None:
         raise ValueError(f'{type(model.cls_head).__name__} has no fc_cls to read features from')
@@ -129,7 +129,7 @@ def emotion_features(model, dataset, batch_size: int = 8) -> Dict[str, np.ndarra
 
 def tsne_embedding(features: np.ndarray, seed: int = 0, perplexity: float = 30.0) -> np.ndarray:
     """(N, 2) t-SNE of the features (perplexity capped for small N)."""
-    from sklearn.manifold import TSNE
+    from sklearn.manifold import TSNE  # here: t-SNE only, and scikit-learn takes ~2 s to import
     n = features.shape[0]
     if n < 3:
         raise ValueError(f't-SNE needs at least 3 samples, got {n}')
@@ -141,7 +141,7 @@ def tsne_embedding(features: np.ndarray, seed: int = 0, perplexity: float = 30.0
 def save_tsne_figure(points: np.ndarray, labels: np.ndarray, class_names: List[str],
                      out_file: str, preds: Optional[np.ndarray] = None, title: str = '') -> str:
     """Scatter plot coloured by ground-truth class (misclassified samples drawn as crosses)."""
-    import matplotlib
+    import matplotlib  # here: figures only, and pyplot takes ~0.8 s to import
     matplotlib.use('Agg', force=True)
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(5.5, 5))

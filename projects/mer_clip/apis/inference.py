@@ -26,7 +26,15 @@ import re
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
+from mmcv.transforms import Compose
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import init_default_scope
 
+from mmaction.registry import MODELS
+
+from ..au import DEFAULT_TEMPLATE_INDICES, TABLE_II_AUS, au_prompt, get_au_description
+from ..datasets.class_schemes import get_class_scheme
 from .checkpoint import load_checkpoint_safe
 
 _FRAME_NAME = re.compile(r'^(.*?)(\d+)(\.(?:jpg|jpeg|png|bmp))$', re.IGNORECASE)
@@ -36,11 +44,6 @@ _LOADERS = ('LoadMEFrames', 'LoadMEVideo', 'LoadClipCache')
 def init_recognizer(config, checkpoint: Optional[str] = None, device: str = 'cpu',
                     cfg_options: Optional[dict] = None):
     """Build the model of ``config`` (path or Config), load ``checkpoint`` safely, eval mode."""
-    import mer_clip  # noqa: F401  (compat, registries)
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from mmaction.registry import MODELS
-
     cfg = Config.fromfile(config) if isinstance(config, str) else config
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -59,7 +62,6 @@ def init_recognizer(config, checkpoint: Optional[str] = None, device: str = 'cpu
 
 
 def _classes_from_cfg(cfg) -> Optional[List[str]]:
-    from mer_clip.datasets.class_schemes import get_class_scheme
     ds = (cfg.get('test_dataloader') or {}).get('dataset', {})
     scheme = ds.get('class_scheme')
     if scheme is None:
@@ -108,7 +110,7 @@ def clip_results(clip: str, onset: Optional[int] = None, apex: Optional[int] = N
         results = dict(frame_dir=clip, filename_tmpl=info['filename_tmpl'])
         first, last = info['first'], info['last']
     elif osp.isfile(clip):
-        import decord
+        import decord  # here: needed for video input only, as in mmaction's loaders
         first, last = 0, len(decord.VideoReader(clip)) - 1
         results = dict(video=clip)
     else:
@@ -126,7 +128,6 @@ def clip_results(clip: str, onset: Optional[int] = None, apex: Optional[int] = N
 
 def test_pipeline(model, video: bool):
     """The config's test pipeline with the loader fitting the input and no text transforms."""
-    from mmcv.transforms import Compose
     cfg = model.cfg
     pipeline = (cfg.get('test_dataloader') or {}).get('dataset', {}).get('pipeline') or \
         cfg.get('test_pipeline')
@@ -145,7 +146,6 @@ def test_pipeline(model, video: bool):
 
 def prepare_clip(model, clip: str, **clip_kwargs) -> dict:
     """Pipeline + collate: a batch of one clip, ready for ``model.test_step`` / preprocessor."""
-    from mmengine.dataset import pseudo_collate
     results = clip_results(clip, **clip_kwargs)
     data = test_pipeline(model, 'video' in results)(results)
     return pseudo_collate([data])
@@ -170,7 +170,6 @@ def inference_me_clip(model, clip: str, onset: Optional[int] = None, apex: Optio
 def au_candidates(aus: Optional[Sequence[int]] = None, max_combination: int = 1) -> List[List[int]]:
     """AU sets to score: every single AU (default: the 18 of Table II), plus all combinations of
     up to ``max_combination`` of them."""
-    from mer_clip.au import TABLE_II_AUS
     aus = sorted(set(TABLE_II_AUS if aus is None else (int(a) for a in aus)))
     out = []
     for k in range(1, max(1, max_combination) + 1):
@@ -182,7 +181,6 @@ def au_candidates(aus: Optional[Sequence[int]] = None, max_combination: int = 1)
 def au_text_embeddings(model, candidates: Sequence[Sequence[int]],
                        templates: Optional[Sequence[int]] = None) -> torch.Tensor:
     """(num_candidates, E) aligned text embeddings: template-averaged, L2-normalised."""
-    from mer_clip.au import DEFAULT_TEMPLATE_INDICES, au_prompt
     templates = list(DEFAULT_TEMPLATE_INDICES if templates is None else templates)
     texts = [au_prompt([{'au': a, 'side': None} for a in cand], template_idx=t)
              for cand in candidates for t in templates]
@@ -207,7 +205,6 @@ def retrieve_aus(model, clip: str, top_k: int = 5, onset: Optional[int] = None,
                  templates: Optional[Sequence[int]] = None) -> List[Dict[str, Union[str, float]]]:
     """The ``top_k`` AU descriptions (single AUs, or combinations up to ``max_combination``) most
     similar to the clip in the aligned space; see the module docstring."""
-    from mer_clip.au import get_au_description
     if not getattr(model, 'with_alignment', False):
         raise ValueError('AU retrieval needs a MER-CLIP model with alignment (align_head and '
                          'text_encoder); this model was built without them (align_head=None)')

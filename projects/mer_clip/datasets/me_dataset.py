@@ -8,6 +8,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import MMLogger
 from mmaction.registry import DATASETS
 
+from .annotation import load_annotations
 from .class_schemes import get_class_scheme
 from .protocol import protocol_of_dataset, select_fold
 
@@ -81,7 +82,6 @@ class MicroExpressionDataset(BaseDataset):
         return path if (not root or osp.isabs(path)) else osp.join(root, path)
 
     def load_data_list(self) -> List[dict]:
-        from .annotation import load_annotations
         logger = MMLogger.get_current_instance()
         file_meta, records = load_annotations(self.ann_file)
         scheme = self._scheme(file_meta)

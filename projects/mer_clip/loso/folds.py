@@ -14,6 +14,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
+from mmengine.registry import init_default_scope
+
+from mmaction.registry import DATASETS
+
 from ..datasets.protocol import FoldProtocol, fold_values, get_protocol, natural_key
 from ..utils import inner_dataset_cfg
 
@@ -46,10 +50,6 @@ class Protocol:
 
 def build_index_dataset(cfg):
     """The config's test dataset without pipeline, fold or split: every sample's record."""
-    import mer_clip  # noqa: F401  (registries)
-    from mmengine.registry import init_default_scope
-    from mmaction.registry import DATASETS
-
     loader = cfg.get('test_dataloader') or cfg.get('val_dataloader')
     if loader is None:
         raise KeyError('the config has no test_dataloader (nor val_dataloader) to read the '

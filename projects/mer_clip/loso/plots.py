@@ -5,7 +5,7 @@ import numpy as np
 
 
 def _pyplot():
-    import matplotlib
+    import matplotlib  # here: figures only, and pyplot takes ~0.8 s to import
     matplotlib.use('Agg', force=True)  # files only, no display needed
     import matplotlib.pyplot as plt
     return plt

@@ -20,6 +20,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from ..evaluation import mer_metrics, read_predictions_csv
+from .plots import plot_confusion_matrix, plot_per_fold
 
 SUBJECT_MEAN_NOTE = ('mean over folds of per-fold scores, for reference only; the MEGC / paper '
                      'metric is the pooled one')
@@ -285,7 +286,6 @@ def write_reports(work_dir: str, summary: Dict, rows: Sequence[Dict], plots: boo
     with open(paths['summary_md'], 'w') as f:
         f.write(summary_markdown(summary))
     if plots:
-        from .plots import plot_confusion_matrix, plot_per_fold
         if summary['protocol'] == 'loso':
             paths['confusion_matrix'] = plot_confusion_matrix(
                 summary['pooled']['confusion_matrix'], classes,

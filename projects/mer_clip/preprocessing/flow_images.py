@@ -18,6 +18,7 @@ counted), or is skipped / an error (``missing_apex``).
 """
 import json
 import logging
+import multiprocessing as mp
 import os
 import os.path as osp
 import time
@@ -125,7 +126,6 @@ def write_flow_images(root: str, *, ann_file: Optional[str] = None,
     if workers <= 1:
         results = dict(map(_run, tasks))
     else:
-        import multiprocessing as mp
         cv_threads = cv2.getNumThreads()
         cv2.setNumThreads(1)  # OpenCV's thread pool does not survive fork (see prepare.py)
         try:

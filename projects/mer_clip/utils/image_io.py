@@ -13,6 +13,7 @@ from typing import Optional
 
 import cv2
 import numpy as np
+from PIL import Image, ImageFile
 
 _JPEG_SOI, _JPEG_EOI = b'\xff\xd8', b'\xff\xd9'
 _PNG_SIGNATURE, _PNG_IEND = b'\x89PNG\r\n\x1a\n', b'IEND\xaeB`\x82'
@@ -28,7 +29,6 @@ class ImageNotFoundError(FileNotFoundError, ImageReadError):
 
 def _strict_pillow_error(data: bytes) -> Optional[str]:
     """Pillow's complaint when it decodes ``data`` without tolerating truncation, or None."""
-    from PIL import Image, ImageFile
     if ImageFile.LOAD_TRUNCATED_IMAGES:  # a global that some libraries switch on
         return 'cannot check (PIL.ImageFile.LOAD_TRUNCATED_IMAGES is set)'
     try:

@@ -60,7 +60,7 @@ class LoadMEVideo(BaseTransform):
         self.num_threads = num_threads
 
     def transform(self, results: Dict) -> Dict:
-        import decord
+        import decord  # here: needed for video input only, as in mmaction's loaders
         path = results['video']
         if not osp.isfile(path):
             raise FileNotFoundError(f'sample {_sample_name(results)}: video not found at {path}')

@@ -79,7 +79,7 @@ def load_text_tower_state(path: str, prefix: Optional[str] = None) -> Dict[str, 
 
 def _build_tower(arch: Union[str, dict], quick_gelu: Optional[bool]):
     """open_clip TextTransformer + its tokenizer from a model name or a text config dict."""
-    import open_clip
+    import open_clip  # here: open_clip takes ~3 s to import, and only a text tower needs it
     from open_clip.model import _build_text_tower
 
     if isinstance(arch, str):
