@@ -1,21 +1,17 @@
-"""Reading clip frames: frame numbers by template, folder and video sources, reduced decoding."""
+"""Reading clip frames: folder and video sources, reduced decoding (frame names:
+tests/datasets/test_frame_names.py)."""
 import cv2
 import numpy as np
 import pytest
 
 from mer_clip.preprocessing.face_align import FaceAligner
-from mer_clip.preprocessing.frames import (FolderSource, PrepareError, frame_numbers,
-                                           reduced_matrix, reduction_factor, template_regex)
+from mer_clip.preprocessing.frames import (FolderSource, PrepareError, reduced_matrix,
+                                           reduction_factor)
 
 
-def test_frame_numbers_are_the_files_the_template_names(tmp_path):
+def test_folder_source_reads_the_frames_its_template_names(tmp_path):
     for name in ('img_00007.jpg', 'img_00010.jpg', 'img_7.jpg', 'img_00008.png', 'notes.txt'):
         (tmp_path / name).write_bytes(b'')
-    assert frame_numbers(str(tmp_path), 'img_{:05d}.jpg') == [7, 10]
-    assert frame_numbers(str(tmp_path), 'img_{}.jpg') == [7]  # 'img_00007.jpg' is not '{}'
-    assert template_regex('006_{:05d}.jpg').match('006_00042.jpg').group(1) == '00042'
-    with pytest.raises(ValueError, match='exactly one'):
-        template_regex('{}_{}.jpg')
     with pytest.raises(PrepareError, match='frame folder not found'):
         FolderSource(str(tmp_path / 'missing'), 'img_{:05d}.jpg')
     src = FolderSource(str(tmp_path), 'img_{:05d}.jpg')

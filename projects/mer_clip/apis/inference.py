@@ -20,9 +20,7 @@ averaged (prompt ensembling, as CLIP zero-shot); the score is the cosine similar
 softmax of the scaled similarities over the candidates.
 """
 import itertools
-import os
 import os.path as osp
-import re
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
@@ -35,9 +33,9 @@ from mmaction.registry import MODELS
 
 from ..au import DEFAULT_TEMPLATE_INDICES, TABLE_II_AUS, au_prompt, get_au_description
 from ..datasets.class_schemes import get_class_scheme
+from ..datasets.frame_names import frame_numbers, infer_frame_template
 from .checkpoint import load_checkpoint_safe
 
-_FRAME_NAME = re.compile(r'^(.*?)(\d+)(\.(?:jpg|jpeg|png|bmp))$', re.IGNORECASE)
 _LOADERS = ('LoadMEFrames', 'LoadMEVideo', 'LoadClipCache')
 
 
@@ -79,24 +77,12 @@ def class_names(model) -> List[str]:
 
 # -------------------------------------------------------------------------------------- the clip
 def frame_folder_info(folder: str, filename_tmpl: Optional[str] = None) -> dict:
-    """``filename_tmpl`` and the first / last frame number of a frame folder."""
-    names = sorted(os.listdir(folder))
-    parsed = [m for m in (_FRAME_NAME.match(n) for n in names) if m]
-    if not parsed:
-        raise FileNotFoundError(f'{folder}: no numbered image files (e.g. img_00001.jpg) found')
+    """``filename_tmpl`` (inferred from the file names when not given) and the first / last frame
+    number of a frame folder."""
     if filename_tmpl is None:
-        keys = {(m.group(1), m.group(3)) for m in parsed}
-        if len(keys) > 1:
-            raise ValueError(f'{folder}: frames with several name patterns {sorted(keys)}; pass '
-                             'filename_tmpl="prefix_{:05d}.jpg"')
-        prefix, ext = keys.pop()
-        widths = {len(m.group(2)) for m in parsed}
-        filename_tmpl = (prefix + ('{:0%dd}' % widths.pop() if len(widths) == 1 else '{}') + ext)
-    numbers = []
-    for n in names:
-        m = _FRAME_NAME.match(n)
-        if m and filename_tmpl.format(int(m.group(2))) == n:
-            numbers.append(int(m.group(2)))
+        filename_tmpl, numbers = infer_frame_template(folder)
+    else:
+        numbers = frame_numbers(folder, filename_tmpl)
     if not numbers:
         raise FileNotFoundError(f'{folder}: no file matches filename_tmpl {filename_tmpl!r}')
     return dict(filename_tmpl=filename_tmpl, first=min(numbers), last=max(numbers))

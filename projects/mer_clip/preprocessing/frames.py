@@ -1,20 +1,19 @@
 """Reading the frames of a clip: a release's numbered frame files, a video, a prepared clip folder.
 
 A frame folder names its files by a ``str.format`` template (``'006_{:05d}.jpg'``, ``'img{}.jpg'``),
-so frame numbers are the numbers in the file names (:func:`frame_numbers`); a video's frames are
-its 0-based indices. :class:`FolderSource` and :class:`VideoSource` give both the same interface
+so frame numbers are the numbers in the file names (:mod:`mer_clip.datasets.frame_names`); a
+video's frames are its 0-based indices. :class:`FolderSource` and :class:`VideoSource` give both the same interface
 (``numbers``, ``path``, ``load``, ``load_many``). A JPEG can be decoded at 1/2..1/8 size
 (libjpeg's DCT scaling), and :func:`reduction_factor` / :func:`reduced_matrix` say how far a warp
 allows it. A prepared clip folder holds ``OUT_TMPL`` frames and its ``CLIP_META``.
 """
-import os
 import os.path as osp
-import re
 from typing import List, Sequence
 
 import cv2
 import numpy as np
 
+from mer_clip.datasets.frame_names import frame_numbers
 from mer_clip.utils.image_io import ImageReadError, read_image
 
 #: frame file names of a prepared clip folder (frame numbers of the release kept)
@@ -25,29 +24,6 @@ CLIP_META = 'clip.json'
 
 class PrepareError(RuntimeError):
     """A clip that cannot be prepared (missing frame folder/file, unreadable image, bad indices)."""
-
-
-def template_regex(filename_tmpl: str) -> 're.Pattern':
-    """Regex with one group for the frame number of a ``str.format`` template ('006_{:05d}.jpg')."""
-    parts = re.split(r'\{[^}]*\}', filename_tmpl)
-    if len(parts) != 2:
-        raise ValueError(f'filename template {filename_tmpl!r} must have exactly one {{}} field')
-    return re.compile('^' + re.escape(parts[0]) + r'(\d+)' + re.escape(parts[1]) + '$')
-
-
-def frame_numbers(frame_dir: str, filename_tmpl: str) -> List[int]:
-    """The sorted frame numbers of the files in ``frame_dir`` that ``filename_tmpl`` names.
-
-    ``'{}'`` and ``'{:05d}'`` both parse ``img_00007.jpg``; only names the template reproduces
-    exactly count, so a folder is read the way the loaders will read it.
-    """
-    rx = template_regex(filename_tmpl)
-    out = []
-    for name in os.listdir(frame_dir):
-        m = rx.match(name)
-        if m and filename_tmpl.format(int(m.group(1))) == name:
-            out.append(int(m.group(1)))
-    return sorted(out)
 
 
 class FolderSource:
@@ -129,5 +105,5 @@ def reduced_matrix(matrix: np.ndarray, reduce: int) -> np.ndarray:
                           axis=1)
 
 
-__all__ = ['CLIP_META', 'OUT_TMPL', 'FolderSource', 'PrepareError', 'VideoSource', 'frame_numbers',
-           'reduced_matrix', 'reduction_factor', 'template_regex']
+__all__ = ['CLIP_META', 'OUT_TMPL', 'FolderSource', 'PrepareError', 'VideoSource',
+           'reduced_matrix', 'reduction_factor']

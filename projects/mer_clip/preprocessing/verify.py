@@ -23,9 +23,10 @@ import numpy as np
 from tqdm import tqdm
 
 from mer_clip.datasets.annotation import load_annotations
+from mer_clip.datasets.frame_names import frame_numbers
 from mer_clip.utils.image_io import ImageReadError, read_image
 
-from .frames import CLIP_META, frame_numbers
+from .frames import CLIP_META
 
 
 def verify_record(record: dict, root: str = '', clip_len: Optional[int] = None) -> List[Dict]:

@@ -39,6 +39,7 @@ import re
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..annotation import AnnotationError, make_record
+from ..frame_names import infer_frame_template
 from ._table import Table, check_emotion, convert_rows, row_record, to_int, to_text
 from .errors import ReaderError
 from .report import ConversionReport
@@ -46,10 +47,8 @@ from .report import ConversionReport
 SMIC_EMOTIONS = ('negative', 'positive', 'surprise')
 #: class code in a SMIC clip name -> emotion
 CLIP_CODES = {'ne': 'negative', 'po': 'positive', 'sur': 'surprise'}
-FRAME_EXTS = ('.bmp', '.jpg', '.jpeg', '.png', '.tif', '.tiff')
 _CLIP_RE = re.compile(r's(\d+)_([a-z]+)_(\d+)', re.IGNORECASE)
 _SUBJECT_RE = re.compile(r's(\d+)', re.IGNORECASE)
-_FRAME_RE = re.compile(r'^(?P<prefix>.*?)(?P<num>\d+)(?P<ext>\.[A-Za-z]+)$')
 
 
 def smic_ids(subject: Any, clip: Optional[str] = None) -> Tuple[str, Optional[str]]:
@@ -97,29 +96,10 @@ def _listdir(path: str) -> List[str]:
 
 def frame_template(clip_dir: str) -> Tuple[str, List[int]]:
     """``(filename_tmpl, sorted frame numbers)`` inferred from a clip folder's image files."""
-    styles, numbers = set(), []
-    for name in _listdir(clip_dir):
-        m = _FRAME_RE.match(name)
-        if not m or m.group('ext').lower() not in FRAME_EXTS:
-            continue
-        num = m.group('num')
-        padded = len(num) if num.startswith('0') and len(num) > 1 else 0
-        styles.add((m.group('prefix'), m.group('ext'), padded))
-        numbers.append(int(num))
-    if not numbers:
-        raise ReaderError(f'{clip_dir}: no frame images ({"/".join(FRAME_EXTS)} named '
-                          '<prefix><number>)')
-    prefixes = {(p, e) for p, e, _ in styles}
-    if len(prefixes) > 1:
-        raise ReaderError(f'{clip_dir}: frame files with different names {sorted(prefixes)}; '
-                          'one clip folder must hold one image sequence')
-    (prefix, ext), = prefixes
-    widths = {w for _, _, w in styles if w}
-    if len(widths) > 1:
-        raise ReaderError(f'{clip_dir}: frame numbers padded to different widths {widths}')
-    field = f'{{:0{widths.pop()}d}}' if widths else '{}'
-    tmpl = prefix.replace('{', '{{').replace('}', '}}') + field + ext
-    return tmpl, sorted(numbers)
+    try:
+        return infer_frame_template(clip_dir)
+    except ValueError as e:
+        raise ReaderError(str(e)) from None
 
 
 def read_smic_hs(root: str, *, strict: bool = False, report=None, on_error: str = 'raise'
