@@ -17,6 +17,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmaction.registry import TRANSFORMS
 
+from .loading import set_frames
 from .sampling import MESampleFrames
 
 
@@ -76,11 +77,7 @@ class LoadClipCache(BaseTransform):
         # sampler's keys (the cache holds the frames it picks)
         results = self._sampler.transform(results)
         clip = np.array(arr)  # one writable copy: later transforms may flip in place
-        imgs = list(clip)
-        results['imgs'] = imgs
-        results['original_shape'] = imgs[0].shape[:2]
-        results['img_shape'] = imgs[0].shape[:2]
-        return results
+        return set_frames(results, list(clip))
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}(clip_len={self.clip_len}, cache_size={self.cache_size})'

@@ -13,7 +13,9 @@ def _sample_name(results: Dict) -> str:
     return str(results.get('sample_id', results.get('frame_dir', results.get('video', '?'))))
 
 
-def _set_shapes(results: Dict, imgs) -> Dict:
+def set_frames(results: Dict, imgs) -> Dict:
+    """``imgs`` (list of H x W x 3) as the clip, with ``img_shape`` / ``original_shape`` (the keys
+    mmaction's loaders set)."""
     results['imgs'] = imgs
     results['original_shape'] = imgs[0].shape[:2]
     results['img_shape'] = imgs[0].shape[:2]
@@ -49,7 +51,7 @@ class LoadMEFrames(BaseTransform):
         if len(shapes) > 1:
             raise ValueError(f'sample {_sample_name(results)}: frames in {frame_dir} have '
                              f'different sizes {sorted(shapes)}; re-run the face cropping.')
-        return _set_shapes(results, imgs)
+        return set_frames(results, imgs)
 
 
 @TRANSFORMS.register_module()
@@ -73,4 +75,4 @@ class LoadMEVideo(BaseTransform):
             raise IndexError(f'sample {_sample_name(results)}: frames {inds.min()}..{inds.max()} '
                              f'requested but {path} has {len(reader)} frames (indices are 0-based)')
         frames = reader.get_batch(inds.tolist()).asnumpy()  # (T, H, W, 3) RGB
-        return _set_shapes(results, list(frames))
+        return set_frames(results, list(frames))
