@@ -101,5 +101,7 @@ def test_cli(prepared):
     assert load_annotations(osp.join(prepared, 'flow.json'))[1][0]['flow_method'] == method
     import runpy
     tool = runpy.run_path(osp.join(REPO_ROOT, 'tools', 'data', 'compute_flow.py'))
-    assert tool['main']([prepared, '--size', '1', '2', '3']) == 2
+    with pytest.raises(SystemExit) as bad_size:  # argparse's usage error
+        tool['main']([prepared, '--size', '1', '2', '3'])
+    assert bad_size.value.code == 2
     assert tool['main']([prepared, '--method', 'tvl1']) == (0 if method == 'tvl1' else 2)

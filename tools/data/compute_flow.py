@@ -17,8 +17,9 @@ import logging
 import sys
 
 import mer_clip  # noqa: F401  (stack workarounds, registries)
-from mer_clip.preprocessing.flow_images import MISSING_APEX, FlowError, write_flow_images
+from mer_clip.preprocessing.flow_images import MISSING_APEX, write_flow_images
 from mer_clip.preprocessing.optical_flow import FLOW_METHODS
+from mer_clip.utils.cli import add_debug_argument, run_tool
 
 
 def parse_args(argv=None):
@@ -39,29 +40,33 @@ def parse_args(argv=None):
     p.add_argument('--strict', action='store_true',
                    help='stop at the first clip whose frames cannot be read instead of skipping')
     p.add_argument('--overwrite', action='store_true', help='recompute existing flow images')
-    return p.parse_args(argv)
+    p.add_argument('--no-progress', action='store_true', help='no progress bar')
+    add_debug_argument(p)
+    args = p.parse_args(argv)
+    if len(args.size) not in (1, 2):
+        p.error('--size takes S or H W')
+    return args
 
 
-def main(argv=None) -> int:
+def run(argv=None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')
-    if len(args.size) not in (1, 2):
-        print('error: --size takes S or H W', file=sys.stderr)
-        return 2
     size = args.size * 2 if len(args.size) == 1 else args.size
-    try:
-        summary = write_flow_images(args.root, ann_file=args.ann, frames_root=args.frames_root,
-                                    out_ann=args.out_ann, size=size, method=args.method,
-                                    missing_apex=args.missing_apex, workers=args.workers,
-                                    strict=args.strict, overwrite=args.overwrite)
-    except (ValueError, FileNotFoundError, RuntimeError, FlowError) as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 2
+    summary = write_flow_images(args.root, ann_file=args.ann, frames_root=args.frames_root,
+                                out_ann=args.out_ann, size=size, method=args.method,
+                                missing_apex=args.missing_apex, workers=args.workers,
+                                strict=args.strict, overwrite=args.overwrite,
+                                progress=not args.no_progress)
     c = summary['counts']
     print(f'flow ({summary["method"]}): {c["done"]} computed, {c["resumed"]} already done, '
           f'{c["skipped"]} skipped, {c["apex_middle"]} without apex (middle frame used); '
           f'{summary["seconds"]:.1f} s -> {summary["out_ann"]}')
     return 0
+
+
+def main(argv=None) -> int:
+    """The tool, with user errors reported in one line (mer_clip.utils.cli)."""
+    return run_tool(run, argv)
 
 
 if __name__ == '__main__':

@@ -18,7 +18,6 @@ counted), or is skipped / an error (``missing_apex``).
 """
 import json
 import logging
-import multiprocessing as mp
 import os
 import os.path as osp
 import time
@@ -30,6 +29,7 @@ from mer_clip.datasets.annotation import dump_annotations, load_annotations
 from mer_clip.datasets.flow_image import write_flow_image
 from mer_clip.utils.image_io import read_image
 
+from .clip_pool import map_clips
 from .optical_flow import FlowImage, flow_image, has_tvl1, resolve_method
 
 logger = logging.getLogger('mer_clip.flow')
@@ -104,7 +104,7 @@ def write_flow_images(root: str, *, ann_file: Optional[str] = None,
                       frames_root: Optional[str] = None, out_ann: Optional[str] = None,
                       size: Sequence[int] = (28, 28), method: str = 'auto',
                       missing_apex: str = 'middle', workers: int = 1, strict: bool = False,
-                      overwrite: bool = False) -> dict:
+                      overwrite: bool = False, progress: bool = True) -> dict:
     """Compute and write the flow images of a prepared dataset (module docstring).
 
     Returns a summary: counts (``done``, ``resumed``, ``skipped``, ``apex_middle``), the skipped
@@ -123,17 +123,8 @@ def write_flow_images(root: str, *, ann_file: Optional[str] = None,
                 f'{size[0]}x{size[1]} images')
     tasks = [(rec, frames_root, size, method, missing_apex, overwrite) for rec in records]
     t0 = time.perf_counter()
-    if workers <= 1:
-        results = dict(map(_run, tasks))
-    else:
-        cv_threads = cv2.getNumThreads()
-        cv2.setNumThreads(1)  # OpenCV's thread pool does not survive fork (see prepare.py)
-        try:
-            ctx = mp.get_context('fork' if 'fork' in mp.get_all_start_methods() else None)
-            with ctx.Pool(workers) as pool:
-                results = dict(pool.imap_unordered(_run, tasks, chunksize=4))
-        finally:
-            cv2.setNumThreads(cv_threads)
+    with map_clips(_run, tasks, workers, desc='flow', progress=progress, chunksize=4) as done:
+        results = dict(done)
     elapsed = time.perf_counter() - t0
 
     out, skipped = [], []

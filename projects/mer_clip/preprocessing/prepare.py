@@ -25,7 +25,6 @@ import csv
 import glob
 import json
 import logging
-import multiprocessing as mp
 import os
 import os.path as osp
 import shutil
@@ -36,13 +35,13 @@ from typing import Callable, Dict, List, Optional, Sequence, Union
 import cv2
 import numpy as np
 from mmaction.datasets.transforms import Resize
-from tqdm import tqdm
 
 from mer_clip.au.codes import parse_au_string
 from mer_clip.datasets.annotation import dump_annotations
 from mer_clip.datasets.readers.report import ConversionReport
 from mer_clip.datasets.transforms.sampling import sample_me_indices
 
+from .clip_pool import map_clips
 from .face_align import FaceAligner
 from .frames import (CLIP_META, OUT_TMPL, FolderSource, PrepareError, VideoSource,
                      reduced_matrix, reduction_factor)
@@ -297,24 +296,10 @@ def prepare_records(records: Sequence[dict], out_root: str, *, frame_root: Optio
     opts = _Options(cfg, cache, clip_len, cache_short_side)
     t0 = time.perf_counter()
     results: Dict[str, dict] = {}
-    bar = tqdm(total=len(tasks), desc='prepare', unit='clip', disable=not progress)
-    if workers <= 1:
-        _init_worker(opts, pool_worker=False)
-        it = map(_run_task, tasks)
-        pool = None
-    else:
-        # OpenCV's thread pool does not survive fork(): a child that inherits a started pool can
-        # hang in its first parallel call. Stop it (1 thread) while forking, restore it afterwards.
-        cv_threads = cv2.getNumThreads()
-        cv2.setNumThreads(1)
-        try:
-            pool = mp.get_context('fork' if 'fork' in mp.get_all_start_methods() else None).Pool(
-                workers, initializer=_init_worker, initargs=(opts,))
-        finally:
-            cv2.setNumThreads(cv_threads)
-        it = pool.imap_unordered(_run_task, tasks, chunksize=1)
-    try:
-        for res in it:
+    with map_clips(_run_task, tasks, workers, desc='prepare', progress=progress,
+                   initializer=_init_worker, initargs=(opts, ),
+                   local_initargs=(opts, False)) as done:
+        for res in done:
             results[res['sample_id']] = res
             if res['status'] == 'skipped':
                 msg = f'skipped clip {res["sample_id"]}: {res["reason"]}'
@@ -324,12 +309,6 @@ def prepare_records(records: Sequence[dict], out_root: str, *, frame_root: Optio
             elif res['meta']['face_align']['method'] != 'landmarks':
                 logger.warning(f'no face in clip {res["sample_id"]} (frames '
                                f'{res["meta"]["face_align"]["tried"]}): centre crop used')
-            bar.update(1)
-    finally:
-        bar.close()
-        if pool is not None:
-            pool.terminate() if strict else pool.close()
-            pool.join()
     elapsed = time.perf_counter() - t0
 
     out_records = []

@@ -14,18 +14,17 @@ raises for a bad clip: the problems are collected in the returned report (also w
 ``tools/data/check_dataset.py`` and at the end of ``prepare_dataset.py``).
 """
 import json
-import multiprocessing as mp
 import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
-from tqdm import tqdm
 
 from mer_clip.datasets.annotation import load_annotations
 from mer_clip.datasets.frame_names import frame_numbers
 from mer_clip.utils.image_io import ImageReadError, read_image
 
+from .clip_pool import map_clips
 from .frames import CLIP_META
 
 
@@ -122,26 +121,11 @@ def verify_dataset(ann_file: str, frames_root: Optional[str] = None, *, workers:
         frames_root = beside if osp.isdir(beside) else osp.dirname(osp.abspath(ann_file))
     clip_len = (meta.get('prepared') or {}).get('clip_len')
     tasks = [(r, frames_root, clip_len) for r in records]
-    bar = tqdm(total=len(tasks), desc='check', unit='clip', disable=not progress)
     results = {}
-    pool = None
-    if workers > 1:
-        pool = mp.get_context('fork' if 'fork' in mp.get_all_start_methods() else None).Pool(
-            workers)
-        it = pool.imap_unordered(_verify_task, tasks, chunksize=4)
-    else:
-        it = map(_verify_task, tasks)
-    try:
-        for sid, problems in it:
+    with map_clips(_verify_task, tasks, workers, desc='check', progress=progress,
+                   chunksize=4) as checked:
+        for sid, problems in checked:
             results[sid] = problems
-            bar.update(1)
-            if problems:
-                bar.set_postfix(bad=sum(1 for p in results.values() if p))
-    finally:
-        bar.close()
-        if pool is not None:
-            pool.close()
-            pool.join()
     problems = [p for r in records for p in results.get(r.get('sample_id', '?'), [])]
     orphans = _orphan_folders(records, frames_root)
     bad_clips = sum(1 for v in results.values() if v)
