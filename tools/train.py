@@ -22,7 +22,7 @@ import mer_clip  # noqa: F401  (applies compat workarounds, registers components
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from mer_clip.apis.config import load_config
+from mer_clip.apis.config import add_config_arguments, config_from_args
 from mer_clip.engine.resume import repair_resume_point
 from mer_clip.utils.cli import add_debug_argument, run_tool
 
@@ -30,7 +30,6 @@ from mer_clip.utils.cli import add_debug_argument, run_tool
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train an MER model')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from the given checkpoint, or the latest one in work_dir '
                         'when no path is given')
@@ -45,35 +44,13 @@ def parse_args(argv=None):
     parser.add_argument('--seed', type=int, default=None, help='random seed')
     parser.add_argument('--deterministic', action='store_true',
                         help='set deterministic options for CUDNN')
-    parser.add_argument('--loso-subject', type=str, default=None,
-                        help='hold out this subject (LOSO fold): sets loso_subject of the train, '
-                        'val and test datasets')
-    parser.add_argument('--fold-key', default=None,
-                        help='record field that defines the folds, with --held-out: "dataset" '
-                        '(leave-one-dataset-out), "subject" (= --loso-subject) or any field')
-    parser.add_argument('--held-out', default=None,
-                        help='hold out the samples whose --fold-key field (default: the '
-                        "config's fold_key, else subject) has this value")
-    parser.add_argument('--cfg-options', nargs='+',
-                        help='override config settings, key=value (e.g. loso_subject=006)')
-    parser.add_argument('--strict', action='store_true',
-                        help='an emotion label that is no known emotion of the class scheme (a '
-                        'typo) is an error instead of a warning')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_config_arguments(parser)
     add_debug_argument(parser)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    return parser.parse_args(argv)
 
 
 def merge_args(cfg, args):
-    cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    """The training options (validation, AMP, resume, lr scaling, seed) applied to ``cfg``."""
     if args.no_validate:
         cfg.val_cfg = None
         cfg.val_dataloader = None
@@ -127,8 +104,7 @@ def repair_auto_resume(cfg) -> None:
 
 def run(argv=None):
     args = parse_args(argv)
-    cfg = load_config(args.config, args.cfg_options, loso_subject=args.loso_subject,
-                      fold_key=args.fold_key, held_out=args.held_out, strict_labels=args.strict)
+    cfg = config_from_args(args)
     cfg = merge_args(cfg, args)
     repair_auto_resume(cfg)
     runner = Runner.from_cfg(cfg)

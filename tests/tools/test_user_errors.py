@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import torch
-from mmengine.config import Config
 
 from mer_clip.checkpoint import save_checkpoint
 from tests.conftest import REPO_ROOT, SYNTHETIC_CONFIG
@@ -71,8 +70,8 @@ def test_train_resume_repairs_a_damaged_resume_point(tmp_path):
     open(osp.join(work, 'epoch_2.pth'), 'wb').write(data[:len(data) // 3])
     with open(osp.join(work, 'last_checkpoint'), 'w') as f:
         f.write(osp.join(work, 'epoch_2.pth'))
-    cfg = Config.fromfile(osp.join(REPO_ROOT, SYNTHETIC_CONFIG))
-    cfg = tool.merge_args(cfg, tool.parse_args(['x.py', '--resume', '--work-dir', work]))
+    args = tool.parse_args([osp.join(REPO_ROOT, SYNTHETIC_CONFIG), '--resume', '--work-dir', work])
+    cfg = tool.merge_args(tool.config_from_args(args), args)
     tool.repair_auto_resume(cfg)
     assert open(osp.join(work, 'last_checkpoint')).read() == osp.join(work, 'epoch_1.pth')
     assert not osp.exists(osp.join(work, 'epoch_2.pth'))

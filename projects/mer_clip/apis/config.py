@@ -1,8 +1,12 @@
 """The config a tool runs: the file, ``--cfg-options``, the held-out fold and ``--strict``.
 
 ``tools/train.py``, ``tools/test.py`` and the LOSO runner (:mod:`mer_clip.loso`) read their config
-through :func:`load_config`, so an option means the same in each of them.
+through :func:`load_config`, so an option means the same in each of them; the two tools declare
+those options with :func:`add_config_arguments` and read them with :func:`config_from_args`.
 """
+import argparse
+import os
+import os.path as osp
 from typing import Any, Optional, Sequence
 
 from mmengine.config import Config
@@ -47,4 +51,43 @@ def load_config(config: str, cfg_options: Optional[Sequence[str]] = None, *,
     return cfg
 
 
-__all__ = ['apply_cfg_options', 'load_config']
+def add_config_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options of tools/train.py and tools/test.py that choose the config they run: the fold,
+    ``--cfg-options``, ``--strict``, ``--work-dir`` and the launcher."""
+    parser.add_argument('--work-dir', help='the dir to save logs (and models); default '
+                        'work_dirs/<config name>')
+    parser.add_argument('--loso-subject', type=str, default=None,
+                        help='hold out this subject (LOSO fold): sets loso_subject of the train, '
+                        'val and test datasets')
+    parser.add_argument('--fold-key', default=None,
+                        help='record field that defines the folds, with --held-out: "dataset" '
+                        '(leave-one-dataset-out), "subject" (= --loso-subject) or any field')
+    parser.add_argument('--held-out', default=None,
+                        help='hold out the samples whose --fold-key field (default: the '
+                        "config's fold_key, else subject) has this value")
+    parser.add_argument('--cfg-options', nargs='+',
+                        help='override config settings, key=value (e.g. loso_subject=006)')
+    parser.add_argument('--strict', action='store_true',
+                        help='an emotion label that is no known emotion of the class scheme (a '
+                        'typo) is an error instead of a warning')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """:func:`load_config` with the options of :func:`add_config_arguments`; also sets the
+    launcher, the work dir and ``LOCAL_RANK`` (for launchers that pass ``--local-rank``)."""
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    cfg = load_config(args.config, args.cfg_options, loso_subject=args.loso_subject,
+                      fold_key=args.fold_key, held_out=args.held_out, strict_labels=args.strict)
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    return cfg
+
+
+__all__ = ['add_config_arguments', 'apply_cfg_options', 'config_from_args', 'load_config']
