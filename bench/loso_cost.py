@@ -29,7 +29,6 @@ import argparse
 import glob
 import json
 import math
-import os
 import os.path as osp
 import sys
 from collections import Counter

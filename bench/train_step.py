@@ -379,7 +379,7 @@ def main(argv=None):
     n_new = text_enc.precompute(unique)
     _sync(device)
     fill = time.perf_counter() - t0
-    print(f'# first step (cold): ' + ', '.join(f'{NAMES[k]} {first[k] * 1e3:.1f} ms'
+    print('# first step (cold): ' + ', '.join(f'{NAMES[k]} {first[k] * 1e3:.1f} ms'
                                                for k in runners))
     print(f'# text cache: {n_new} more prompts encoded in {fill:.3f} s (once per run); '
           f'{text_enc.cache_size} cached')

@@ -1,7 +1,6 @@
 """mer_clip.checkpoint: the one reader every loading path uses (formats, safety, integrity, errors)
 and its routes into mmengine (compat item 5)."""
 import os
-import os.path as osp
 import zipfile
 
 import pytest

@@ -2,8 +2,6 @@
 import subprocess
 import sys
 
-from tests.conftest import REPO_ROOT
-
 EXPECTED = {
     'DATASETS': ['MicroExpressionDataset'],
     'METRICS': ['MERMetric'],

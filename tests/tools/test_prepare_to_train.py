@@ -1,7 +1,6 @@
 """A fabricated SAMM-layout release goes through tools/data/prepare_dataset.py into a training run of
 the synthetic-size MER-CLIP config, with no manual step in between (issue: data preparation)."""
 import os.path as osp
-import subprocess
 import sys
 
 import pytest
@@ -9,7 +8,7 @@ import pytest
 pytest.importorskip('dlib')
 from tests.conftest import REPO_ROOT, SYNTHETIC_CONFIG  # noqa: E402
 from tests.preprocessing.test_prepare import fab_samm  # noqa: E402
-from tests.tools.test_train_test_tools import ENV, run  # noqa: E402
+from tests.tools.test_train_test_tools import run  # noqa: E402
 
 
 @pytest.mark.slow
