@@ -9,6 +9,8 @@ pooled reports.
     python tools/loso.py CONFIG --devices 0,1,2,3 --launcher-gpus-per-fold 2  # DDP per fold
     python tools/loso.py CONFIG --parallel 2                               # 2 CPU folds at once
     python tools/loso.py CONFIG --report-only                              # rebuild the reports
+    python tools/loso.py CONFIG --parallel 2 --fold-mode inprocess         # small models: many
+                                                                           # folds per process
 
 Killed at any moment, the same command resumes: finished folds are skipped, the interrupted fold
 continues from its last epoch checkpoint, and the pooled numbers equal an uninterrupted run.
@@ -52,6 +54,12 @@ def parse_args(argv=None):
     dev.add_argument('--gpus', type=int, help='use GPUs 0..N-1, one fold per GPU (or group)')
     dev.add_argument('--devices', help='comma-separated device ids, e.g. 0,1,2,3')
     dev.add_argument('--parallel', type=int, default=1, help='CPU folds run side by side')
+    p.add_argument('--fold-mode', choices=['subprocess', 'inprocess'],
+                   help="subprocess: every fold's train and test steps are processes of their own; "
+                   'inprocess: one worker process per parallel slot runs its share of the folds '
+                   '(same steps and files; for small models, whose folds would spend more time '
+                   "starting Python than training). Default: the config's loso_fold_mode, else "
+                   'subprocess')
     p.add_argument('--launcher-gpus-per-fold', type=int, default=1,
                    help='devices per fold; >1 trains each fold with DDP (tools/dist_train.sh)')
     p.add_argument('--seed', type=int, help='seed of every fold (default: randomness.seed)')
@@ -85,12 +93,12 @@ def run(argv=None):
                          subjects=args.subjects, device_groups=groups,
                          select_on_test_fold_unsafe=args.unsafe,
                          keep_checkpoints=args.keep_checkpoints, protocol=args.protocol,
-                         strict_labels=args.strict)
+                         strict_labels=args.strict, fold_mode=args.fold_mode)
     folds = exp.plan()
     kind = exp.protocol.kind if exp.protocol.kind != 'loso' else exp.protocol.title
     print(f'[loso] {kind} protocol: {len(folds)} fold(s) '
           f'({", ".join(f.name for f in folds)}), {exp.protocol.num_samples} samples, classes '
-          f'{exp.protocol.classes}; work dir {work_dir}', flush=True)
+          f'{exp.protocol.classes}; work dir {work_dir}; fold mode {exp.fold_mode}', flush=True)
     if args.unsafe:
         print('[loso] WARNING: --select-on-test-fold-UNSAFE: each fold reports the epoch with the '
               'best UF1 on its own test data. The numbers are inflated and not comparable to a '
