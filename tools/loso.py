@@ -9,6 +9,7 @@ pooled reports.
     python tools/loso.py CONFIG --devices 0,1,2,3 --launcher-gpus-per-fold 2  # DDP per fold
     python tools/loso.py CONFIG --parallel 2                               # 2 CPU folds at once
     python tools/loso.py CONFIG --report-only                              # rebuild the reports
+    python tools/loso.py CONFIG --fold-cfg-options selection.json          # per-fold schedules
     python tools/loso.py CONFIG --parallel 2 --fold-mode inprocess         # small models: many
                                                                            # folds per process
 
@@ -31,6 +32,7 @@ rendezvous ports (PORT + slot when PORT is set). A user error ends with one ``er
 (--debug adds the traceback).
 """
 import argparse
+import json
 import os.path as osp
 import sys
 import time
@@ -65,6 +67,11 @@ def parse_args(argv=None):
     p.add_argument('--seed', type=int, help='seed of every fold (default: randomness.seed)')
     p.add_argument('--cfg-options', nargs='+', default=[],
                    help='key=value overrides passed to every train and test call')
+    p.add_argument('--fold-cfg-options', metavar='JSON',
+                   help='per-fold key=value overrides, after --cfg-options: a JSON file '
+                   '{"fold": ["key=value", ...]} or the selection.json of '
+                   'tools/select_schedule.py (its fold_settings: the schedule of each fold, '
+                   'chosen without its test subject)')
     p.add_argument('--select-on-test-fold-UNSAFE', dest='unsafe', action='store_true',
                    help='report the epoch with the best UF1 on the test subject (the authors\' '
                    'protocol). This selects on the test fold and INFLATES results; for reproducing '
@@ -89,7 +96,13 @@ def run(argv=None):
                                  args.parallel)
     if args.launcher_gpus_per_fold > 1 and groups == [None] * len(groups):
         groups = [[str(i) for i in range(args.launcher_gpus_per_fold)]]
+    fold_opts = None
+    if args.fold_cfg_options:
+        with open(args.fold_cfg_options) as f:
+            fold_opts = json.load(f)
+        fold_opts = fold_opts.get('fold_settings', fold_opts)
     exp = LOSOExperiment(args.config, work_dir, cfg_options=args.cfg_options, seed=args.seed,
+                         fold_cfg_options=fold_opts,
                          subjects=args.subjects, device_groups=groups,
                          select_on_test_fold_unsafe=args.unsafe,
                          keep_checkpoints=args.keep_checkpoints, protocol=args.protocol,

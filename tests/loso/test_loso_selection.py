@@ -76,3 +76,27 @@ def test_select_schedule_tool_on_a_tiny_set(tmp_path, repo_root, monkeypatch, ca
     capsys.readouterr()
     assert tool.main(argv) == 0
     assert json.load(open(osp.join(out, 'selection.json')))['scores'] == result['scores']
+
+
+def test_loso_with_per_fold_options(tmp_path, repo_root, monkeypatch):
+    """Per-fold options (the schedule chosen for each fold): each fold trains with its own
+    max_epochs and is tested on its own last checkpoint; the options are recorded."""
+    from mer_clip.loso.runner import LOSOExperiment, RunStateMismatch
+    root = make_flow_set(str(tmp_path / 'data'), subjects=['a', 'b', 'c'], per_subject=3)
+    cfg = write_config(tmp_path / 'cfg.py', root, repo_root)
+    monkeypatch.chdir(repo_root)
+    one = ['train_cfg.max_epochs=1', 'train_cfg.val_interval=1', 'param_scheduler.0.end=1']
+    work = str(tmp_path / 'run')
+    exp = LOSOExperiment(cfg, work, subjects=['a', 'b'], fold_cfg_options={'a': one},
+                         fold_mode='inprocess', progress_stream=open(tmp_path / 'p.log', 'w'))
+    summary = exp.run()
+    assert json.load(open(osp.join(work, 'fold_a', 'fold.json')))['checkpoint'] == \
+        osp.join('fold_a', 'epoch_1.pth')
+    assert json.load(open(osp.join(work, 'fold_b', 'fold.json')))['checkpoint'] == \
+        osp.join('fold_b', 'epoch_8.pth')
+    assert summary['fold_cfg_options'] == {'a': one}
+    assert 'per-fold options for 1 fold(s)' in open(osp.join(work, 'summary.md')).read()
+    with pytest.raises(RunStateMismatch, match='fold_cfg_options'):
+        LOSOExperiment(cfg, work, subjects=['a', 'b']).report()
+    with pytest.raises(ValueError, match='does not have'):
+        LOSOExperiment(cfg, work, fold_cfg_options={'zz': one}).plan()

@@ -34,6 +34,12 @@ outlives ``tools/loso.py``, whether it is stopped by SIGTERM, SIGINT or SIGKILL,
 stays locked until the last one is gone. DDP folds get a rendezvous port that is free at launch
 (``PORT`` + slot when the user sets ``PORT``).
 
+**Per-fold options** (``fold_cfg_options``, ``tools/loso.py --fold-cfg-options FILE``): extra
+``--cfg-options`` for the folds of some subjects, e.g. the schedule chosen for each fold without its
+test subject (:mod:`.selection`, ``tools/select_schedule.py`` writes them as ``fold_settings``).
+They are part of the experiment's identity (``loso_run.json``, the reports); each fold's last
+checkpoint is the one of its own ``max_epochs``.
+
 ``work_dir/loso_run.json`` records the config hash, seed and checkpoint rule of the first start; a
 restart with a different config refuses to mix folds of two experiments, and so does
 ``--report-only``: reports always carry the provenance of the folds as they were trained.
@@ -205,6 +211,8 @@ class LOSOExperiment:
         fold_mode: ``'subprocess'`` or ``'inprocess'`` (module docstring); None: the config's
             ``loso_fold_mode``, else ``'subprocess'``. Not part of the experiment's identity
             either (the same steps give the same predictions); each fold.json records it.
+        fold_cfg_options: ``{fold value: [key=value, ...]}``, options of those folds only, after
+            ``cfg_options`` (module docstring); folds not listed use ``cfg_options`` alone.
     """
 
     def __init__(self, config: str, work_dir: str, cfg_options: Optional[Sequence[str]] = None,
@@ -214,10 +222,13 @@ class LOSOExperiment:
                  tools_dir: str = TOOLS_DIR, poll_interval: float = 1.0,
                  progress_stream=None, keep_checkpoints: str = 'tested',
                  protocol: Optional[str] = None, strict_labels: bool = False,
-                 fold_mode: Optional[str] = None) -> None:
+                 fold_mode: Optional[str] = None,
+                 fold_cfg_options: Optional[Dict[str, Sequence[str]]] = None) -> None:
         self.config = config
         self.work_dir = work_dir
         self.cfg_options = list(cfg_options or [])
+        self.fold_cfg_options = {str(k): list(v) for k, v in (fold_cfg_options or {}).items()}
+        self._fold_max_epochs: Dict[str, int] = {}
         self.cfg = load_config(config, self.cfg_options)
         self.protocol_spec = (get_protocol(protocol) if protocol is not None else
                               protocol_of_config(self.cfg))
@@ -268,20 +279,27 @@ class LOSOExperiment:
                                held_out=v)
                           for v in values]
             check_fold_dirs(self.folds)
+            unknown = sorted(set(self.fold_cfg_options) - set(self.protocol.folds))
+            if unknown:
+                raise ValueError(f'fold options name folds that the dataset does not have: '
+                                 f'{unknown[:10]}; its folds are {self.protocol.folds[:10]}...')
         else:
-            if self.requested_subjects:
-                raise ValueError('--subjects applies to LOSO datasets; this dataset has fixed '
-                                 f'splits ({self.protocol.test_splits})')
+            if self.requested_subjects or self.fold_cfg_options:
+                raise ValueError('--subjects and per-fold options apply to LOSO datasets; this '
+                                 f'dataset has fixed splits ({self.protocol.test_splits})')
             self.folds = [Fold(name='fixed_split', seed=self.seed, tests=self.protocol.test_splits,
                                work_dir=osp.join(self.work_dir, 'fixed_split'))]
         return self.folds
 
     def run_state(self) -> Dict:
         """What identifies the experiment this command asks for (``loso_run.json``)."""
-        return dict(config=self.config, config_hash=self.config_hash, seed=self.seed,
-                    cfg_options=self.cfg_options,
-                    checkpoint_rule=CHECKPOINT_RULE_UNSAFE if self.unsafe else
-                    CHECKPOINT_RULE_LAST, protocol=self.protocol_spec.name)
+        state = dict(config=self.config, config_hash=self.config_hash, seed=self.seed,
+                     cfg_options=self.cfg_options,
+                     checkpoint_rule=CHECKPOINT_RULE_UNSAFE if self.unsafe else
+                     CHECKPOINT_RULE_LAST, protocol=self.protocol_spec.name)
+        if self.fold_cfg_options:
+            state['fold_cfg_options'] = self.fold_cfg_options
+        return state
 
     def recorded_run_state(self) -> Optional[Dict]:
         """``loso_run.json`` of the work dir, checked against this command; None if absent.
@@ -299,11 +317,12 @@ class LOSOExperiment:
         state = self.run_state()
         for key, option in (('config_hash', 'the config / --cfg-options'), ('seed', '--seed'),
                             ('checkpoint_rule', '--select-on-test-fold-UNSAFE'),
-                            ('protocol', '--protocol')):
-            if old.get(key) != state[key]:
+                            ('protocol', '--protocol'),
+                            ('fold_cfg_options', '--fold-cfg-options')):
+            if old.get(key) != state.get(key):
                 raise RunStateMismatch(
                     f'{self.work_dir} holds folds of another experiment: {key} was '
-                    f'{old.get(key)!r}, now {state[key]!r} (from {option}). Resuming would mix '
+                    f'{old.get(key)!r}, now {state.get(key)!r} (from {option}). Resuming would mix '
                     'two experiments and a report would misstate how the folds were trained; '
                     'drop the option that changes it, or use another --work-dir.')
         return old
@@ -334,7 +353,7 @@ class LOSOExperiment:
 
     # ---------------------------------------------------------------------------------- steps
     def _fold_options(self, fold: Fold, extra: Sequence[str] = ()) -> List[str]:
-        opts = list(self.cfg_options) + list(extra)
+        opts = list(self.cfg_options) + self.fold_cfg_options.get(fold.name, []) + list(extra)
         return (['--strict'] if self.strict_labels else []) + (
             ['--cfg-options', *opts] if opts else [])
 
@@ -415,13 +434,23 @@ class LOSOExperiment:
                                  '--select-on-test-fold-UNSAFE trains with save_best')
             return best[-1]
         unit = 'epoch' if self.by_epoch else 'iter'
-        expected = osp.join(fold.work_dir, f'{unit}_{self.max_epochs}.pth')
+        expected = osp.join(fold.work_dir, f'{unit}_{self.fold_max_epochs(fold)}.pth')
         if not osp.exists(expected):
             have = sorted(osp.basename(p) for p in glob.glob(osp.join(fold.work_dir, '*.pth')))
             raise FoldFailed(f'{fold.name}: the last checkpoint {expected} is missing (found '
                              f'{have}); training did not finish - run the same command again to '
                              'resume it')
         return expected
+
+    def fold_max_epochs(self, fold: Fold) -> int:
+        """The fold's ``max_epochs`` (``max_iters``), after its own options."""
+        if fold.name not in self.fold_cfg_options:
+            return self.max_epochs
+        if fold.name not in self._fold_max_epochs:
+            cfg = load_config(self.config, self.cfg_options + self.fold_cfg_options[fold.name])
+            self._fold_max_epochs[fold.name] = cfg.train_cfg.get(
+                'max_epochs' if self.by_epoch else 'max_iters')
+        return self._fold_max_epochs[fold.name]
 
     def check_trained(self, fold: Fold) -> Optional[str]:
         """Distrust ``train_done.json`` whose checkpoint is missing or damaged: remove both, so
@@ -554,7 +583,7 @@ class LOSOExperiment:
                     select_on_test_fold_unsafe=self.unsafe, python=self.python,
                     keep_checkpoints=self.keep_checkpoints, protocol=self.protocol_spec.name,
                     strict_labels=self.strict_labels, fold_mode='inprocess',
-                    tools_dir=self.tools_dir)
+                    fold_cfg_options=self.fold_cfg_options, tools_dir=self.tools_dir)
 
     def _run_workers(self, pending: List[Fold], progress: Progress) -> None:
         """``inprocess`` mode: one worker process per slot (:mod:`.inprocess`), the pending folds
@@ -790,6 +819,7 @@ class LOSOExperiment:
             protocol_title=self.protocol.title if self.protocol.kind == 'loso' else None,
             experiment=osp.splitext(osp.basename(run['config']))[0], config=run['config'],
             config_hash=run['config_hash'], cfg_options=run['cfg_options'],
+            fold_cfg_options=run.get('fold_cfg_options'),
             checkpoint_rule=run['checkpoint_rule'],
             seeds=dict(base=run['seed'], rule='same seed for every fold',
                        per_fold=per_fold_seed))
