@@ -244,8 +244,9 @@ def main():
             total = sum(w for w, _ in rows.values())
             print(f'| **fold in one process (no start-up)** | **{total:.2f}** | '
                   f'**{sum(c for _, c in rows.values()):.2f}** |')
+            per_epoch = sum(w for n, (w, _) in rows.items() if n.startswith('epochs')) / epochs
             print(f'\nof which config formatting (pretty_text, yapf): {fmt[0]:.2f} s wall; '
-                  f'per epoch {sum(w for n, (w, _) in rows.items() if n.startswith("epochs")) / epochs:.3f} s')
+                  f'per epoch {per_epoch:.3f} s')
             results.update(imports=dict(wall=imp[0], cpu=imp[1]),
                            breakdown={k: dict(wall=w, cpu=c) for k, (w, c) in rows.items()},
                            pretty_text=dict(wall=fmt[0], cpu=fmt[1]), epochs=epochs)

@@ -85,7 +85,6 @@ def run(argv=None):
     dataset = build_index_dataset(cfg)
     records = [dataset.get_data_info(i) for i in range(len(dataset))]
     ann_file = dataset.ann_file
-    meta = dict(dataset.metainfo)
     groups = subject_groups(records, args.groups, args.group_seed)
     os.makedirs(args.out, exist_ok=True)
     # records as the annotation file holds them (the dataset joined paths with data_prefix)
@@ -142,8 +141,9 @@ def run(argv=None):
     write_result(result, args.out)
     print(summary_markdown(result))
     same = len(set(chosen.values())) == 1
-    print(f'[select] {"one setting for every fold" if same else "the groups chose different settings"}'
-          f': {sorted(set(chosen.values()))}; {osp.join(args.out, "selection.md")}')
+    what = 'one setting for every fold' if same else 'the groups chose different settings'
+    print(f'[select] {what}: {sorted(set(chosen.values()))}; '
+          f'{osp.join(args.out, "selection.md")}')
 
 
 def main(argv=None) -> int:

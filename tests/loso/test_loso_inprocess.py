@@ -50,7 +50,8 @@ def make_flow_set(root, subjects=SUBJECTS, per_subject=6, seed=0):
 
 def write_config(path, root, repo_root):
     ann = osp.join(root, 'annotations.json')
-    base = osp.join(repo_root, 'configs', 'megc2019', 'ststnet_flow-28px_1xb32-40e_megc2019-3cls.py')
+    base = osp.join(repo_root, 'configs', 'megc2019',
+                    'ststnet_flow-28px_1xb32-40e_megc2019-3cls.py')
     path.write_text(f'''
 _base_ = [{base!r}]
 _ds = dict(ann_file={ann!r}, data_prefix=dict(img={root!r}),

@@ -19,7 +19,8 @@ RELEASE = osp.join(osp.dirname(REPO_ROOT), 'shared', 'data', 'megc2019_composite
 SUBJECTS = {('casme2', 'sub01'), ('samm', '006'), ('smic', 's01'), ('casme2', 'sub02')}
 
 
-@pytest.mark.skipif(not osp.isdir(RELEASE), reason=f'published MEGC2019 composite absent: {RELEASE}')
+@pytest.mark.skipif(not osp.isdir(RELEASE),
+                    reason=f'published MEGC2019 composite absent: {RELEASE}')
 @pytest.mark.skipif(not osp.isdir(SHARED_SHEETS), reason=f'real sheets absent: {SHARED_SHEETS}')
 def test_two_folds_on_real_flow_images(tmp_path, capsys):
     # the release, sliced: its CSV restricted to four subjects, its image folders linked
@@ -67,6 +68,7 @@ def test_two_folds_on_real_flow_images(tmp_path, capsys):
     assert set(summary['per_dataset']) == {'samm', 'smic'}
     with open(work / 'predictions.csv') as f:
         preds = list(csv.DictReader(f))
-    assert len(preds) == per['samm'] + per['smic'] and {p['subject'] for p in preds} == {'samm_006', 'smic_s01'}
+    assert len(preds) == per['samm'] + per['smic']
+    assert {p['subject'] for p in preds} == {'samm_006', 'smic_s01'}
     for png in ('confusion_matrix.png', 'per_fold.png'):
         assert os.path.getsize(work / png) > 1000

@@ -1,12 +1,12 @@
 """Many LOSO folds in one worker process: the fold mode for small models.
 
-In the default (``subprocess``) mode every fold pays a fresh Python process twice (``tools/train.py``
-then ``tools/test.py``): imports, registries, a cold start of torch. For the flow models of the
-MEGC2019 composite (68 folds of a few seconds of training each) that fixed cost is larger than
-the training itself (docs/speed.md, "LOSO fold cost"). In ``inprocess`` mode (``tools/loso.py
---fold-mode inprocess``, or ``loso_fold_mode = 'inprocess'`` in a config) :class:`LOSOExperiment`
-starts one worker per slot (``--parallel N``) and gives each its share of the pending folds; the
-worker runs them one after the other::
+In the default (``subprocess``) mode every fold pays a fresh Python process twice
+(``tools/train.py`` then ``tools/test.py``): imports, registries, a cold start of torch. For the
+flow models of the MEGC2019 composite (68 folds of a few seconds of training each) that fixed cost
+is larger than the training itself (docs/speed.md, "LOSO folds of small models"). In ``inprocess``
+mode (``tools/loso.py --fold-mode inprocess``, or ``loso_fold_mode = 'inprocess'`` in a config)
+:class:`LOSOExperiment` starts one worker per slot (``--parallel N``) and gives each its share of
+the pending folds; the worker runs them one after the other::
 
     python -m mer_clip.loso.inprocess --spec JSON --folds s01 s02 ...
 

@@ -29,10 +29,10 @@ with the same steps, files and checks, the tools' ``run()`` called in the worker
 (:mod:`.inprocess`); for small models whose folds take seconds, where process start-up and
 imports would cost more than the training. DDP folds always use subprocesses.
 
-Every step (in-process: every worker) runs under :mod:`.watchdog`, so no process of a fold (torchrun's ranks included)
-outlives ``tools/loso.py``, whether it is stopped by SIGTERM, SIGINT or SIGKILL, and the work dir
-stays locked until the last one is gone. DDP folds get a rendezvous port that is free at launch
-(``PORT`` + slot when the user sets ``PORT``).
+Every step (in-process: every worker) runs under :mod:`.watchdog`, so no process of a fold
+(torchrun's ranks included) outlives ``tools/loso.py``, whether it is stopped by SIGTERM, SIGINT or
+SIGKILL, and the work dir stays locked until the last one is gone. DDP folds get a rendezvous port
+that is free at launch (``PORT`` + slot when the user sets ``PORT``).
 
 **Per-fold options** (``fold_cfg_options``, ``tools/loso.py --fold-cfg-options FILE``): extra
 ``--cfg-options`` for the folds of some subjects, e.g. the schedule chosen for each fold without its

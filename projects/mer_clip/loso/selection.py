@@ -25,7 +25,7 @@ import random
 from collections import defaultdict
 from typing import Dict, List, Optional, Sequence
 
-from ..datasets.annotation import dump_annotations, load_annotations
+from ..datasets.annotation import dump_annotations
 
 
 def subject_groups(records: Sequence[Dict], k: int = 5, seed: int = 0) -> List[List[str]]:
@@ -91,11 +91,6 @@ def choose(scores: Dict[str, Dict[str, Dict[int, float]]], k: int) -> Dict[int, 
                 best, best_score = setting, score
         chosen[j] = best
     return chosen
-
-
-def load_records(ann_file: str):
-    meta, records = load_annotations(ann_file)
-    return meta, records
 
 
 def summary_markdown(result: Dict) -> str:

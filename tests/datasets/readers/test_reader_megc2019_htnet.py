@@ -148,7 +148,8 @@ def test_aus_and_emotions_from_the_real_sheets(tmp_path):
     assert warnings['not_in_sheet'] == 1 and warnings['label_differs_from_official'] == 1
 
 
-@pytest.mark.skipif(not osp.isdir(RELEASE), reason=f'published MEGC2019 composite absent: {RELEASE}')
+@pytest.mark.skipif(not osp.isdir(RELEASE),
+                    reason=f'published MEGC2019 composite absent: {RELEASE}')
 @pytest.mark.skipif(not osp.isfile(CASME2_SHEET), reason=f'real sheets absent: {SHARED_SHEETS}')
 def test_the_real_release(tmp_path):
     """442 samples, 68 subjects, 250 / 109 / 83; every CASME II and SAMM sample gets its AUs from
