@@ -638,7 +638,8 @@ class LOSOExperiment:
                         progress.fold_failed(fold)
                         open(stop, 'w').close()  # the other workers start no new fold
                 if workers:
-                    progress.update()
+                    if any(w['share'] for w in workers):  # the last line is written by the caller
+                        progress.update()
                     time.sleep(self.poll_interval)
         finally:
             for s, h in old_handlers.items():
