@@ -9,6 +9,9 @@ pooled reports.
     python tools/loso.py CONFIG --devices 0,1,2,3 --launcher-gpus-per-fold 2  # DDP per fold
     python tools/loso.py CONFIG --parallel 2                               # 2 CPU folds at once
     python tools/loso.py CONFIG --report-only                              # rebuild the reports
+    python tools/loso.py CONFIG --fold-cfg-options selection.json          # per-fold schedules
+    python tools/loso.py CONFIG --parallel 2 --fold-mode inprocess         # small models: many
+                                                                           # folds per process
 
 Killed at any moment, the same command resumes: finished folds are skipped, the interrupted fold
 continues from its last epoch checkpoint, and the pooled numbers equal an uninterrupted run.
@@ -29,6 +32,7 @@ rendezvous ports (PORT + slot when PORT is set). A user error ends with one ``er
 (--debug adds the traceback).
 """
 import argparse
+import json
 import os.path as osp
 import sys
 import time
@@ -52,11 +56,22 @@ def parse_args(argv=None):
     dev.add_argument('--gpus', type=int, help='use GPUs 0..N-1, one fold per GPU (or group)')
     dev.add_argument('--devices', help='comma-separated device ids, e.g. 0,1,2,3')
     dev.add_argument('--parallel', type=int, default=1, help='CPU folds run side by side')
+    p.add_argument('--fold-mode', choices=['subprocess', 'inprocess'],
+                   help="subprocess: every fold's train and test steps are processes of their own; "
+                   'inprocess: one worker process per parallel slot runs its share of the folds '
+                   '(same steps and files; for small models, whose folds would spend more time '
+                   "starting Python than training). Default: the config's loso_fold_mode, else "
+                   'subprocess')
     p.add_argument('--launcher-gpus-per-fold', type=int, default=1,
                    help='devices per fold; >1 trains each fold with DDP (tools/dist_train.sh)')
     p.add_argument('--seed', type=int, help='seed of every fold (default: randomness.seed)')
     p.add_argument('--cfg-options', nargs='+', default=[],
                    help='key=value overrides passed to every train and test call')
+    p.add_argument('--fold-cfg-options', metavar='JSON',
+                   help='per-fold key=value overrides, after --cfg-options: a JSON file '
+                   '{"fold": ["key=value", ...]} or the selection.json of '
+                   'tools/select_schedule.py (its fold_settings: the schedule of each fold, '
+                   'chosen without its test subject)')
     p.add_argument('--select-on-test-fold-UNSAFE', dest='unsafe', action='store_true',
                    help='report the epoch with the best UF1 on the test subject (the authors\' '
                    'protocol). This selects on the test fold and INFLATES results; for reproducing '
@@ -81,16 +96,22 @@ def run(argv=None):
                                  args.parallel)
     if args.launcher_gpus_per_fold > 1 and groups == [None] * len(groups):
         groups = [[str(i) for i in range(args.launcher_gpus_per_fold)]]
+    fold_opts = None
+    if args.fold_cfg_options:
+        with open(args.fold_cfg_options) as f:
+            fold_opts = json.load(f)
+        fold_opts = fold_opts.get('fold_settings', fold_opts)
     exp = LOSOExperiment(args.config, work_dir, cfg_options=args.cfg_options, seed=args.seed,
+                         fold_cfg_options=fold_opts,
                          subjects=args.subjects, device_groups=groups,
                          select_on_test_fold_unsafe=args.unsafe,
                          keep_checkpoints=args.keep_checkpoints, protocol=args.protocol,
-                         strict_labels=args.strict)
+                         strict_labels=args.strict, fold_mode=args.fold_mode)
     folds = exp.plan()
     kind = exp.protocol.kind if exp.protocol.kind != 'loso' else exp.protocol.title
     print(f'[loso] {kind} protocol: {len(folds)} fold(s) '
           f'({", ".join(f.name for f in folds)}), {exp.protocol.num_samples} samples, classes '
-          f'{exp.protocol.classes}; work dir {work_dir}', flush=True)
+          f'{exp.protocol.classes}; work dir {work_dir}; fold mode {exp.fold_mode}', flush=True)
     if args.unsafe:
         print('[loso] WARNING: --select-on-test-fold-UNSAFE: each fold reports the epoch with the '
               'best UF1 on its own test data. The numbers are inflated and not comparable to a '

@@ -4,3 +4,8 @@
 _base_ = ['./default_runtime.py']
 
 default_hooks = dict(checkpoint=dict(interval=-1, max_keep_ckpts=1, save_last=True))
+
+# tools/loso.py: a fold of these models trains in seconds, less than a fresh Python process takes
+# to start and import torch + mmengine; one worker process per --parallel slot runs its share of
+# the folds (mer_clip/loso/inprocess.py; same steps, files and resume as the default 'subprocess').
+loso_fold_mode = 'inprocess'

@@ -61,7 +61,7 @@ def test_models_and_ablations():
     assert m.cls_head.loss_cls.type == 'SoftmaxFocalLoss'
     assert m.align_head.type == 'AUTextAlignHead' and m.text_encoder.type == 'CLIPTextEncoder'
     assert [h['type'] for h in full.custom_hooks] == ['RNGStateHook', 'ProgressiveLossHook']
-    assert m.data_preprocessor == dict(type='ActionDataPreprocessor', format_shape='NCHW')
+    assert m.data_preprocessor == dict(type='NoCopyActionDataPreprocessor', format_shape='NCHW')
     # linear head: only the head changes
     assert linear.model.cls_head.type == 'UniFormerHead'
     assert linear.model.cls_head.loss_cls == m.cls_head.loss_cls

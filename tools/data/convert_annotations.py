@@ -9,6 +9,15 @@
     python tools/data/convert_annotations.py dfme train.xlsx test_A.xlsx test_B.xlsx data/dfme.json
     python tools/data/convert_annotations.py merclip_lists ../shared/data/merclip_official_lists \
         data/samm_lists.json --dataset samm
+    python tools/data/convert_annotations.py megc2019_htnet /data/megc2019_composite_htnet \
+        data/megc2019_htnet/annotations.json --casme2-sheet CASME2-coding-20190701.xlsx \
+        --samm-sheet SAMM_Micro_FACS_Codes_v2.xlsx
+
+``megc2019_htnet`` reads the MEGC2019 composite as the HTNet authors published it (CSV + apex
+images + 28 x 28 flow images; every image is checked) into image-only records (``apex_image``,
+``flow_image`` relative to ``--image-root``, default the output's folder, which is the
+``data_prefix`` of ``configs/_base_/datasets/megc2019_flow.py``), subjects namespaced by dataset
+(``casme2_sub01``); the coding sheets attach AUs and raw emotions by id (SMIC has none).
 
 Every release sheet converts as it is (xlsx, or a CSV export of it): non-standard cells are read
 (SAMM's ``A12``, ``ref(6)``, ``L12 or L14``), contradictory frame numbers are repaired by the
@@ -59,6 +68,11 @@ def parse_args(argv=None):
     p.add_argument('--num-frames', type=int,
                    help='merclip_lists: frames per sample folder where the lists give no count')
     p.add_argument('--data-root', help='merclip_lists: frame folders, to count frames')
+    p.add_argument('--casme2-sheet', help='megc2019_htnet: the CASME II coding sheet (2019 '
+                   'revision) whose AUs and emotions are attached by id')
+    p.add_argument('--samm-sheet', help='megc2019_htnet: the SAMM coding sheet')
+    p.add_argument('--image-root', help="megc2019_htnet: folder the image paths are written "
+                   "relative to (the config's data_prefix; default: the output's folder)")
     add_debug_argument(p)
     args = p.parse_args(argv)
     if args.strict and args.on_error == 'skip':
@@ -76,6 +90,14 @@ def convert(args, report: ConversionReport):
         records = READERS['merclip_lists'](args.dataset, args.inputs[0], num_frames=args.num_frames,
                                            data_root=args.data_root, **kwargs)
         name = args.dataset
+    elif args.source == 'megc2019_htnet':
+        if len(args.inputs) != 1:
+            sys.exit('megc2019_htnet takes one INPUT: the release folder (or its CSV)')
+        records = READERS['megc2019_htnet'](
+            args.inputs[0], casme2_sheet=args.casme2_sheet, samm_sheet=args.samm_sheet,
+            image_root=args.image_root or osp.dirname(osp.abspath(args.out)),
+            on_error=args.on_error, report=report)
+        name = 'megc2019'
     elif args.source == 'smic':
         if len(args.inputs) != 1:
             sys.exit('smic takes one INPUT: the SMIC-HS release folder')
@@ -98,6 +120,8 @@ def convert(args, report: ConversionReport):
             records = READERS[args.source](args.inputs[0], **kwargs)
         name = 'smic' if args.source == 'smic_e' else args.source
     meta = dict(dataset_name=name, source=[osp.basename(osp.normpath(p)) for p in args.inputs])
+    if args.source == 'megc2019_htnet':
+        meta.update(class_scheme='megc2019_3', datasets=['smic', 'casme2', 'samm'])
     if report.sources:
         meta['conversion'] = dict(warnings=report.counts('warning'), notes=report.counts('note'))
     dump_annotations(records, args.out, meta)
@@ -122,6 +146,9 @@ def run(argv=None):
     for emo, c in sorted(spellings.items()):
         if len(c) > 1:
             print(f'  ({emo} is written ' + ' / '.join(f'{s!r} x{n}' for s, n in c.items()) + ')')
+    if args.source == 'megc2019_htnet':
+        from mer_clip.datasets.readers.megc2019_htnet import summarise
+        print(summarise(records))
     if report.sources:
         paths = report.write(args.out)
         print('conversion report: ' + report.summary().replace('\n', '; '))

@@ -14,4 +14,5 @@ model = dict(
         embed_dim={{_base_.visual_dim}},
         input_size=(28, 28),
         in_channels=3),
-    data_preprocessor=dict(_delete_=True, type='ActionDataPreprocessor', format_shape='NCHW'))
+    data_preprocessor=dict(_delete_=True, type='NoCopyActionDataPreprocessor',
+                           format_shape='NCHW'))

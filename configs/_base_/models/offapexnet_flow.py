@@ -17,4 +17,4 @@ model = dict(
         loss_cls=dict(type='CrossEntropyLoss'),
         topk=(1, ),
         average_clips='prob'),
-    data_preprocessor=dict(type='ActionDataPreprocessor', format_shape='NCHW'))
+    data_preprocessor=dict(type='NoCopyActionDataPreprocessor', format_shape='NCHW'))

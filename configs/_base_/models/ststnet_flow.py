@@ -17,4 +17,4 @@ model = dict(
         topk=(1, ),
         average_clips='prob'),
     # LoadMEImage already maps the flow to [-1, 1]: no mean / std here
-    data_preprocessor=dict(type='ActionDataPreprocessor', format_shape='NCHW'))
+    data_preprocessor=dict(type='NoCopyActionDataPreprocessor', format_shape='NCHW'))

@@ -131,13 +131,17 @@ MEGC2019_CLASSES = ('negative', 'positive', 'surprise')
 def _megc2019() -> ClassScheme:
     """MEGC2019 composite (SMIC-HS + CASME II + SAMM), 3 classes; per-dataset mappings of the
     official list: SMIC as labelled; CASME II negative = disgust + repression; SAMM negative =
-    anger + contempt + disgust + fear + sadness; positive = happiness; surprise = surprise."""
+    anger + contempt + disgust + fear + sadness; positive = happiness; surprise = surprise. In every
+    dataset the class names themselves are labels too: a composite record whose raw emotion is
+    unknown (the published derived images give only the 3-class label) or contradicts the official
+    list carries the official class."""
     pos_sur = {'happiness': 'positive', 'surprise': 'surprise'}
+    classes = {c: c for c in MEGC2019_CLASSES}
     per = {
         'smic': {c: c for c in SMIC_EMOTIONS},
-        'casme2': dict(pos_sur, disgust='negative', repression='negative'),
+        'casme2': dict(pos_sur, disgust='negative', repression='negative', **classes),
         'samm': dict(pos_sur, **{e: 'negative' for e in ('anger', 'contempt', 'disgust', 'fear',
-                                                          'sadness')}),
+                                                          'sadness')}, **classes),
     }
     generic = dict(pos_sur, **{e: 'negative' for e in NEGATIVE}, **{c: c for c in SMIC_EMOTIONS})
     return ClassScheme('megc2019_3', MEGC2019_CLASSES, generic, dataset_members=per,

@@ -30,7 +30,7 @@ import csv
 import os.path as osp
 import re
 from collections import Counter
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .annotation import AnnotationError
 from .class_schemes import MEGC2019_CLASSES, get_class_scheme, normalize_emotion
@@ -82,10 +82,34 @@ def relocate_paths(record: Dict[str, Any], from_root: str, to_root: str) -> Dict
 # ------------------------------------------------------------------------------------------------
 # MEGC2019
 # ------------------------------------------------------------------------------------------------
+def megc2019_source_ids(dataset: str, subject: str, clip: str) -> Tuple[str, str]:
+    """``(source_subject, source_sample_id)`` of one sample of a MEGC2019 list, as the dataset's
+    own reader writes them: ``('samm', '6', '006_1_2') -> ('006', '006_1_2')``, ``('casme2',
+    'sub01', 'EP02_01f') -> ('sub01', 'sub01_EP02_01f')``, ``('smic', 's1', 's1_ne_01') ->
+    ('s01', 's01_ne_01')``. Lists write subjects ``s01`` / ``sub01`` / ``6`` or ``006``; a
+    ValueError says what does not fit."""
+    from .readers.smic import smic_ids
+    subject, clip = str(subject).strip(), str(clip).strip()
+    if dataset not in MEGC2019_DATASETS:
+        raise ValueError(f'dataset {dataset!r} is not one of {MEGC2019_DATASETS}')
+    if not clip:
+        raise ValueError('the clip / file name is empty')
+    if dataset == 'smic':
+        return smic_ids(subject, clip)
+    if dataset == 'casme2':
+        m = re.fullmatch(r'(?:sub)?0*(\d+)', subject, re.IGNORECASE)
+        if m is None:
+            raise ValueError(f'CASME II subject {subject!r} is not sub<number>')
+        src_subject = f'sub{int(m.group(1)):02d}'
+        return src_subject, f'{src_subject}_{clip}'
+    if not subject.isdigit():
+        raise ValueError(f'SAMM subject {subject!r} is not a number')
+    return f'{int(subject):03d}', clip
+
+
 def read_megc2019_list(path: str) -> List[Dict[str, Any]]:
     """Rows of ``combined_3_class_gt.csv``: ``dataset, subject, clip, label, emotion, row`` plus the
     ``source_subject`` / ``source_sample_id`` the dataset's own reader writes for that sample."""
-    from .readers.smic import smic_ids
     if not osp.isfile(path):
         raise AnnotationError(f'{path}: official list not found')
     with open(path, newline='', encoding='utf-8-sig') as f:
@@ -102,22 +126,9 @@ def read_megc2019_list(path: str) -> List[Dict[str, Any]]:
         where = f'{path}, row {i}'
         try:
             dataset, subject, clip, label = (c.strip() for c in row[:4])
-            if dataset not in MEGC2019_DATASETS:
-                raise ValueError(f'data {dataset!r} is not one of {MEGC2019_DATASETS}')
             if label not in ('0', '1', '2'):
                 raise ValueError(f'label {label!r} is not 0, 1 or 2')
-            if dataset == 'smic':
-                src_subject, src_id = smic_ids(subject, clip)
-            elif dataset == 'casme2':
-                m = re.fullmatch(r'(?:sub)?0*(\d+)', subject, re.IGNORECASE)
-                if m is None:
-                    raise ValueError(f'CASME II subject {subject!r} is not sub<number>')
-                src_subject = f'sub{int(m.group(1)):02d}'
-                src_id = f'{src_subject}_{clip}'
-            else:
-                if not subject.isdigit():
-                    raise ValueError(f'SAMM subject {subject!r} is not a number')
-                src_subject, src_id = f'{int(subject):03d}', clip
+            src_subject, src_id = megc2019_source_ids(dataset, subject, clip)
         except ValueError as e:
             errors.append(f'{where}: {e}')
             continue

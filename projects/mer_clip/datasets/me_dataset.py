@@ -13,7 +13,7 @@ from .class_schemes import get_class_scheme
 from .protocol import protocol_of_dataset, select_fold
 
 #: splits that select by the record's own ``split`` field (fixed-split datasets such as DFME)
-FIXED_SPLITS = ('train', 'test_a', 'test_b', 'val')
+FIXED_SPLITS = ('train', 'test', 'test_a', 'test_b', 'val')
 #: record fields holding a path, joined with ``data_prefix['img']`` when relative
 PATH_KEYS = ('frame_dir', 'video', 'clip_cache', 'apex_image', 'flow_image')
 

@@ -232,6 +232,14 @@ def summary_markdown(summary: Dict) -> str:
     for key in ('config', 'config_hash', 'checkpoint_rule'):
         if key in summary:
             lines.append(f'- {key}: `{summary[key]}`')
+    if summary.get('cfg_options'):
+        lines.append('- cfg_options: ' + ' '.join(f'`{o}`' for o in summary['cfg_options']))
+    if summary.get('fold_cfg_options'):
+        variants = {}
+        for fold, opts in summary['fold_cfg_options'].items():
+            variants.setdefault(' '.join(opts), []).append(fold)
+        for opts, folds in variants.items():
+            lines.append(f'- per-fold options for {len(folds)} fold(s): `{opts}`')
     if 'seeds' in summary:
         lines.append(f"- seed: {summary['seeds'].get('base')} (per fold: "
                      f"{summary['seeds'].get('rule', 'same')})")

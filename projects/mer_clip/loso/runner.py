@@ -22,10 +22,23 @@ Resuming is by files, so a run killed at any moment can be started again with th
   features of ``CLIPTextEncoder``, the resumed fold's predictions are byte-identical to an
   uninterrupted one's.
 
-Every step runs under :mod:`.watchdog`, so no process of a fold (torchrun's ranks included)
-outlives ``tools/loso.py``, whether it is stopped by SIGTERM, SIGINT or SIGKILL, and the work dir
-stays locked until the last one is gone. DDP folds get a rendezvous port that is free at launch
-(``PORT`` + slot when the user sets ``PORT``).
+**Fold modes.** ``subprocess`` (default): each step is a process of its own, as above.
+``inprocess`` (``fold_mode='inprocess'``, ``--fold-mode inprocess``, or ``loso_fold_mode =
+'inprocess'`` in the config): one worker process per slot runs its share of the folds, each fold
+with the same steps, files and checks, the tools' ``run()`` called in the worker
+(:mod:`.inprocess`); for small models whose folds take seconds, where process start-up and
+imports would cost more than the training. DDP folds always use subprocesses.
+
+Every step (in-process: every worker) runs under :mod:`.watchdog`, so no process of a fold
+(torchrun's ranks included) outlives ``tools/loso.py``, whether it is stopped by SIGTERM, SIGINT or
+SIGKILL, and the work dir stays locked until the last one is gone. DDP folds get a rendezvous port
+that is free at launch (``PORT`` + slot when the user sets ``PORT``).
+
+**Per-fold options** (``fold_cfg_options``, ``tools/loso.py --fold-cfg-options FILE``): extra
+``--cfg-options`` for the folds of some subjects, e.g. the schedule chosen for each fold without its
+test subject (:mod:`.selection`, ``tools/select_schedule.py`` writes them as ``fold_settings``).
+They are part of the experiment's identity (``loso_run.json``, the reports); each fold's last
+checkpoint is the one of its own ``max_epochs``.
 
 ``work_dir/loso_run.json`` records the config hash, seed and checkpoint rule of the first start; a
 restart with a different config refuses to mix folds of two experiments, and so does
@@ -68,6 +81,7 @@ CHECKPOINT_RULE_UNSAFE = ('UNSAFE: epoch with the best UF1 on the held-out test 
                           'inflates results)')
 UNSAFE_TRAIN_OPTIONS = ['default_hooks.checkpoint.save_best=mer/UF1',
                         'default_hooks.checkpoint.rule=greater', 'train_cfg.val_interval=1']
+FOLD_MODES = ('subprocess', 'inprocess')
 TOOLS_DIR = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..', 'tools'))
 WATCHDOG = osp.join(osp.dirname(osp.abspath(__file__)), 'watchdog.py')
 
@@ -185,6 +199,11 @@ class LOSOExperiment:
         strict_labels: an emotion label that is no known emotion of the class scheme stops the
             run (``--strict`` of the tools) instead of a warning; not part of the experiment's
             identity (it changes no result, only whether a typo is an error).
+        fold_mode: ``'subprocess'`` or ``'inprocess'`` (module docstring); None: the config's
+            ``loso_fold_mode``, else ``'subprocess'``. Not part of the experiment's identity
+            either (the same steps give the same predictions); each fold.json records it.
+        fold_cfg_options: ``{fold value: [key=value, ...]}``, options of those folds only, after
+            ``cfg_options`` (module docstring); folds not listed use ``cfg_options`` alone.
     """
 
     def __init__(self, config: str, work_dir: str, cfg_options: Optional[Sequence[str]] = None,
@@ -193,10 +212,14 @@ class LOSOExperiment:
                  select_on_test_fold_unsafe: bool = False, python: str = sys.executable,
                  tools_dir: str = TOOLS_DIR, poll_interval: float = 1.0,
                  progress_stream=None, keep_checkpoints: str = 'tested',
-                 protocol: Optional[str] = None, strict_labels: bool = False) -> None:
+                 protocol: Optional[str] = None, strict_labels: bool = False,
+                 fold_mode: Optional[str] = None,
+                 fold_cfg_options: Optional[Dict[str, Sequence[str]]] = None) -> None:
         self.config = config
         self.work_dir = work_dir
         self.cfg_options = list(cfg_options or [])
+        self.fold_cfg_options = {str(k): list(v) for k, v in (fold_cfg_options or {}).items()}
+        self._fold_max_epochs: Dict[str, int] = {}
         self.cfg = load_config(config, self.cfg_options)
         self.protocol_spec = (get_protocol(protocol) if protocol is not None else
                               protocol_of_config(self.cfg))
@@ -213,6 +236,14 @@ class LOSOExperiment:
             raise ValueError(f"keep_checkpoints must be 'tested' or 'all', got {keep_checkpoints!r}")
         self.keep_checkpoints = keep_checkpoints
         self.strict_labels = strict_labels
+        self.fold_mode = fold_mode or self.cfg.get('loso_fold_mode') or 'subprocess'
+        if self.fold_mode not in FOLD_MODES:
+            raise ValueError(f'fold mode must be one of {FOLD_MODES}, got {self.fold_mode!r} '
+                             '(--fold-mode / loso_fold_mode)')
+        if self.fold_mode == 'inprocess' and any(g is not None and len(g) > 1
+                                                 for g in self.device_groups):
+            raise ValueError('--fold-mode inprocess runs one device per fold; DDP folds '
+                             '(--launcher-gpus-per-fold > 1) need --fold-mode subprocess')
         self.protocol: Optional[Protocol] = None
         self.folds: List[Fold] = []
         self._procs: Dict[str, subprocess.Popen] = {}
@@ -239,20 +270,27 @@ class LOSOExperiment:
                                held_out=v)
                           for v in values]
             check_fold_dirs(self.folds)
+            unknown = sorted(set(self.fold_cfg_options) - set(self.protocol.folds))
+            if unknown:
+                raise ValueError(f'fold options name folds that the dataset does not have: '
+                                 f'{unknown[:10]}; its folds are {self.protocol.folds[:10]}...')
         else:
-            if self.requested_subjects:
-                raise ValueError('--subjects applies to LOSO datasets; this dataset has fixed '
-                                 f'splits ({self.protocol.test_splits})')
+            if self.requested_subjects or self.fold_cfg_options:
+                raise ValueError('--subjects and per-fold options apply to LOSO datasets; this '
+                                 f'dataset has fixed splits ({self.protocol.test_splits})')
             self.folds = [Fold(name='fixed_split', seed=self.seed, tests=self.protocol.test_splits,
                                work_dir=osp.join(self.work_dir, 'fixed_split'))]
         return self.folds
 
     def run_state(self) -> Dict:
         """What identifies the experiment this command asks for (``loso_run.json``)."""
-        return dict(config=self.config, config_hash=self.config_hash, seed=self.seed,
-                    cfg_options=self.cfg_options,
-                    checkpoint_rule=CHECKPOINT_RULE_UNSAFE if self.unsafe else
-                    CHECKPOINT_RULE_LAST, protocol=self.protocol_spec.name)
+        state = dict(config=self.config, config_hash=self.config_hash, seed=self.seed,
+                     cfg_options=self.cfg_options,
+                     checkpoint_rule=CHECKPOINT_RULE_UNSAFE if self.unsafe else
+                     CHECKPOINT_RULE_LAST, protocol=self.protocol_spec.name)
+        if self.fold_cfg_options:
+            state['fold_cfg_options'] = self.fold_cfg_options
+        return state
 
     def recorded_run_state(self) -> Optional[Dict]:
         """``loso_run.json`` of the work dir, checked against this command; None if absent.
@@ -270,14 +308,21 @@ class LOSOExperiment:
         state = self.run_state()
         for key, option in (('config_hash', 'the config / --cfg-options'), ('seed', '--seed'),
                             ('checkpoint_rule', '--select-on-test-fold-UNSAFE'),
-                            ('protocol', '--protocol')):
-            if old.get(key) != state[key]:
+                            ('protocol', '--protocol'),
+                            ('fold_cfg_options', '--fold-cfg-options')):
+            if old.get(key) != state.get(key):
                 raise RunStateMismatch(
                     f'{self.work_dir} holds folds of another experiment: {key} was '
-                    f'{old.get(key)!r}, now {state[key]!r} (from {option}). Resuming would mix '
+                    f'{old.get(key)!r}, now {state.get(key)!r} (from {option}). Resuming would mix '
                     'two experiments and a report would misstate how the folds were trained; '
                     'drop the option that changes it, or use another --work-dir.')
         return old
+
+    def prepare_work_dir(self) -> None:
+        """Create the work dir and record ``loso_run.json`` there (or check it against this
+        experiment, :meth:`recorded_run_state`)."""
+        os.makedirs(self.work_dir, exist_ok=True)
+        self._check_run_state()
 
     def _check_run_state(self) -> None:
         """Refuse to mix folds of different experiments in one work_dir."""
@@ -299,7 +344,7 @@ class LOSOExperiment:
 
     # ---------------------------------------------------------------------------------- steps
     def _fold_options(self, fold: Fold, extra: Sequence[str] = ()) -> List[str]:
-        opts = list(self.cfg_options) + list(extra)
+        opts = list(self.cfg_options) + self.fold_cfg_options.get(fold.name, []) + list(extra)
         return (['--strict'] if self.strict_labels else []) + (
             ['--cfg-options', *opts] if opts else [])
 
@@ -380,13 +425,23 @@ class LOSOExperiment:
                                  '--select-on-test-fold-UNSAFE trains with save_best')
             return best[-1]
         unit = 'epoch' if self.by_epoch else 'iter'
-        expected = osp.join(fold.work_dir, f'{unit}_{self.max_epochs}.pth')
+        expected = osp.join(fold.work_dir, f'{unit}_{self.fold_max_epochs(fold)}.pth')
         if not osp.exists(expected):
             have = sorted(osp.basename(p) for p in glob.glob(osp.join(fold.work_dir, '*.pth')))
             raise FoldFailed(f'{fold.name}: the last checkpoint {expected} is missing (found '
                              f'{have}); training did not finish - run the same command again to '
                              'resume it')
         return expected
+
+    def fold_max_epochs(self, fold: Fold) -> int:
+        """The fold's ``max_epochs`` (``max_iters``), after its own options."""
+        if fold.name not in self.fold_cfg_options:
+            return self.max_epochs
+        if fold.name not in self._fold_max_epochs:
+            cfg = load_config(self.config, self.cfg_options + self.fold_cfg_options[fold.name])
+            self._fold_max_epochs[fold.name] = cfg.train_cfg.get(
+                'max_epochs' if self.by_epoch else 'max_iters')
+        return self._fold_max_epochs[fold.name]
 
     def check_trained(self, fold: Fold) -> Optional[str]:
         """Distrust ``train_done.json`` whose checkpoint is missing or damaged: remove both, so
@@ -456,6 +511,16 @@ class LOSOExperiment:
         if len(pending) < len(self.folds):
             progress.log(f'[loso] {len(self.folds) - len(pending)} of {len(self.folds)} folds '
                          f'already done in {self.work_dir}: skipped')
+        if self.fold_mode == 'inprocess':
+            self._run_workers(list(pending), progress)
+        else:
+            self._run_subprocess_folds(pending, progress)
+        progress.update(force=True)
+        if self.progress_stream is None or getattr(self.progress_stream, 'isatty', lambda: 0)():
+            (self.progress_stream or sys.stderr).write('\n')
+
+    def _run_subprocess_folds(self, pending: Deque[Fold], progress: Progress) -> None:
+        """Every step of every fold a process of its own, ``len(device_groups)`` folds at once."""
         free = list(range(len(self.device_groups)))
         running: Dict[str, dict] = {}
         failures: List[str] = []
@@ -499,11 +564,108 @@ class LOSOExperiment:
         finally:
             for s, h in old_handlers.items():
                 signal.signal(s, h)
-        progress.update(force=True)
-        if self.progress_stream is None or getattr(self.progress_stream, 'isatty', lambda: 0)():
-            (self.progress_stream or sys.stderr).write('\n')
         if failures:
             raise FoldFailed('folds failed:\n' + '\n'.join(failures))
+
+    def worker_spec(self) -> Dict:
+        """The arguments that rebuild this experiment in an in-process worker."""
+        return dict(config=self.config, work_dir=self.work_dir, cfg_options=self.cfg_options,
+                    seed=self.seed, subjects=self.requested_subjects,
+                    select_on_test_fold_unsafe=self.unsafe, python=self.python,
+                    keep_checkpoints=self.keep_checkpoints, protocol=self.protocol_spec.name,
+                    strict_labels=self.strict_labels, fold_mode='inprocess',
+                    fold_cfg_options=self.fold_cfg_options, tools_dir=self.tools_dir)
+
+    def _run_workers(self, pending: List[Fold], progress: Progress) -> None:
+        """``inprocess`` mode: one worker process per slot (:mod:`.inprocess`), the pending folds
+        dealt out in turn (every fold trains on all subjects but one, so they cost about the
+        same); the files tell which fold each worker is on."""
+        from .inprocess import STOP_FILE, worker_command
+        stop = osp.join(self.work_dir, STOP_FILE)
+        if osp.exists(stop):
+            os.remove(stop)  # left by an earlier run that stopped after a failure
+        shares = [pending[i::len(self.device_groups)] for i in range(len(self.device_groups))]
+        workers, failures = [], []
+        old_handlers = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM,
+                                                                       signal.SIGINT)}
+        try:
+            for slot, share in enumerate(shares):
+                if not share:
+                    continue
+                log_file = osp.join(self.work_dir, f'inprocess_worker{slot}.out')
+                log = open(log_file, 'a')
+                cmd = worker_command(self.python, self.worker_spec(), [f.name for f in share])
+                log.write(f'\n$ {" ".join(cmd[:4])} ... --folds {" ".join(cmd[6:])}\n')
+                log.flush()
+                proc = subprocess.Popen(
+                    [self.python, WATCHDOG, str(os.getpid()), '--', *cmd], stdout=log,
+                    stderr=subprocess.STDOUT, env=self._env(self.device_groups[slot]),
+                    start_new_session=True, preexec_fn=_set_pdeathsig,
+                    pass_fds=(self._lock_fd, ) if self._lock_fd is not None else ())
+                self._procs[f'worker{slot}'] = proc
+                devices = self.device_groups[slot]
+                progress.log(f'[loso] in-process worker {slot}: {len(share)} fold(s)'
+                             + (f' on devices {",".join(devices)}' if devices else '')
+                             + f'; log {log_file}')
+                workers.append(dict(slot=slot, share=deque(share), proc=proc, log=log,
+                                    log_file=log_file, current=None, start=None))
+            while workers:
+                for w in list(workers):
+                    self._follow_worker(w, progress)
+                    if w['proc'].poll() is None:
+                        continue
+                    self._follow_worker(w, progress)
+                    w['log'].close()
+                    self._procs.pop(f'worker{w["slot"]}', None)
+                    workers.remove(w)
+                    if w['proc'].returncode != 0 or w['share']:
+                        fold = w['current'] or (w['share'][0].name if w['share'] else '?')
+                        if w['proc'].returncode == 3:  # stopped before a fold, as asked
+                            continue
+                        failures.append(f'{fold}: in-process worker {w["slot"]} exited with '
+                                        f'{w["proc"].returncode}; see {w["log_file"]}:\n'
+                                        f'{_tail(w["log_file"])}')
+                        progress.log(f'[loso] fold {fold} FAILED; see {w["log_file"]}')
+                        progress.fold_failed(fold)
+                        open(stop, 'w').close()  # the other workers start no new fold
+                if workers:
+                    if any(w['share'] for w in workers):  # the last line is written by the caller
+                        progress.update()
+                    time.sleep(self.poll_interval)
+        finally:
+            for s, h in old_handlers.items():
+                signal.signal(s, h)
+        if osp.exists(stop):
+            os.remove(stop)
+        if failures:
+            raise FoldFailed('folds failed:\n' + '\n'.join(failures))
+
+    def _follow_worker(self, w: dict, progress: Progress) -> None:
+        """Progress of one worker: its folds finish in order, and the first one not done is the
+        one it is training."""
+        while w['share'] and w['share'][0].done:
+            fold = w['share'].popleft()
+            if w['current'] != fold.name:
+                progress.fold_started(fold.name, fold.work_dir)
+            progress.fold_finished(fold.name)
+            info = self._fold_seconds(fold)
+            progress.log(f'[loso] fold {fold.name}: done in {time.time() - w["start"]:.0f}s'
+                         + (f' ({info})' if info else '') if w['start'] else
+                         f'[loso] fold {fold.name}: done')
+            w['current'], w['start'] = None, None
+        if w['share'] and w['current'] != w['share'][0].name and w['proc'].poll() is None:
+            fold = w['share'][0]
+            w['current'], w['start'] = fold.name, time.time()
+            progress.fold_started(fold.name, fold.work_dir)
+
+    @staticmethod
+    def _fold_seconds(fold: Fold) -> str:
+        try:
+            with open(osp.join(fold.work_dir, 'fold.json')) as f:
+                seconds = json.load(f).get('seconds', {})
+        except (OSError, ValueError):
+            return ''
+        return ', '.join(f'{k} {v:.1f}s' for k, v in seconds.items())
 
     def _advance(self, state: dict, progress: Progress, failures: List[str]) -> None:
         """Finish the current step of a fold (if any) and start its next one."""
@@ -530,8 +692,7 @@ class LOSOExperiment:
                 return
             state.setdefault('seconds', {})[step.name] = time.time() - state['step_start']
         if not state['steps']:
-            self._write_fold_info(state)
-            self._remove_untested_checkpoints(fold)
+            self.finish_fold(fold, state.get('seconds', {}), fold_mode='subprocess')
             progress.fold_finished(fold.name)
             progress.log(f'[loso] fold {fold.name}: done in {time.time() - state["start"]:.0f}s')
             return
@@ -569,20 +730,23 @@ class LOSOExperiment:
             if osp.abspath(path) != keep:
                 remove_checkpoint(path)
 
-    def _write_fold_info(self, state: dict) -> None:
-        fold = state['fold']
+    def finish_fold(self, fold: Fold, seconds: Dict[str, float], fold_mode: str) -> None:
+        """After a fold's last step: ``fold.json`` (seed, tested checkpoint, seconds per step,
+        fold mode) and only the tested checkpoint kept."""
         path = osp.join(fold.work_dir, 'fold.json')
         info = {}
         if osp.exists(path):
             with open(path) as f:
                 info = json.load(f)
-        seconds = dict(info.get('seconds', {}))
-        seconds.update(state.get('seconds', {}))
+        merged = dict(info.get('seconds', {}))
+        merged.update(seconds)
         info.update(fold=fold.name, subject=fold.subject, fold_key=fold.fold_key,
-                    held_out=fold.held_out, seed=fold.seed, seconds=seconds,
+                    held_out=fold.held_out, seed=fold.seed, seconds=merged, fold_mode=fold_mode,
                     checkpoint=osp.relpath(self.checkpoint_for_test(fold), self.work_dir))
-        with open(path, 'w') as f:
+        with open(path + '.part', 'w') as f:
             json.dump(info, f, indent=2)
+        os.replace(path + '.part', path)
+        self._remove_untested_checkpoints(fold)
 
     def _on_signal(self, signum, frame):
         """Stop the running folds (their whole process groups) and exit; rerun to resume."""
@@ -647,6 +811,7 @@ class LOSOExperiment:
             protocol_title=self.protocol.title if self.protocol.kind == 'loso' else None,
             experiment=osp.splitext(osp.basename(run['config']))[0], config=run['config'],
             config_hash=run['config_hash'], cfg_options=run['cfg_options'],
+            fold_cfg_options=run.get('fold_cfg_options'),
             checkpoint_rule=run['checkpoint_rule'],
             seeds=dict(base=run['seed'], rule='same seed for every fold',
                        per_fold=per_fold_seed))
@@ -688,5 +853,5 @@ def parse_device_groups(devices: Optional[str], gpus: Optional[int], per_fold: i
 
 
 __all__ = ['LOSOExperiment', 'Fold', 'FoldFailed', 'RunStateMismatch', 'parse_device_groups',
-           'launch_port', 'check_fold_dirs',
+           'launch_port', 'check_fold_dirs', 'FOLD_MODES',
            'CHECKPOINT_RULE_LAST', 'CHECKPOINT_RULE_UNSAFE']

@@ -118,3 +118,31 @@ def test_dataset_joins_image_paths_with_data_prefix(files):
     assert ds.get_data_info(0)['apex_image'] == osp.join(files['root'], 'apex.jpg')
     assert ds.get_data_info(1)['flow_image'] == osp.join(files['root'], 'flow.png')  # absolute
     assert ds[0]['inputs'].shape == (1, 3, 28, 28) and ds[1]['data_samples'].gt_label == 1
+
+
+def test_cache_decodes_each_file_once_and_rereads_a_rewritten_one(files, monkeypatch):
+    from mer_clip.datasets.transforms import image_loading
+    image_loading.clear_image_cache()
+    uncached = LoadMEImage(modality='both', size=28)(results(files))['imgs'][0]
+    reads = []
+    real = image_loading.read_image
+    monkeypatch.setattr(image_loading, 'read_image',
+                        lambda path, **kw: reads.append(path) or real(path, **kw))
+    load = LoadMEImage(modality='both', size=28, cache=True)
+    first = load(results(files))['imgs'][0]
+    again = LoadMEImage(modality='both', size=28, cache=True)(results(files))['imgs'][0]
+    assert len(reads) == 2  # apex + flow, once for both instances
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_array_equal(first, uncached)  # the same values as without the cache
+    again[:] = 0  # the output is the caller's own array, the cached file is not touched
+    np.testing.assert_array_equal(load(results(files))['imgs'][0], first)
+    # a rewritten file (new size / modification time) is read again
+    f = files['flow'][::-1].copy()
+    flow_u8, _ = encode_flow_image(f)
+    write_flow_image(osp.join(files['root'], 'flow.png'), flow_u8)
+    import os
+    os.utime(osp.join(files['root'], 'flow.png'), ns=(1, 1))
+    out = LoadMEImage(cache=True)(results(files))['imgs'][0]
+    assert len(reads) == 3
+    np.testing.assert_allclose(out, flow_u8 / 127.5 - 1, atol=1e-6)
+    image_loading.clear_image_cache()

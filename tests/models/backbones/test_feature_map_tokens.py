@@ -19,7 +19,7 @@ def build(**kw):
 
 def test_shapes_contract_and_no_bn_update_at_build():
     net = build()
-    bn = net.backbone.streams[0][2]
+    bn = net.backbone.streams[2]
     assert bn.num_batches_tracked.item() == 0  # the probe forward ran in eval mode
     assert net.training and net.out_channels == 32 and net.map_shape == (16, 5, 5)
     out = net(torch.randn(3, 3, 28, 28))
@@ -49,7 +49,7 @@ def test_mer_clip_heads_train_on_it():
     logits = head(net(torch.randn(4, 3, 28, 28)))
     logits.sum().backward()
     assert logits.shape == (4, 3)
-    assert net.pos_embed.grad is not None and net.backbone.streams[2][0].weight.grad is not None
+    assert net.pos_embed.grad is not None and net.backbone.streams[0].weight.grad is not None
 
 
 def test_errors():

@@ -19,10 +19,39 @@ def test_layout_shapes_and_parameters():
     x = torch.randn(4, 3, 28, 28)
     out = net(x)
     assert out.shape == (4, 16, 5, 5)  # 28 -> 30 (pad 2) -> 10 (pool 3/3) -> 5 (avg 2/2)
-    stream = net.streams[1]
-    assert stream[0].out_channels == 5 and stream[0].kernel_size == (3, 3)
-    assert [type(m).__name__ for m in stream] == ['Conv2d', 'ReLU', 'BatchNorm2d', 'MaxPool2d',
-                                                  'Dropout']
+    assert net.stream_slices == ((0, 3), (3, 8), (8, 16))
+    assert net.streams[0].out_channels == 16 and net.streams[0].kernel_size == (3, 3)
+    assert [type(m).__name__ for m in net.streams] == ['Conv2d', 'ReLU', 'BatchNorm2d',
+                                                       'MaxPool2d', 'Dropout']
+
+
+def test_equals_three_separate_streams():
+    """The fused layer stack is the paper's three parallel streams: copy its filters into three
+    separate streams (3, 5, 8 filters, each seeing all channels) and compare, in training mode
+    (batch statistics) and in eval mode (running statistics)."""
+    torch.manual_seed(0)
+    net = STSTNet(dropout=0.0)
+    conv, bn = net.streams[0], net.streams[2]
+    streams = []
+    for lo, hi in net.stream_slices:
+        c = torch.nn.Conv2d(3, hi - lo, 3, padding=2)
+        b = torch.nn.BatchNorm2d(hi - lo)
+        with torch.no_grad():
+            c.weight.copy_(conv.weight[lo:hi])
+            c.bias.copy_(conv.bias[lo:hi])
+            b.weight.copy_(torch.rand(hi - lo) + 0.5)
+            b.bias.copy_(torch.randn(hi - lo))
+            bn.weight[lo:hi] = b.weight
+            bn.bias[lo:hi] = b.bias
+        streams.append(torch.nn.Sequential(c, torch.nn.ReLU(), b,
+                                           torch.nn.MaxPool2d(3, stride=3, padding=1)))
+    x = torch.randn(5, 3, 28, 28)
+    for train in (True, False):
+        net.train(train)
+        for s in streams:
+            s.train(train)
+        ref = torch.nn.functional.avg_pool2d(torch.cat([s(x) for s in streams], 1), 2)
+        torch.testing.assert_close(net(x), ref, rtol=1e-5, atol=1e-5)
 
 
 def test_recognizer2d_forward_backward_with_the_papers_dense_layer():

@@ -5,6 +5,7 @@ from .casme2 import read_casme2
 from .casme3 import read_casme3
 from .dfme import read_dfme
 from .errors import ReaderError
+from .megc2019_htnet import read_megc2019_htnet
 from .merclip_lists import parse_au_sentence, read_merclip_lists, scheme_counts
 from .report import ConversionReport
 from .samm import read_samm
@@ -19,8 +20,9 @@ READERS = {
     'smic': read_smic_hs,
     'smic_e': read_smic_e,
     'merclip_lists': read_merclip_lists,
+    'megc2019_htnet': read_megc2019_htnet,
 }
 
 __all__ = ['READERS', 'ConversionReport', 'ReaderError', 'parse_au_sentence', 'read_casme2',
-           'read_casme3', 'read_dfme', 'read_merclip_lists', 'read_samm', 'read_smic_e',
-           'read_smic_hs', 'scheme_counts']
+           'read_casme3', 'read_dfme', 'read_megc2019_htnet', 'read_merclip_lists', 'read_samm',
+           'read_smic_e', 'read_smic_hs', 'scheme_counts']
