@@ -112,6 +112,17 @@ def test_mixed_runs_are_refused():
         load_run('/nonexistent/run')
 
 
+def test_files_that_are_no_summary_are_refused(tmp_path):
+    log = tmp_path / 'seed0.log'  # e.g. a shell glob that caught a log beside the work dirs
+    log.write_text('[loso] fold s01: start\n')
+    with pytest.raises(SeedTableError, match='seed0.log is not a summary.json'):
+        load_run(str(log))
+    other = tmp_path / 'other.json'
+    other.write_text('{"a": 1}')
+    with pytest.raises(SeedTableError, match='other.json is not a summary.json'):
+        load_run(str(other))
+
+
 def _tool(repo_root):
     spec = importlib.util.spec_from_file_location(
         'seed_table_tool', osp.join(repo_root, 'tools', 'analysis', 'seed_table.py'))

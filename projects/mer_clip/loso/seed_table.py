@@ -55,8 +55,15 @@ def load_run(path: str) -> Tuple[str, Dict]:
     if not osp.isfile(file):
         raise SeedTableError(f'{file} not found: run tools/loso.py on {path} first (or '
                              '--report-only to pool finished folds)')
-    with open(file) as f:
-        summary = json.load(f)
+    try:
+        with open(file) as f:
+            summary = json.load(f)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise SeedTableError(f'{file} is not a summary.json of tools/loso.py ({e}); give work '
+                             'dirs or their summary.json') from None
+    if not isinstance(summary, dict) or 'per_fold' not in summary:
+        raise SeedTableError(f'{file} is not a summary.json of tools/loso.py (no per_fold); give '
+                             'work dirs or their summary.json')
     return osp.dirname(osp.abspath(file)), summary
 
 
