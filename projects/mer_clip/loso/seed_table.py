@@ -1,0 +1,306 @@
+"""Mean +- std over seeds of LOSO runs, and a paired comparison of two configs over seeds.
+
+One LOSO run of a small model on a small set is one draw: changing only ``--seed`` moves UF1 by
+several points. A result is therefore a set of runs of one config with different seeds (each a
+``tools/loso.py`` work dir with its ``summary.json``), reported as the mean and the *sample*
+standard deviation (n - 1) over seeds; two configs are compared on the seeds they share, paired by
+seed (same folds, same test clips), with a two-sided paired t-test and the exact sign-flip
+(permutation) test. A difference whose paired test does not reject at ``alpha`` is a tie.
+
+Runs are grouped by config hash (the config with its ``--cfg-options``; the seed is not part of
+it). Within a group the runs must cover the same folds and test samples with the same checkpoint
+rule and distinct seeds, and two compared groups must share their folds and test samples;
+anything else is an error naming the work dirs, never a silently mixed mean. Every reported group
+of a summary is kept: ``pooled`` and, for a joint annotation such as the MEGC2019 composite, one
+``dataset <name>`` per source dataset (fixed splits: one per test split).
+"""
+import itertools
+import json
+import math
+import os.path as osp
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .reports import headline
+
+METRICS = ('UF1', 'UAR', 'ACC')
+STD_NOTE = 'sample std over seeds (n - 1)'
+
+
+class SeedTableError(ValueError):
+    """Runs that cannot be summarised or compared (missing, mixed or mismatched)."""
+
+
+@dataclass
+class RunGroup:
+    """The runs (``(work_dir, summary)``) of one config, ordered by seed."""
+    name: str
+    config: str
+    config_hash: str
+    runs: List[Tuple[str, Dict]] = field(default_factory=list)
+
+    @property
+    def seeds(self) -> List[int]:
+        return [run_seed(s) for _, s in self.runs]
+
+    def by_seed(self) -> Dict[int, Dict]:
+        return {run_seed(s): s for _, s in self.runs}
+
+
+def load_run(path: str) -> Tuple[str, Dict]:
+    """``(work_dir, summary)`` of a ``tools/loso.py`` work dir (or its summary.json)."""
+    file = osp.join(path, 'summary.json') if osp.isdir(path) else path
+    if not osp.isfile(file):
+        raise SeedTableError(f'{file} not found: run tools/loso.py on {path} first (or '
+                             '--report-only to pool finished folds)')
+    try:
+        with open(file) as f:
+            summary = json.load(f)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise SeedTableError(f'{file} is not a summary.json of tools/loso.py ({e}); give work '
+                             'dirs or their summary.json') from None
+    if not isinstance(summary, dict) or 'per_fold' not in summary:
+        raise SeedTableError(f'{file} is not a summary.json of tools/loso.py (no per_fold); give '
+                             'work dirs or their summary.json')
+    return osp.dirname(osp.abspath(file)), summary
+
+
+def run_seed(summary: Dict) -> Optional[int]:
+    return summary.get('seeds', {}).get('base')
+
+
+def _fingerprint(summary: Dict) -> Dict:
+    """What must agree between runs that are averaged or compared."""
+    return dict(protocol=summary['protocol'], classes=summary['classes'],
+                folds=sorted(f['fold'] for f in summary['per_fold']),
+                samples={g: m['num_samples'] for g, m in _blocks(summary).items()})
+
+
+def _blocks(summary: Dict) -> Dict[str, Dict]:
+    if summary['protocol'] == 'loso':
+        out = {'pooled': summary['pooled']}
+        out.update((f'dataset {k}', v) for k, v in summary.get('per_dataset', {}).items())
+        return out
+    return summary['splits']
+
+
+def _diff(fa: Dict, fb: Dict) -> List[str]:
+    return [f'{k}: {fa[k]} vs {fb[k]}' for k in fa if fa[k] != fb[k]]
+
+
+def group_runs(runs: Sequence[Tuple[str, Dict]],
+               names: Optional[Sequence[str]] = None) -> List[RunGroup]:
+    """Group runs by config hash (in order of first appearance) and check each group.
+
+    ``names``: one label per group (default: the config's name, with the hash's first 8 digits
+    when two groups share a name, e.g. the same config with other ``--cfg-options``).
+    """
+    if not runs:
+        raise SeedTableError('no runs given')
+    groups: Dict[str, RunGroup] = {}
+    for work_dir, s in runs:
+        key = s.get('config_hash')
+        if not key:
+            raise SeedTableError(f'{work_dir}: summary.json has no config_hash (not written by '
+                                 'tools/loso.py?)')
+        g = groups.setdefault(key, RunGroup(
+            name=s.get('experiment') or osp.splitext(osp.basename(s.get('config', '?')))[0],
+            config=s.get('config', '?'), config_hash=key))
+        g.runs.append((work_dir, s))
+    out = list(groups.values())
+    if names is not None:
+        if len(names) != len(out):
+            raise SeedTableError(f'{len(names)} name(s) for {len(out)} group(s) of runs '
+                                 f'({", ".join(g.name for g in out)})')
+        for g, n in zip(out, names):
+            g.name = n
+    else:
+        counts = {}
+        for g in out:
+            counts[g.name] = counts.get(g.name, 0) + 1
+        for g in out:
+            if counts[g.name] > 1:
+                g.name = f'{g.name} [{g.config_hash[:8]}]'
+    for g in out:
+        seen = {}
+        for work_dir, s in g.runs:
+            seed = run_seed(s)
+            if seed is None:
+                raise SeedTableError(f'{work_dir}: summary.json records no seed')
+            if seed in seen:
+                raise SeedTableError(f'{g.name}: seed {seed} appears twice ({seen[seed]} and '
+                                     f'{work_dir}); give each seed once')
+            seen[seed] = work_dir
+        ref_dir, ref = g.runs[0]
+        for work_dir, s in g.runs[1:]:
+            bad = _diff(_fingerprint(ref), _fingerprint(s))
+            if s.get('checkpoint_rule') != ref.get('checkpoint_rule'):
+                bad.append(f"checkpoint_rule: {ref.get('checkpoint_rule')} vs "
+                           f"{s.get('checkpoint_rule')}")
+            if bad:
+                raise SeedTableError(f'{g.name}: {ref_dir} and {work_dir} are not runs of the '
+                                     f'same experiment ({"; ".join(bad)}); re-run the missing '
+                                     'folds or leave one out')
+        g.runs.sort(key=lambda r: run_seed(r[1]))
+    return out
+
+
+def mean_std(values: Sequence[float]) -> Tuple[float, Optional[float]]:
+    """Mean and sample standard deviation (n - 1; None for a single value)."""
+    v = np.asarray(values, dtype=float)
+    return float(v.mean()), (float(v.std(ddof=1)) if len(v) > 1 else None)
+
+
+def seed_statistics(group: RunGroup) -> Dict[str, Dict]:
+    """``{report group: {num_samples, metric: {values: {seed: v}, mean, std, n}}}``.
+
+    Report groups: ``pooled`` (+ ``dataset <name>``) for LOSO, the test splits otherwise.
+    """
+    out = {}
+    for rg, block in _blocks(group.runs[0][1]).items():
+        entry = dict(num_samples=block['num_samples'])
+        for k in METRICS:
+            vals = {run_seed(s): headline(s)[rg][k] for _, s in group.runs}
+            mean, std = mean_std(list(vals.values()))
+            entry[k] = dict(values=vals, mean=mean, std=std, n=len(vals))
+        out[rg] = entry
+    return out
+
+
+def train_seconds_per_fold(group: RunGroup) -> Optional[float]:
+    """Mean training time of one fold over all folds of all runs (None when not recorded)."""
+    secs = [f['train_seconds'] for _, s in group.runs for f in s['per_fold']
+            if f.get('train_seconds') is not None]
+    return float(np.mean(secs)) if secs else None
+
+
+def student_t_sf2(t: float, df: int) -> float:
+    """Two-sided p-value P(|T| >= |t|) of Student's t with integer ``df`` (closed form,
+    Abramowitz & Stegun 26.7.3-4; no scipy needed)."""
+    if df < 1:
+        raise ValueError(f'df must be >= 1, got {df}')
+    if math.isinf(t):
+        return 0.0
+    theta = math.atan(abs(t) / math.sqrt(df))
+    c2, s = math.cos(theta) ** 2, math.sin(theta)
+    if df % 2:  # odd: A = 2/pi (theta + sin cos (1 + 2/3 cos^2 + 2*4/(3*5) cos^4 + ...))
+        total, term = 0.0, 1.0
+        for k in range(1, (df - 1) // 2 + 1):
+            total += term
+            term *= c2 * (2 * k) / (2 * k + 1)
+        a = 2 / math.pi * (theta + (s * math.cos(theta) * total if df > 1 else 0.0))
+    else:  # even: A = sin (1 + 1/2 cos^2 + 1*3/(2*4) cos^4 + ...)
+        total, term = 0.0, 1.0
+        for k in range(1, df // 2 + 1):
+            total += term
+            term *= c2 * (2 * k - 1) / (2 * k)
+        a = s * total
+    return min(1.0, max(0.0, 1.0 - a))
+
+
+def sign_flip_p(diffs: Sequence[float], exact_up_to: int = 16) -> float:
+    """Two-sided sign-flip (paired permutation) p-value of the mean difference: the share of the
+    2^n sign patterns whose |mean| reaches the observed one; exact up to ``exact_up_to`` pairs,
+    else estimated on 100000 random patterns (fixed seed). It is never below 2 / 2^n (0.0625
+    for 5 seeds), so few seeds cannot give a small p with it."""
+    d = np.asarray(diffs, dtype=float)
+    obs = abs(d.mean())
+    if len(d) <= exact_up_to:
+        signs = np.array(list(itertools.product((1.0, -1.0), repeat=len(d))))
+    else:
+        signs = np.random.default_rng(0).choice((1.0, -1.0), size=(100000, len(d)))
+    return float(np.mean(np.abs(signs @ d / len(d)) >= obs - 1e-12))
+
+
+def paired_comparison(a: RunGroup, b: RunGroup, alpha: float = 0.05) -> Dict[str, Dict]:
+    """B - A on the seeds both groups ran, per report group and metric.
+
+    ``{report group: {metric: {seeds, diffs, mean, std, t, p_t, p_sign_flip, b_better,
+    beyond_noise}}}``; ``beyond_noise``: the paired t-test rejects "no difference" at ``alpha``
+    (two-sided). Needs two shared seeds and the same folds and test samples.
+    """
+    sa, sb = a.by_seed(), b.by_seed()
+    seeds = sorted(set(sa) & set(sb))
+    if len(seeds) < 2:
+        raise SeedTableError(f'{a.name} and {b.name} share {len(seeds)} seed(s) '
+                             f'({seeds}); a paired comparison needs at least 2')
+    bad = _diff(_fingerprint(a.runs[0][1]), _fingerprint(b.runs[0][1]))
+    if bad:
+        raise SeedTableError(f'{a.name} and {b.name} were not tested on the same folds and '
+                             f'samples ({"; ".join(bad)}); their numbers are not comparable')
+    out = {}
+    for rg in _blocks(a.runs[0][1]):
+        entry = {}
+        for k in METRICS:
+            d = [headline(sb[s])[rg][k] - headline(sa[s])[rg][k] for s in seeds]
+            mean, std = mean_std(d)
+            n = len(d)
+            if std == 0:
+                t = 0.0 if mean == 0 else math.copysign(math.inf, mean)
+            else:
+                t = mean / (std / math.sqrt(n))
+            p_t = student_t_sf2(t, n - 1)
+            entry[k] = dict(seeds=seeds, diffs=d, mean=mean, std=std, t=t, p_t=p_t,
+                            p_sign_flip=sign_flip_p(d), b_better=sum(x > 0 for x in d),
+                            beyond_noise=p_t < alpha)
+        out[rg] = entry
+    return out
+
+
+def _ms(mean: float, std: Optional[float]) -> str:
+    return f'{mean:.3f} +- {std:.3f}' if std is not None else f'{mean:.3f}'
+
+
+def seed_table_markdown(groups: Sequence[RunGroup], baseline: int = 0, alpha: float = 0.05,
+                        per_seed: bool = True) -> str:
+    """Markdown: mean +- std per config and report group, the per-seed values, and every other
+    group compared with ``groups[baseline]`` (paired over shared seeds) with a plain verdict."""
+    stats = [seed_statistics(g) for g in groups]
+    lines = [f'Mean +- {STD_NOTE}; pooled over LOSO folds, as each summary.json reports.', '',
+             '| config | report | seeds | test samples | UF1 | UAR | ACC | train s / fold |',
+             '| --- | --- | --- | --- | --- | --- | --- | --- |']
+    for g, st in zip(groups, stats):
+        secs = train_seconds_per_fold(g)
+        for rg, e in st.items():
+            lines.append(f"| {g.name} | {rg} | {', '.join(map(str, g.seeds))} | "
+                         f"{e['num_samples']} | "
+                         + ' | '.join(_ms(e[k]['mean'], e[k]['std']) for k in METRICS)
+                         + f" | {'-' if secs is None else f'{secs:.0f}'} |")
+    if per_seed:
+        lines += ['', '| config | report | seed | UF1 | UAR | ACC |',
+                  '| --- | --- | --- | --- | --- | --- |']
+        for g, st in zip(groups, stats):
+            for rg, e in st.items():
+                for seed in g.seeds:
+                    lines.append(f'| {g.name} | {rg} | {seed} | '
+                                 + ' | '.join(f"{e[k]['values'][seed]:.3f}" for k in METRICS)
+                                 + ' |')
+    base = groups[baseline]
+    for i, g in enumerate(groups):
+        if i == baseline:
+            continue
+        cmp = paired_comparison(base, g, alpha)
+        lines += ['', f'Paired over seeds: {g.name} - {base.name}', '',
+                  '| report | metric | seeds | mean diff +- std | t | p (paired t) | '
+                  'p (sign flip) | better in | verdict |',
+                  '| --- | --- | --- | --- | --- | --- | --- | --- | --- |']
+        for rg, entry in cmp.items():
+            for k, c in entry.items():
+                verdict = (('higher' if c['mean'] > 0 else 'lower') + ' beyond the seed spread'
+                           if c['beyond_noise'] else 'tie (inside the seed spread)')
+                lines.append(f"| {rg} | {k} | {len(c['seeds'])} | "
+                             f"{c['mean']:+.3f} +- {c['std']:.3f} | {c['t']:.2f} | "
+                             f"{c['p_t']:.3f} | {c['p_sign_flip']:.3f} | "
+                             f"{c['b_better']}/{len(c['seeds'])} | {verdict} |")
+        lines.append('')
+        lines.append(f'Verdict rule: two-sided paired t-test over seeds at alpha = {alpha}. '
+                     'Seeds vary initialisation and augmentation on fixed test clips, so this '
+                     'measures training noise only, not the sampling noise of the test set.')
+    return '\n'.join(lines) + '\n'
+
+
+__all__ = ['RunGroup', 'SeedTableError', 'load_run', 'group_runs', 'mean_std', 'seed_statistics',
+           'train_seconds_per_fold', 'student_t_sf2', 'sign_flip_p', 'paired_comparison',
+           'seed_table_markdown', 'STD_NOTE']
