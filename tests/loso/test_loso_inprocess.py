@@ -23,6 +23,7 @@ import pytest
 from mer_clip.datasets.annotation import dump_annotations, make_record
 from mer_clip.datasets.flow_image import encode_flow_image, write_flow_image
 from mer_clip.loso.watchdog import descendants
+from tests.loso.test_loso_watchdog import _start_time
 
 CLASSES = ['negative', 'positive', 'surprise']
 SUBJECTS = ['a', 'b', 'c']
@@ -72,16 +73,6 @@ def loso(repo_root, cfg, work, subjects, mode, log):
         [sys.executable, 'tools/loso.py', cfg, '--work-dir', work, '--subjects', *subjects,
          '--seed', '3', '--no-plots', '--fold-mode', mode], cwd=repo_root, env=env,
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def _start_time(pid):
-    try:
-        with open(f'/proc/{pid}/stat') as f:
-            stat = f.read()
-    except OSError:
-        return None
-    rest = stat[stat.rfind(')') + 2:].split()
-    return None if rest[0] == 'Z' else rest[19]
 
 
 def _wait(proc, log_path, timeout=300):
