@@ -276,25 +276,34 @@ def convert_rows(table: Table, row_fn: Callable[[int, Dict[str, Any]], Dict[str,
             continue
         records.append(rec)
         rows_of[rec['sample_id']] = rownum
+    settle_row_errors(table.path, [(table.where(r), m) for r, m in errors], table.report,
+                      on_error, kept=len(records))
+    note_spelling_variants(table, records, rows_of)
+    return records
+
+
+def settle_row_errors(path: str, errors: Sequence[Tuple[str, str]], report: ConversionReport,
+                      on_error: str, kept: int) -> None:
+    """After a file's last row, its bad rows (``(where, message)``): ``on_error='raise'``, one
+    :class:`ReaderError` listing them all; ``'skip'``, each a ``row_skipped`` warning of the report
+    (even with ``--strict``: the skip is what was asked for) and a logged count."""
     if errors and on_error == 'raise':
         listed = '\n  '.join(msg for _, msg in errors[:MAX_LISTED_ERRORS])
         more = (f'\n  ... and {len(errors) - MAX_LISTED_ERRORS} more'
                 if len(errors) > MAX_LISTED_ERRORS else '')
         strict = (' rerun without --strict (warnings are then repaired or kept as the conversion '
-                  'report lists them),' if table.report.strict else '')
-        raise ReaderError(f'{table.path}: {len(errors)} row(s) cannot be converted:\n  {listed}'
+                  'report lists them),' if report.strict else '')
+        raise ReaderError(f'{path}: {len(errors)} row(s) cannot be converted:\n  {listed}'
                           f'{more}\nFix them,{strict} or {SKIP_HINT}.')
-    strict, table.report.strict = table.report.strict, False  # a skip is what was asked for
+    strict, report.strict = report.strict, False
     try:
-        for rownum, msg in errors:
-            table.report.warn('row_skipped', table.where(rownum), msg, action='row dropped')
+        for where, msg in errors:
+            report.warn('row_skipped', where, msg, action='row dropped')
     finally:
-        table.report.strict = strict
+        report.strict = strict
     if errors:
-        logger.warning(f'{table.path}: skipped {len(errors)} bad row(s) (--on-error skip); '
-                       f'{len(records)} sample(s) kept:\n  ' + '\n  '.join(m for _, m in errors))
-    note_spelling_variants(table, records, rows_of)
-    return records
+        logger.warning(f'{path}: skipped {len(errors)} bad row(s) (--on-error skip); '
+                       f'{kept} sample(s) kept:\n  ' + '\n  '.join(m for _, m in errors))
 
 
 def note_spelling_variants(table: Table, records: Iterable[Dict[str, Any]],

@@ -38,6 +38,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from ..annotation import AnnotationError, make_record
 from ..class_schemes import MEGC2019_CLASSES, get_class_scheme
 from ..composite import megc2019_source_ids, namespace_record
+from ._table import settle_row_errors
 from .errors import ReaderError
 from .report import ConversionReport
 
@@ -146,18 +147,7 @@ def read_megc2019_htnet(root: str, *, casme2_sheet: Optional[str] = None,
         seen[sid] = rownum
         records.append(namespace_record(rec, ds))
 
-    if errors and on_error == 'raise':
-        listed = '\n  '.join(msg for _, msg in errors[:30])
-        more = f'\n  ... and {len(errors) - 30} more' if len(errors) > 30 else ''
-        raise ReaderError(f'{csv_path}: {len(errors)} row(s) cannot be converted:\n  {listed}'
-                          f'{more}\nFix them, or drop them with --on-error skip (each is then '
-                          'listed in the conversion report).')
-    strict_before, report.strict = report.strict, False  # a skip is what was asked for
-    try:
-        for where, msg in errors:
-            report.warn('row_skipped', where, msg, action='row dropped')
-    finally:
-        report.strict = strict_before
+    settle_row_errors(csv_path, errors, report, on_error, kept=len(records))
     for ds, by_id in sheets.items():
         left = len(set(by_id) - used[ds])
         if left:
