@@ -177,27 +177,12 @@ def train_seconds_per_fold(group: RunGroup) -> Optional[float]:
 
 
 def student_t_sf2(t: float, df: int) -> float:
-    """Two-sided p-value P(|T| >= |t|) of Student's t with integer ``df`` (closed form,
-    Abramowitz & Stegun 26.7.3-4; no scipy needed)."""
+    """Two-sided p-value P(|T| >= |t|) of Student's t with ``df`` degrees of freedom (scipy, which
+    scikit-learn brings)."""
+    from scipy.stats import t as student_t  # here: only the paired comparison needs scipy
     if df < 1:
         raise ValueError(f'df must be >= 1, got {df}')
-    if math.isinf(t):
-        return 0.0
-    theta = math.atan(abs(t) / math.sqrt(df))
-    c2, s = math.cos(theta) ** 2, math.sin(theta)
-    if df % 2:  # odd: A = 2/pi (theta + sin cos (1 + 2/3 cos^2 + 2*4/(3*5) cos^4 + ...))
-        total, term = 0.0, 1.0
-        for k in range(1, (df - 1) // 2 + 1):
-            total += term
-            term *= c2 * (2 * k) / (2 * k + 1)
-        a = 2 / math.pi * (theta + (s * math.cos(theta) * total if df > 1 else 0.0))
-    else:  # even: A = sin (1 + 1/2 cos^2 + 1*3/(2*4) cos^4 + ...)
-        total, term = 0.0, 1.0
-        for k in range(1, df // 2 + 1):
-            total += term
-            term *= c2 * (2 * k - 1) / (2 * k)
-        a = s * total
-    return min(1.0, max(0.0, 1.0 - a))
+    return float(min(1.0, 2.0 * student_t.sf(abs(t), df)))
 
 
 def sign_flip_p(diffs: Sequence[float], exact_up_to: int = 16) -> float:
