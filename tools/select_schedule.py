@@ -14,6 +14,7 @@ folds of G_j's subjects. Prints and writes ``selection.json`` / ``selection.md``
 runs already finished there are reused (the command resumes).
 """
 import argparse
+import json
 import multiprocessing as mp
 import os
 import os.path as osp
@@ -26,7 +27,6 @@ from mer_clip.loso.selection import (choose, group_annotation, setting_names, su
                                      summary_markdown, write_result)
 from mer_clip.utils.cli import add_debug_argument, run_tool
 
-TOOLS_DIR = osp.dirname(osp.abspath(__file__))
 
 
 def parse_args(argv=None):
@@ -52,19 +52,17 @@ def _run_one(job):
     config, work_dir, options, seed = job
     done = osp.join(work_dir, 'summary.json')
     if not osp.exists(done):
-        os.makedirs(work_dir, exist_ok=True)
         exp = LOSOExperiment(config, work_dir, cfg_options=options, seed=seed,
                              fold_mode='inprocess')
         exp.plan()
         exp.prepare_work_dir()
         with open(osp.join(work_dir, 'runs.log'), 'a') as log:
-            status = run_folds(exp, [f.name for f in exp.folds], TOOLS_DIR,
+            status = run_folds(exp, [f.name for f in exp.folds], exp.tools_dir,
                                log=lambda m: (log.write(m + '\n'), log.flush()))
         if status:
             raise RuntimeError(f'{work_dir}: the run failed; see {work_dir}/runs.log and the '
                                'fold logs')
         exp.report(plots=False)
-    import json
     with open(done) as f:
         summary = json.load(f)
     return summary['splits']['test']['UF1']

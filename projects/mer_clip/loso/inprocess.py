@@ -124,7 +124,7 @@ def run_step(step, tools: Dict[str, object]) -> None:
 def run_folds(exp, names: Sequence[str], tools_dir: str, log=print) -> int:
     """Run the folds ``names`` of the planned experiment ``exp`` one after the other; 0 when all
     are done, 1 after the first failure (the fold is named in the log), 3 when stopped."""
-    from .runner import FoldFailed
+    from .runner import FoldFailed, format_seconds
     tools = {name: load_tool(tools_dir, name) for name in ('train', 'test')}
     by_name = {f.name: f for f in exp.folds}
     stop = osp.join(exp.work_dir, STOP_FILE)
@@ -158,8 +158,8 @@ def run_folds(exp, names: Sequence[str], tools_dir: str, log=print) -> int:
             log(f'[inprocess] fold {name} FAILED: {e}')
             return 1
         exp.finish_fold(fold, seconds, fold_mode='inprocess')
-        log(f'[inprocess] fold {name}: done in {time.time() - t_fold:.1f}s ('
-            + ', '.join(f'{k} {v:.1f}s' for k, v in seconds.items()) + ')')
+        log(f'[inprocess] fold {name}: done in {time.time() - t_fold:.1f}s '
+            f'({format_seconds(seconds)})')
     return 0
 
 
@@ -177,15 +177,13 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     import mer_clip  # noqa: F401  (compat, registries)
     from .runner import LOSOExperiment
-    spec = json.loads(args.spec)
-    tools_dir = spec.pop('tools_dir')
-    exp = LOSOExperiment(**spec, tools_dir=tools_dir)
+    exp = LOSOExperiment(**json.loads(args.spec))
     exp.plan()
     unknown = sorted(set(args.folds) - {f.name for f in exp.folds})
     if unknown:
         sys.stderr.write(f'[inprocess] unknown folds {unknown}\n')
         return 2
-    return run_folds(exp, args.folds, tools_dir,
+    return run_folds(exp, args.folds, exp.tools_dir,
                      log=lambda msg: (sys.stdout.write(msg + '\n'), sys.stdout.flush()))
 
 

@@ -511,10 +511,16 @@ class LOSOExperiment:
         if len(pending) < len(self.folds):
             progress.log(f'[loso] {len(self.folds) - len(pending)} of {len(self.folds)} folds '
                          f'already done in {self.work_dir}: skipped')
-        if self.fold_mode == 'inprocess':
-            self._run_workers(list(pending), progress)
-        else:
-            self._run_subprocess_folds(pending, progress)
+        old_handlers = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM,
+                                                                       signal.SIGINT)}
+        try:
+            if self.fold_mode == 'inprocess':
+                self._run_workers(list(pending), progress)
+            else:
+                self._run_subprocess_folds(pending, progress)
+        finally:
+            for s, h in old_handlers.items():
+                signal.signal(s, h)
         progress.update(force=True)
         if self.progress_stream is None or getattr(self.progress_stream, 'isatty', lambda: 0)():
             (self.progress_stream or sys.stderr).write('\n')
@@ -524,46 +530,40 @@ class LOSOExperiment:
         free = list(range(len(self.device_groups)))
         running: Dict[str, dict] = {}
         failures: List[str] = []
-        old_handlers = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM,
-                                                                       signal.SIGINT)}
-        try:
-            while pending or running:
-                while free and pending and not failures:
-                    fold, slot = pending.popleft(), free.pop(0)
-                    os.makedirs(fold.work_dir, exist_ok=True)
-                    devices = self.device_groups[slot]
-                    note = self.check_trained(fold)
-                    if note:
-                        progress.log(f'[loso] fold {fold.name}: {note}')
-                    state = dict(fold=fold, slot=slot, start=time.time(),
-                                 steps=self.steps_for(fold, devices, slot),
-                                 step=None, proc=None)
-                    progress.fold_started(fold.name, fold.work_dir)
-                    resumed = ' (resuming)' if osp.exists(
-                        osp.join(fold.work_dir, 'last_checkpoint')) else ''
-                    progress.log(f'[loso] fold {fold.name}: start{resumed}'
-                                 + (f' on devices {",".join(devices)}' if devices else ''))
-                    running[fold.name] = state
-                    self._advance(state, progress, failures)
-                for name in list(running):
-                    state = running[name]
-                    proc = state['proc']
-                    if proc is not None and proc.poll() is None:
-                        continue
-                    self._advance(state, progress, failures)
-                    if state['proc'] is None:  # finished or failed
-                        running.pop(name)
-                        free.append(state['slot'])
-                        free.sort()
-                if not pending and not running:
-                    break
-                if failures and not running:
-                    break
-                progress.update()
-                time.sleep(self.poll_interval)
-        finally:
-            for s, h in old_handlers.items():
-                signal.signal(s, h)
+        while pending or running:
+            while free and pending and not failures:
+                fold, slot = pending.popleft(), free.pop(0)
+                os.makedirs(fold.work_dir, exist_ok=True)
+                devices = self.device_groups[slot]
+                note = self.check_trained(fold)
+                if note:
+                    progress.log(f'[loso] fold {fold.name}: {note}')
+                state = dict(fold=fold, slot=slot, start=time.time(),
+                             steps=self.steps_for(fold, devices, slot),
+                             step=None, proc=None)
+                progress.fold_started(fold.name, fold.work_dir)
+                resumed = ' (resuming)' if osp.exists(
+                    osp.join(fold.work_dir, 'last_checkpoint')) else ''
+                progress.log(f'[loso] fold {fold.name}: start{resumed}'
+                             + (f' on devices {",".join(devices)}' if devices else ''))
+                running[fold.name] = state
+                self._advance(state, progress, failures)
+            for name in list(running):
+                state = running[name]
+                proc = state['proc']
+                if proc is not None and proc.poll() is None:
+                    continue
+                self._advance(state, progress, failures)
+                if state['proc'] is None:  # finished or failed
+                    running.pop(name)
+                    free.append(state['slot'])
+                    free.sort()
+            if not pending and not running:
+                break
+            if failures and not running:
+                break
+            progress.update()
+            time.sleep(self.poll_interval)
         if failures:
             raise FoldFailed('folds failed:\n' + '\n'.join(failures))
 
@@ -586,55 +586,44 @@ class LOSOExperiment:
             os.remove(stop)  # left by an earlier run that stopped after a failure
         shares = [pending[i::len(self.device_groups)] for i in range(len(self.device_groups))]
         workers, failures = [], []
-        old_handlers = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM,
-                                                                       signal.SIGINT)}
-        try:
-            for slot, share in enumerate(shares):
-                if not share:
+        for slot, share in enumerate(shares):
+            if not share:
+                continue
+            log_file = osp.join(self.work_dir, f'inprocess_worker{slot}.out')
+            log = open(log_file, 'a')
+            cmd = worker_command(self.python, self.worker_spec(), [f.name for f in share])
+            log.write(f'\n$ {" ".join(cmd[:4])} ... --folds {" ".join(cmd[6:])}\n')
+            log.flush()
+            devices = self.device_groups[slot]
+            proc = self._spawn_watched(f'worker{slot}', cmd, log, self._env(devices))
+            progress.log(f'[loso] in-process worker {slot}: {len(share)} fold(s)'
+                         + (f' on devices {",".join(devices)}' if devices else '')
+                         + f'; log {log_file}')
+            workers.append(dict(slot=slot, share=deque(share), proc=proc, log=log,
+                                log_file=log_file, current=None, start=None))
+        while workers:
+            for w in list(workers):
+                self._follow_worker(w, progress)
+                if w['proc'].poll() is None:
                     continue
-                log_file = osp.join(self.work_dir, f'inprocess_worker{slot}.out')
-                log = open(log_file, 'a')
-                cmd = worker_command(self.python, self.worker_spec(), [f.name for f in share])
-                log.write(f'\n$ {" ".join(cmd[:4])} ... --folds {" ".join(cmd[6:])}\n')
-                log.flush()
-                proc = subprocess.Popen(
-                    [self.python, WATCHDOG, str(os.getpid()), '--', *cmd], stdout=log,
-                    stderr=subprocess.STDOUT, env=self._env(self.device_groups[slot]),
-                    start_new_session=True, preexec_fn=_set_pdeathsig,
-                    pass_fds=(self._lock_fd, ) if self._lock_fd is not None else ())
-                self._procs[f'worker{slot}'] = proc
-                devices = self.device_groups[slot]
-                progress.log(f'[loso] in-process worker {slot}: {len(share)} fold(s)'
-                             + (f' on devices {",".join(devices)}' if devices else '')
-                             + f'; log {log_file}')
-                workers.append(dict(slot=slot, share=deque(share), proc=proc, log=log,
-                                    log_file=log_file, current=None, start=None))
-            while workers:
-                for w in list(workers):
-                    self._follow_worker(w, progress)
-                    if w['proc'].poll() is None:
+                self._follow_worker(w, progress)
+                w['log'].close()
+                self._procs.pop(f'worker{w["slot"]}', None)
+                workers.remove(w)
+                if w['proc'].returncode != 0 or w['share']:
+                    fold = w['current'] or (w['share'][0].name if w['share'] else '?')
+                    if w['proc'].returncode == 3:  # stopped before a fold, as asked
                         continue
-                    self._follow_worker(w, progress)
-                    w['log'].close()
-                    self._procs.pop(f'worker{w["slot"]}', None)
-                    workers.remove(w)
-                    if w['proc'].returncode != 0 or w['share']:
-                        fold = w['current'] or (w['share'][0].name if w['share'] else '?')
-                        if w['proc'].returncode == 3:  # stopped before a fold, as asked
-                            continue
-                        failures.append(f'{fold}: in-process worker {w["slot"]} exited with '
-                                        f'{w["proc"].returncode}; see {w["log_file"]}:\n'
-                                        f'{_tail(w["log_file"])}')
-                        progress.log(f'[loso] fold {fold} FAILED; see {w["log_file"]}')
-                        progress.fold_failed(fold)
-                        open(stop, 'w').close()  # the other workers start no new fold
-                if workers:
-                    if any(w['share'] for w in workers):  # the last line is written by the caller
-                        progress.update()
-                    time.sleep(self.poll_interval)
-        finally:
-            for s, h in old_handlers.items():
-                signal.signal(s, h)
+                    failures.append(f'{fold}: in-process worker {w["slot"]} exited with '
+                                    f'{w["proc"].returncode}; see {w["log_file"]}:\n'
+                                    f'{_tail(w["log_file"])}')
+                    progress.log(f'[loso] fold {fold} FAILED; see {w["log_file"]}')
+                    progress.fold_failed(fold)
+                    open(stop, 'w').close()  # the other workers start no new fold
+            if workers:
+                if any(w['share'] for w in workers):  # the last line is written by the caller
+                    progress.update()
+                time.sleep(self.poll_interval)
         if osp.exists(stop):
             os.remove(stop)
         if failures:
@@ -665,7 +654,7 @@ class LOSOExperiment:
                 seconds = json.load(f).get('seconds', {})
         except (OSError, ValueError):
             return ''
-        return ', '.join(f'{k} {v:.1f}s' for k, v in seconds.items())
+        return format_seconds(seconds)
 
     def _advance(self, state: dict, progress: Progress, failures: List[str]) -> None:
         """Finish the current step of a fold (if any) and start its next one."""
@@ -711,14 +700,17 @@ class LOSOExperiment:
             f.write(f'\n$ {" ".join(step.cmd)}\n')
         log = open(step.log_file, 'a')
         state.update(step=step, log=log, step_start=time.time())
-        # the watchdog (see .watchdog) ends the step's whole process tree with this process and
-        # keeps the work-dir lock until then
-        cmd = [self.python, WATCHDOG, str(os.getpid()), '--', *step.cmd]
-        state['proc'] = subprocess.Popen(
-            cmd, stdout=log, stderr=subprocess.STDOUT, env=step.env, start_new_session=True,
-            preexec_fn=_set_pdeathsig,
+        state['proc'] = self._spawn_watched(fold.name, step.cmd, log, step.env)
+
+    def _spawn_watched(self, key: str, cmd: Sequence[str], log, env: Dict) -> subprocess.Popen:
+        """Start ``cmd`` in a session of its own under the watchdog (see :mod:`.watchdog`), which
+        ends its whole process tree with this process and keeps the work-dir lock until then."""
+        proc = subprocess.Popen(
+            [self.python, WATCHDOG, str(os.getpid()), '--', *cmd], stdout=log,
+            stderr=subprocess.STDOUT, env=env, start_new_session=True, preexec_fn=_set_pdeathsig,
             pass_fds=(self._lock_fd, ) if self._lock_fd is not None else ())
-        self._procs[fold.name] = state['proc']
+        self._procs[key] = proc
+        return proc
 
     def _remove_untested_checkpoints(self, fold: Fold) -> None:
         """Once a fold is done, keep only the checkpoint its predictions came from (disk: a B/16
@@ -819,6 +811,11 @@ class LOSOExperiment:
         with open(osp.join(self.work_dir, 'summary.json'), 'w') as f:
             json.dump(summary, f, indent=2)
         return summary
+
+
+def format_seconds(seconds: Dict[str, float]) -> str:
+    """``{'train': 22.2, 'test': 2.2}`` -> ``'train 22.2s, test 2.2s'`` (a fold's steps)."""
+    return ', '.join(f'{k} {v:.1f}s' for k, v in seconds.items())
 
 
 def _kill_group(proc: subprocess.Popen, sig) -> None:
