@@ -102,6 +102,41 @@ def test_cpu_ddp_with_two_processes(tmp_path):
     assert out.stdout.count('OK gloo') == 2
 
 
+EXIT_SCRIPT = textwrap.dedent('''
+    import atexit, sys, torch
+    import torch.distributed as dist
+    # registered before mer_clip's handler, so it runs after it (atexit runs handlers in reverse)
+    atexit.register(lambda: sys.stdout.write(
+        f'RANK {RANK} AT EXIT initialized={dist.is_initialized()}\\n'))
+    import mer_clip  # noqa
+    from mmengine.dist import init_dist, get_rank
+    init_dist('pytorch', backend='gloo')  # what mmengine's Runner does, and never undoes
+    RANK = get_rank()
+    x = torch.ones(2)
+    dist.all_reduce(x)
+    assert x.tolist() == [2.0, 2.0]
+''')
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='checks the CPU (gloo) path')
+def test_process_group_is_destroyed_before_interpreter_exit(tmp_path):
+    script = tmp_path / 'leave.py'
+    script.write_text(EXIT_SCRIPT)
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    out = subprocess.run(
+        [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+         f'--master_port={free_port()}', str(script)],
+        capture_output=True, text=True, timeout=240, env=env)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
+    for rank in (0, 1):
+        assert f'RANK {rank} AT EXIT initialized=False' in out.stdout, out.stdout
+
+
+def test_destroy_at_exit_without_a_process_group_is_a_no_op():
+    assert not torch.distributed.is_initialized()
+    assert compat.destroy_process_group_at_exit() is False
+
+
 def test_mmengine_checkpoint_io_goes_through_mer_clip_reader_and_writer(tmp_path, monkeypatch):
     """Item 5: Runner.load_checkpoint / resume / save_checkpoint use mer_clip.checkpoint (details
     in tests/test_checkpoint.py)."""

@@ -32,7 +32,14 @@ site-packages is edited; each patch is idempotent, says why it exists and when i
    checked), and ``mmengine.runner.runner.save_checkpoint`` (the name ``Runner.save_checkpoint``
    calls) is wrapped to write local files atomically with a sha256 sidecar. Keep while mmengine
    loads without ``weights_only=True`` and writes checkpoints in place.
+6. mmengine's Runner initialises the process group (``launcher='pytorch'``, slurm, mpi) and never
+   destroys it. At interpreter exit gloo's worker threads are then torn down with the interpreter,
+   which now and then aborts a finished run (SIGABRT, ``terminate called without an active
+   exception``; pytorch/pytorch#190489): a 2-process CPU training that had saved its last checkpoint
+   and validated failed CI this way, once (it rarely happens: not in 6 reruns here). An ``atexit`` handler destroys the
+   process group while the interpreter is still whole. Remove when torch or mmengine does it.
 """
+import atexit
 import importlib.util
 import logging
 import os
@@ -220,6 +227,26 @@ def patch_mmengine_checkpoint_io() -> bool:
     return changed
 
 
+# --------------------------------------------------------------------------------------------------
+# 6. the process group destroyed before interpreter exit
+# --------------------------------------------------------------------------------------------------
+def destroy_process_group_at_exit() -> bool:
+    """``atexit`` handler: destroy the default process group if one is still initialised.
+
+    Returns True when it destroyed one. Local to this process (no collective), so a rank that
+    exits on an error does not wait for the others."""
+    import torch.distributed as dist
+    if not (dist.is_available() and dist.is_initialized()):
+        return False
+    try:
+        dist.destroy_process_group()
+    except Exception as err:  # exiting anyway: say so, do not mask the run's own exit status
+        logging.getLogger('mer_clip').warning('could not destroy the process group at exit: %s',
+                                              err)
+        return False
+    return True
+
+
 def apply() -> None:
     """Apply every workaround once (idempotent)."""
     global _APPLIED
@@ -230,4 +257,5 @@ def apply() -> None:
     patch_checkpoint_safe_globals()
     patch_cpu_ddp()
     patch_mmengine_checkpoint_io()
+    atexit.register(destroy_process_group_at_exit)
     _APPLIED = True
