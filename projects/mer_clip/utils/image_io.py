@@ -8,7 +8,9 @@ with its IEND chunk; where the end is unclear, Pillow decodes the file strictly)
 with OpenCV; anything else raises :class:`ImageReadError` naming the file.
 """
 import io
+import os
 import os.path as osp
+from collections import OrderedDict
 from typing import Optional
 
 import cv2
@@ -82,4 +84,37 @@ def read_image(path: str, flags: int = cv2.IMREAD_COLOR, rgb: bool = True,
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB) if rgb and img.ndim == 3 else img
 
 
-__all__ = ['ImageNotFoundError', 'ImageReadError', 'check_image_bytes', 'read_image']
+#: decoded image files kept by :func:`read_image_cached` (``LoadMEImage(cache=True)``), shared by the
+#: whole process (so the folds that one in-process LOSO worker runs decode each file once):
+#: ``(path, mtime_ns, size) -> read-only uint8 array``, least recently used dropped first
+_CACHE: 'OrderedDict[tuple, np.ndarray]' = OrderedDict()
+_CACHE_BYTES = [0]
+CACHE_MAX_BYTES = 512 * 1024 ** 2
+
+
+def read_image_cached(path: str, what: str) -> np.ndarray:
+    """``read_image(path, rgb=True)`` through the process-wide cache ``_CACHE``. The key
+    holds the file's modification time and size: a rewritten file is read again."""
+    st = os.stat(path)
+    key = (path, st.st_mtime_ns, st.st_size)
+    img = _CACHE.get(key)
+    if img is not None:
+        _CACHE.move_to_end(key)
+        return img
+    img = read_image(path, rgb=True, what=what)
+    img.flags.writeable = False  # shared: the transforms after this one get copies
+    _CACHE[key] = img
+    _CACHE_BYTES[0] += img.nbytes
+    while _CACHE_BYTES[0] > CACHE_MAX_BYTES and len(_CACHE) > 1:
+        _CACHE_BYTES[0] -= _CACHE.popitem(last=False)[1].nbytes
+    return img
+
+
+def clear_image_cache() -> None:
+    """Empty the cache of :func:`read_image_cached`."""
+    _CACHE.clear()
+    _CACHE_BYTES[0] = 0
+
+
+__all__ = ['ImageNotFoundError', 'ImageReadError', 'check_image_bytes', 'clear_image_cache',
+           'read_image', 'read_image_cached']

@@ -121,12 +121,12 @@ def test_dataset_joins_image_paths_with_data_prefix(files):
 
 
 def test_cache_decodes_each_file_once_and_rereads_a_rewritten_one(files, monkeypatch):
-    from mer_clip.datasets.transforms import image_loading
-    image_loading.clear_image_cache()
+    from mer_clip.utils import image_io
+    image_io.clear_image_cache()
     uncached = LoadMEImage(modality='both', size=28)(results(files))['imgs'][0]
     reads = []
-    real = image_loading.read_image
-    monkeypatch.setattr(image_loading, 'read_image',
+    real = image_io.read_image
+    monkeypatch.setattr(image_io, 'read_image',
                         lambda path, **kw: reads.append(path) or real(path, **kw))
     load = LoadMEImage(modality='both', size=28, cache=True)
     first = load(results(files))['imgs'][0]
@@ -145,4 +145,4 @@ def test_cache_decodes_each_file_once_and_rereads_a_rewritten_one(files, monkeyp
     out = LoadMEImage(cache=True)(results(files))['imgs'][0]
     assert len(reads) == 3
     np.testing.assert_allclose(out, flow_u8 / 127.5 - 1, atol=1e-6)
-    image_loading.clear_image_cache()
+    image_io.clear_image_cache()

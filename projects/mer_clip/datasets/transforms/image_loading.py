@@ -10,52 +10,19 @@ result is a one-image "clip" in mmaction's 2D layout, so the stock formatting ap
 
 which ``Recognizer2D`` (and ``MERCLIP``) read as N samples of one segment.
 """
-import os
-from collections import OrderedDict
 from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmaction.registry import TRANSFORMS
 
-from mer_clip.utils.image_io import read_image
+from mer_clip.utils.image_io import read_image, read_image_cached
 
 from ..flow_image import FLOW_CHANNELS, FLOW_VALUES, decode_flow_image, reorder_flow_channels
 from .image_geometry import INTERPOLATIONS, resize_channels, size_pair
 
 MODALITIES = dict(apex=('apex', ), flow=('flow', ), both=('apex', 'flow'))
 APEX_CHANNELS = ('r', 'g', 'b')
-
-#: decoded image files kept by ``LoadMEImage(cache=True)``, shared by every instance of the
-#: process (so the folds that one in-process LOSO worker runs decode each file once):
-#: ``(path, mtime_ns, size) -> read-only uint8 array``, least recently used dropped first
-_CACHE: 'OrderedDict[tuple, np.ndarray]' = OrderedDict()
-_CACHE_BYTES = [0]
-CACHE_MAX_BYTES = 512 * 1024 ** 2
-
-
-def read_image_cached(path: str, what: str) -> np.ndarray:
-    """``read_image(path, rgb=True)`` through the process-wide cache (module docstring). The key
-    holds the file's modification time and size: a rewritten file is read again."""
-    st = os.stat(path)
-    key = (path, st.st_mtime_ns, st.st_size)
-    img = _CACHE.get(key)
-    if img is not None:
-        _CACHE.move_to_end(key)
-        return img
-    img = read_image(path, rgb=True, what=what)
-    img.flags.writeable = False  # shared: the transforms after this one get copies
-    _CACHE[key] = img
-    _CACHE_BYTES[0] += img.nbytes
-    while _CACHE_BYTES[0] > CACHE_MAX_BYTES and len(_CACHE) > 1:
-        _CACHE_BYTES[0] -= _CACHE.popitem(last=False)[1].nbytes
-    return img
-
-
-def clear_image_cache() -> None:
-    _CACHE.clear()
-    _CACHE_BYTES[0] = 0
-
 
 @TRANSFORMS.register_module()
 class LoadMEImage(BaseTransform):
@@ -76,8 +43,9 @@ class LoadMEImage(BaseTransform):
         size: resize the image(s) to (h, w) (flow-consistent, see ``MEImageResize``); needed for
             'both' when the two files differ in size (224 apex, 28 flow). None keeps the size.
         interpolation: of that resize.
-        cache: keep the decoded files in memory (:func:`read_image_cached`, at most
-            ``CACHE_MAX_BYTES`` per process) instead of reading and decoding them every epoch:
+        cache: keep the decoded files in memory
+            (:func:`mer_clip.utils.image_io.read_image_cached`, at most ``CACHE_MAX_BYTES`` per
+            process) instead of reading and decoding them every epoch:
             for small images that a fold reads hundreds of times (the 442 flow images of the
             MEGC2019 composite: 0.7 MB), where decoding costs more than the training step. The
             size check and the decoding to float still run every time.
