@@ -90,16 +90,20 @@ DDP_SCRIPT = textwrap.dedent('''
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='checks the CPU (gloo) path')
-def test_cpu_ddp_with_two_processes(tmp_path):
-    script = tmp_path / 'ddp.py'
-    script.write_text(DDP_SCRIPT)
+def run_two_ranks(script_text: str, path) -> str:
+    """``script_text`` run by torchrun as two CPU ranks; their stdout (the run must succeed)."""
+    path.write_text(script_text)
     env = dict(os.environ, OMP_NUM_THREADS='1')
     out = subprocess.run(
         [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-         f'--master_port={free_port()}', str(script)],
+         f'--master_port={free_port()}', str(path)],
         capture_output=True, text=True, timeout=240, env=env)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
-    assert out.stdout.count('OK gloo') == 2
+    return out.stdout
+
+
+def test_cpu_ddp_with_two_processes(tmp_path):
+    assert run_two_ranks(DDP_SCRIPT, tmp_path / 'ddp.py').count('OK gloo') == 2
 
 
 EXIT_SCRIPT = textwrap.dedent('''
@@ -120,16 +124,9 @@ EXIT_SCRIPT = textwrap.dedent('''
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='checks the CPU (gloo) path')
 def test_process_group_is_destroyed_before_interpreter_exit(tmp_path):
-    script = tmp_path / 'leave.py'
-    script.write_text(EXIT_SCRIPT)
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    out = subprocess.run(
-        [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-         f'--master_port={free_port()}', str(script)],
-        capture_output=True, text=True, timeout=240, env=env)
-    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
+    out = run_two_ranks(EXIT_SCRIPT, tmp_path / 'leave.py')
     for rank in (0, 1):
-        assert f'RANK {rank} AT EXIT initialized=False' in out.stdout, out.stdout
+        assert f'RANK {rank} AT EXIT initialized=False' in out, out
 
 
 def test_destroy_at_exit_without_a_process_group_is_a_no_op():
