@@ -28,7 +28,6 @@ from mer_clip.loso.selection import (choose, group_annotation, setting_names, su
 from mer_clip.utils.cli import add_debug_argument, run_tool
 
 
-
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('configs', nargs='+', help='the configs of the comparison (same data)')

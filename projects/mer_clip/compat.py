@@ -36,8 +36,9 @@ site-packages is edited; each patch is idempotent, says why it exists and when i
    destroys it. At interpreter exit gloo's worker threads are then torn down with the interpreter,
    which now and then aborts a finished run (SIGABRT, ``terminate called without an active
    exception``; pytorch/pytorch#190489): a 2-process CPU training that had saved its last checkpoint
-   and validated failed CI this way, once (it rarely happens: not in 6 reruns here). An ``atexit`` handler destroys the
-   process group while the interpreter is still whole. Remove when torch or mmengine does it.
+   and validated failed CI this way, once (it rarely happens: not in 6 reruns here). An ``atexit``
+   handler destroys the process group while the interpreter is still whole. Remove when torch or
+   mmengine does it.
 """
 import atexit
 import importlib.util

@@ -84,8 +84,8 @@ def read_image(path: str, flags: int = cv2.IMREAD_COLOR, rgb: bool = True,
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB) if rgb and img.ndim == 3 else img
 
 
-#: decoded image files kept by :func:`read_image_cached` (``LoadMEImage(cache=True)``), shared by the
-#: whole process (so the folds that one in-process LOSO worker runs decode each file once):
+#: decoded image files kept by :func:`read_image_cached` (``LoadMEImage(cache=True)``), shared by
+#: the whole process (so the folds that one in-process LOSO worker runs decode each file once):
 #: ``(path, mtime_ns, size) -> read-only uint8 array``, least recently used dropped first
 _CACHE: 'OrderedDict[tuple, np.ndarray]' = OrderedDict()
 _CACHE_BYTES = [0]
