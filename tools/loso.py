@@ -108,10 +108,10 @@ def run(argv=None):
                          keep_checkpoints=args.keep_checkpoints, protocol=args.protocol,
                          strict_labels=args.strict, fold_mode=args.fold_mode)
     folds = exp.plan()
-    kind = exp.protocol.kind if exp.protocol.kind != 'loso' else exp.protocol.title
+    kind = exp.fold_list.kind if exp.fold_list.kind != 'loso' else exp.fold_list.title
     print(f'[loso] {kind} protocol: {len(folds)} fold(s) '
-          f'({", ".join(f.name for f in folds)}), {exp.protocol.num_samples} samples, classes '
-          f'{exp.protocol.classes}; work dir {work_dir}; fold mode {exp.fold_mode}', flush=True)
+          f'({", ".join(f.name for f in folds)}), {exp.fold_list.num_samples} samples, classes '
+          f'{exp.fold_list.classes}; work dir {work_dir}; fold mode {exp.fold_mode}', flush=True)
     if args.unsafe:
         print('[loso] WARNING: --select-on-test-fold-UNSAFE: each fold reports the epoch with the '
               'best UF1 on its own test data. The numbers are inflated and not comparable to a '

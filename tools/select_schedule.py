@@ -46,7 +46,7 @@ def parse_args(argv=None):
 
 def _run_one(job):
     """One training + test (fixed split: train / test = inner validation), in this process."""
-    from mer_clip.loso.inprocess import run_folds
+    from mer_clip.loso.inprocess import run_jobs
     from mer_clip.loso.runner import LOSOExperiment
     config, work_dir, options, seed = job
     done = osp.join(work_dir, 'summary.json')
@@ -56,8 +56,7 @@ def _run_one(job):
         exp.plan()
         exp.prepare_work_dir()
         with open(osp.join(work_dir, 'runs.log'), 'a') as log:
-            status = run_folds(exp, [f.name for f in exp.folds], exp.tools_dir,
-                               log=lambda m: (log.write(m + '\n'), log.flush()))
+            status = run_jobs(exp.folds, log=lambda m: (log.write(m + '\n'), log.flush()))
         if status:
             raise RuntimeError(f'{work_dir}: the run failed; see {work_dir}/runs.log and the '
                                'fold logs')
@@ -68,7 +67,7 @@ def _run_one(job):
 
 
 def _init_worker():
-    from mer_clip.loso.runner import _set_pdeathsig
+    from mer_clip.loso.scheduler import _set_pdeathsig
     _set_pdeathsig()  # a worker dies with the tool
     import torch
     torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', '1')))

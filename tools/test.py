@@ -13,9 +13,8 @@ import argparse
 import sys
 
 import mer_clip  # noqa: F401  (applies compat workarounds, registers components)
-from mmengine.runner import Runner
-
 from mer_clip.apis.config import add_config_arguments, config_from_args
+from mer_clip.apis.testing import format_metrics, test
 from mer_clip.utils.cli import add_debug_argument, run_tool
 
 
@@ -33,28 +32,7 @@ def parse_args(argv=None):
 
 def run(argv=None):
     args = parse_args(argv)
-    cfg = config_from_args(args)
-    cfg.load_from = args.checkpoint
-    if args.dump:
-        evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [
-            cfg.test_evaluator]
-        for ev in evaluators:
-            if ev.get('type') == 'MERMetric':
-                ev['out_file'] = args.dump
-    runner = Runner.from_cfg(cfg)
-    metrics = runner.test()
-    print(format_metrics(metrics))
-
-
-def format_metrics(metrics: dict) -> str:
-    """A small table of the headline numbers (UF1, UAR, ACC) first, then the rest."""
-    head = [k for k in metrics if k.split('/')[-1] in ('UF1', 'UAR', 'ACC')
-            and not k.split('/')[-2:-1] == ['subject_mean']]
-    lines = ['| metric | value |', '| --- | --- |']
-    lines += [f'| {k} | {metrics[k]:.4f} |' for k in head]
-    lines += [f'| {k} | {v:.4f} |' for k, v in metrics.items()
-              if k not in head and isinstance(v, float)]
-    return '\n'.join(lines)
+    print(format_metrics(test(config_from_args(args), args.checkpoint, dump=args.dump)))
 
 
 def main(argv=None) -> int:

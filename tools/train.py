@@ -11,19 +11,11 @@ removed first and the newest complete one is used. A user error ends with one ``
 (``--debug`` adds the traceback).
 """
 import argparse
-import logging
-import os
-import os.path as osp
 import sys
 
-import torch
-
 import mer_clip  # noqa: F401  (applies compat workarounds, registers components)
-from mmengine.logging import print_log
-from mmengine.runner import Runner
-
 from mer_clip.apis.config import add_config_arguments, config_from_args
-from mer_clip.engine.resume import repair_resume_point
+from mer_clip.apis.training import apply_train_options, train
 from mer_clip.utils.cli import add_debug_argument, run_tool
 
 
@@ -50,65 +42,16 @@ def parse_args(argv=None):
 
 
 def merge_args(cfg, args):
-    """The training options (validation, AMP, resume, lr scaling, seed) applied to ``cfg``."""
-    if args.no_validate:
-        cfg.val_cfg = None
-        cfg.val_dataloader = None
-        cfg.val_evaluator = None
-    if args.amp:
-        optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if optim_wrapper != 'AmpOptimWrapper':
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
-            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if args.no_amp or (cfg.optim_wrapper.get('type') == 'AmpOptimWrapper'
-                       and not torch.cuda.is_available()):
-        disable_amp(cfg, reason='--no-amp' if args.no_amp else 'no CUDA device')
-    if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
-    elif args.resume is not None:
-        cfg.resume = True
-        cfg.load_from = args.resume
-    if args.auto_scale_lr:
-        cfg.auto_scale_lr.enable = True
-    if args.seed is not None or args.deterministic:
-        cfg.setdefault('randomness', dict())
-        if args.seed is not None:
-            cfg.randomness.seed = args.seed
-        cfg.randomness.deterministic = args.deterministic
-    return cfg
-
-
-def disable_amp(cfg, reason: str) -> None:
-    """Switch an AmpOptimWrapper config to the float32 OptimWrapper (drops dtype / loss_scale)."""
-    if cfg.optim_wrapper.get('type') != 'AmpOptimWrapper':
-        return
-    cfg.optim_wrapper.type = 'OptimWrapper'
-    for key in ('dtype', 'loss_scale'):
-        cfg.optim_wrapper.pop(key, None)
-    print_log(f'Mixed precision disabled ({reason}): training in float32.', logger='current',
-              level=logging.WARNING)
-
-
-def repair_auto_resume(cfg) -> None:
-    """Before an automatic resume, make ``last_checkpoint`` name a complete checkpoint (one
-    process does it: rank 0, or the only one)."""
-    if not (cfg.get('resume') and cfg.get('load_from') is None):
-        return
-    if os.environ.get('RANK', '0') != '0' or not osp.isdir(cfg.work_dir):
-        return
-    note = repair_resume_point(cfg.work_dir)
-    if note:
-        print_log(f'resume: {note}', logger='current', level=logging.WARNING)
+    """The training options of the command line applied to ``cfg``
+    (:func:`mer_clip.apis.training.apply_train_options`)."""
+    return apply_train_options(cfg, resume=args.resume, amp=args.amp, no_amp=args.no_amp,
+                               validate=not args.no_validate, auto_scale_lr=args.auto_scale_lr,
+                               seed=args.seed, deterministic=args.deterministic)
 
 
 def run(argv=None):
     args = parse_args(argv)
-    cfg = config_from_args(args)
-    cfg = merge_args(cfg, args)
-    repair_auto_resume(cfg)
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    train(merge_args(config_from_args(args), args))
 
 
 def main(argv=None) -> int:

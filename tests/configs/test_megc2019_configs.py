@@ -10,7 +10,7 @@ from mmengine.registry import init_default_scope
 
 from mer_clip.datasets.annotation import dump_annotations
 from mer_clip.datasets.composite import namespace_record
-from mer_clip.loso import detect_protocol
+from mer_clip.loso import detect_folds
 from mmaction.registry import DATASETS
 from tests.conftest import REPO_ROOT, SHARED_SHEETS, make_smic_hs
 
@@ -87,9 +87,9 @@ def test_real_composite_gives_68_loso_folds(tmp_path):
     dump_annotations(recs, ann, dict(dataset_name='megc2019'))
     cfg = Config.fromfile(osp.join(REPO_ROOT, CONFIGS['baseline']))
     cfg.test_dataloader.dataset.ann_file = ann
-    loso = detect_protocol(cfg)
+    loso = detect_folds(cfg)
     assert loso.kind == 'loso' and len(loso.folds) == 68 and loso.num_samples == 442
     assert loso.folds[:3] == ['casme2_sub01', 'casme2_sub02', 'casme2_sub03']
     assert len(loso.sample_datasets) == 442
-    lodo = detect_protocol(cfg, 'lodo')
+    lodo = detect_folds(cfg, 'lodo')
     assert lodo.folds == ['casme2', 'samm', 'smic'] and lodo.fold_key == 'dataset'

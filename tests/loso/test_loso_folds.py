@@ -4,9 +4,10 @@ import os.path as osp
 
 import pytest
 
-from mer_clip.loso import LOSOExperiment, detect_protocol, fold_dirname, parse_device_groups
+from mer_clip.loso import LOSOExperiment, detect_folds, fold_dirname, parse_device_groups
 from mer_clip.apis.config import load_config
-from mer_clip.loso.runner import CHECKPOINT_RULE_UNSAFE
+from mer_clip.loso.fold_files import final_checkpoint, pending_steps
+from mer_clip.loso.plan import CHECKPOINT_RULE_UNSAFE
 from tests.conftest import SYNTHETIC_CONFIG
 
 
@@ -14,7 +15,7 @@ def test_subjects_from_test_dataset_without_images(synthetic_root, tmp_path, in_
     # frames pointing nowhere: enumeration must read annotations only
     opts = data_options(synthetic_root) + [
         f'test_dataloader.dataset.data_prefix.img={tmp_path / "no_frames"}']
-    proto = detect_protocol(load_config(SYNTHETIC_CONFIG, opts))
+    proto = detect_folds(load_config(SYNTHETIC_CONFIG, opts))
     with open(osp.join(synthetic_root, 'annotations.json')) as f:
         subjects = sorted({r['subject'] for r in json.load(f)['data_list']})
     assert proto.kind == 'loso'
@@ -26,17 +27,21 @@ def test_subjects_from_test_dataset_without_images(synthetic_root, tmp_path, in_
     folds = exp.plan()
     assert [f.name for f in folds] == [subjects[0], subjects[2]]  # dataset order
     assert folds[0].work_dir == str(tmp_path / 'run' / fold_dirname(subjects[0]))
-    train = exp.steps_for(folds[0], None, 29500)[0]()
-    assert train.cmd[1].endswith('tools/train.py')
-    for flag in ('--resume', '--loso-subject', subjects[0], '--seed', '3'):
-        assert flag in train.cmd
-    assert train.cmd[train.cmd.index('--cfg-options') + 1:] == opts
+    job = folds[0]
+    assert (job.fold_key, job.held_out, job.seed, job.cfg_options) == ('subject', subjects[0], 3,
+                                                                       opts)
+    cfg = job.train_config()  # what tools/train.py --resume --loso-subject S --seed 3 trains
+    assert cfg.resume is True and cfg.load_from is None and cfg.randomness.seed == 3
+    assert cfg.work_dir == folds[0].work_dir
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[loader].dataset.loso_subject == subjects[0]
+    assert pending_steps(job) == ['train', 'test']
 
 
 def test_missing_annotation_file_is_a_clear_error(tmp_path, in_repo):
     opts = [f'test_dataloader.dataset.ann_file={tmp_path / "nope.json"}']
     with pytest.raises(FileNotFoundError, match='make_synthetic'):
-        detect_protocol(load_config(SYNTHETIC_CONFIG, opts))
+        detect_folds(load_config(SYNTHETIC_CONFIG, opts))
 
 
 def test_fixed_split_protocol(synthetic_root, tmp_path, in_repo, data_options):
@@ -54,24 +59,24 @@ def test_fixed_split_protocol(synthetic_root, tmp_path, in_repo, data_options):
     exp = LOSOExperiment(SYNTHETIC_CONFIG, str(tmp_path / 'run'), cfg_options=opts,
                          select_on_test_fold_unsafe=True)
     folds = exp.plan()
-    assert exp.protocol.kind == 'fixed' and exp.protocol.test_splits == ['test_a', 'test_b']
+    assert exp.fold_list.kind == 'fixed' and exp.fold_list.test_splits == ['test_a', 'test_b']
     assert len(folds) == 1 and folds[0].tests == ['test_a', 'test_b']
     fold = folds[0]
-    steps = exp.steps_for(fold, None, 29500)
-    assert len(steps) == 3  # train, test_a, test_b
-    train = steps[0]()
-    assert '--loso-subject' not in train.cmd
-    assert 'default_hooks.checkpoint.save_best=mer/UF1' in train.cmd  # only with the UNSAFE flag
+    assert pending_steps(fold) == ['train', 'test:test_a', 'test:test_b']
+    assert fold.held_out is None and fold.name == 'fixed_split'
+    train = fold.train_config()
+    assert train.train_dataloader.dataset.get('loso_subject') is None
+    assert train.default_hooks.checkpoint.save_best == 'mer/UF1'  # only with the UNSAFE flag
     # train on train, whatever split the (LOSO-style) config names; val only for monitoring
-    assert 'train_dataloader.dataset.split=train' in train.cmd
-    assert 'val_dataloader.dataset.split=test_a' in train.cmd
+    assert train.train_dataloader.dataset.split == 'train'
+    assert train.val_dataloader.dataset.split == 'test_a'
     import os
     os.makedirs(fold.work_dir)
     open(osp.join(fold.work_dir, 'best_mer_UF1_epoch_3.pth'), 'w').close()
-    test_a, test_b = steps[1](), steps[2]()
-    assert test_a.cmd[-1] == 'test_dataloader.dataset.split=test_a'
-    assert test_b.cmd[-1] == 'test_dataloader.dataset.split=test_b'
-    assert test_a.cmd[3].endswith('best_mer_UF1_epoch_3.pth')
+    assert fold.test_config('test_a').test_dataloader.dataset.split == 'test_a'
+    assert fold.test_config('test_b').test_dataloader.dataset.split == 'test_b'
+    assert 'save_best' not in fold.test_config('test_a').default_hooks.checkpoint
+    assert final_checkpoint(fold).endswith('best_mer_UF1_epoch_3.pth')
     assert 'UNSAFE' in CHECKPOINT_RULE_UNSAFE
     with pytest.raises(ValueError, match='fixed splits'):
         LOSOExperiment(SYNTHETIC_CONFIG, str(tmp_path / 'r2'), cfg_options=opts,
@@ -82,16 +87,16 @@ def test_safe_default_tests_the_last_epoch(synthetic_root, tmp_path, in_repo, da
     opts = data_options(synthetic_root) + ['train_cfg.max_epochs=2']
     exp = LOSOExperiment(SYNTHETIC_CONFIG, str(tmp_path / 'run'), cfg_options=opts)
     fold = exp.plan()[0]
-    train = exp.steps_for(fold, None, 29500)[0]()
-    assert not any('save_best' in c for c in train.cmd)
+    assert not any('save_best' in c for c in fold.train_options)
+    assert 'save_best' not in fold.train_config().default_hooks.checkpoint
     import os
     os.makedirs(fold.work_dir)
     for name in ('epoch_1.pth', 'best_mer_UF1_epoch_1.pth'):
         open(osp.join(fold.work_dir, name), 'w').close()
     with pytest.raises(RuntimeError, match='epoch_2.pth is missing'):
-        exp.checkpoint_for_test(fold)
+        final_checkpoint(fold)
     open(osp.join(fold.work_dir, 'epoch_2.pth'), 'w').close()
-    assert exp.checkpoint_for_test(fold).endswith('epoch_2.pth')
+    assert final_checkpoint(fold).endswith('epoch_2.pth')
 
 
 def test_device_groups():

@@ -140,7 +140,7 @@ def test_inprocess_equals_subprocess_and_resumes_after_sigkill(tmp_path, repo_ro
 def test_release_run_state_closes_loggers():
     from mmengine.logging import MessageHub, MMLogger
 
-    from mer_clip.loso.inprocess import release_run_state, run_state_names
+    from mer_clip.loso.mmengine_state import release_run_state, run_state_names
     before = run_state_names()
     logger = MMLogger.get_instance('i14_test_logger', log_file=None)
     MessageHub.get_instance('i14_test_hub')

@@ -20,12 +20,12 @@ def test_lodo_plan_and_fold_commands(synthetic_root, tmp_path, in_repo, data_opt
                          protocol='lodo')
     folds = exp.plan()
     assert [f.name for f in folds] == ['alpha', 'beta', 'gamma']
-    assert exp.protocol.fold_key == 'dataset' and exp.protocol.title == 'leave-one-dataset-out'
-    assert len(exp.protocol.subjects) == 4
-    train = exp.steps_for(folds[1], None, 29500)[0]()
-    assert train.cmd[train.cmd.index('--fold-key'):][:4] == ['--fold-key', 'dataset',
-                                                               '--held-out', 'beta']
-    assert '--loso-subject' not in train.cmd
+    assert exp.fold_list.fold_key == 'dataset'
+    assert exp.fold_list.title == 'leave-one-dataset-out'
+    assert len(exp.fold_list.subjects) == 4
+    assert (folds[1].fold_key, folds[1].held_out) == ('dataset', 'beta')
+    ds = folds[1].train_config().train_dataloader.dataset
+    assert (ds.fold_key, ds.held_out, ds.get('loso_subject')) == ('dataset', 'beta', None)
     assert folds[1].work_dir.endswith('fold_beta')
     # a config that names its fold key runs that protocol without --protocol
     by_cfg = LOSOExperiment(SYNTHETIC_CONFIG, str(tmp_path / 'r1'),
@@ -40,11 +40,11 @@ def test_lodo_plan_and_fold_commands(synthetic_root, tmp_path, in_repo, data_opt
     loso.plan()
     import os
     os.makedirs(loso.work_dir)
-    loso._check_run_state()
+    loso.prepare_work_dir()
     lodo = LOSOExperiment(SYNTHETIC_CONFIG, str(tmp_path / 'r3'), cfg_options=opts,
                           protocol='lodo')
     with pytest.raises(RuntimeError, match="protocol was 'loso', now 'lodo'"):
-        lodo._check_run_state()
+        lodo.prepare_work_dir()
 
 
 def test_leave_one_dataset_out_run(synthetic_root, tmp_path, in_repo, data_options, repo_root):

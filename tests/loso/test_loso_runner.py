@@ -1,6 +1,7 @@
 """The LOSO runner's safeguards, without training: one folder per subject, pooling that counts every
 sample and subject once, reports that keep the folds' provenance, free DDP ports, and a final
 checkpoint that is verified before train_done.json is trusted."""
+import io
 import json
 import os
 import os.path as osp
@@ -13,6 +14,9 @@ import pytest
 from mer_clip.checkpoint import save_checkpoint
 from mer_clip.evaluation.mer_metric import write_predictions_csv
 from mer_clip.loso import LOSOExperiment, fold_dirname
+from mer_clip.loso.fold_files import check_trained, is_trained, pending_steps, prediction_file
+from mer_clip.loso.progress import Progress
+from mer_clip.loso.scheduler import FoldScheduler
 from tests.conftest import SYNTHETIC_CONFIG
 
 
@@ -32,16 +36,16 @@ def _renamed_annotation(synthetic_root, tmp_path, names):
 def _finish_folds(exp, records):
     """Write what tools/train.py + test.py would leave: each fold's predictions and fold.json."""
     os.makedirs(exp.work_dir, exist_ok=True)
-    exp._check_run_state()
-    classes = exp.protocol.classes
+    exp.prepare_work_dir()
+    classes = exp.fold_list.classes
     for fold in exp.folds:
         os.makedirs(fold.work_dir, exist_ok=True)
         rows = [dict(sample_id=r['sample_id'], subject=r['subject'].strip(), gt=0, pred=0,
                      scores=[1.0] + [0.0] * (len(classes) - 1))
-                for r in records if r['subject'].strip() == fold.subject]
-        write_predictions_csv(fold.prediction_file(None), rows, classes)
+                for r in records if r['subject'].strip() == fold.held_out]
+        write_predictions_csv(prediction_file(fold), rows, classes)
         with open(osp.join(fold.work_dir, 'fold.json'), 'w') as f:
-            json.dump(dict(fold=fold.name, subject=fold.subject, seed=exp.seed), f)
+            json.dump(dict(fold=fold.name, held_out=fold.held_out, seed=exp.seed), f)
 
 
 def test_fold_folders_are_one_per_subject(synthetic_root, tmp_path, in_repo, data_options):
@@ -50,7 +54,7 @@ def test_fold_folders_are_one_per_subject(synthetic_root, tmp_path, in_repo, dat
     exp = LOSOExperiment(SYNTHETIC_CONFIG, str(tmp_path / 'run'),
                          cfg_options=data_options(synthetic_root, ann))
     folds = exp.plan()
-    assert sorted(f.subject for f in folds) == ['s 2', 's02', 's_2']
+    assert sorted(f.held_out for f in folds) == ['s 2', 's02', 's_2']
     dirs = [osp.basename(f.work_dir) for f in folds]
     assert len(set(dirs)) == 3 and 'fold_s_2' in dirs and 'fold_s02' in dirs
     assert fold_dirname('s 2').startswith('fold_s_2~') and fold_dirname('a/b') != 'fold_a_b'
@@ -69,14 +73,14 @@ def test_pooling_refuses_a_sample_or_subject_twice(synthetic_root, tmp_path, in_
         records = json.load(f)['data_list']
     _finish_folds(exp, records)
     first, second = exp.folds[:2]
-    good = open(second.prediction_file(None)).read()
+    good = open(prediction_file(second)).read()
     # another fold's predictions in this fold's folder (what colliding folders produced)
-    open(second.prediction_file(None), 'w').write(open(first.prediction_file(None)).read())
-    with pytest.raises(ValueError, match=f"belongs to subject '{first.subject}'"):
+    open(prediction_file(second), 'w').write(open(prediction_file(first)).read())
+    with pytest.raises(ValueError, match=f"belongs to subject '{first.held_out}'"):
         exp.report(plots=False)
     # a sample id twice (within the right subject)
     lines = good.splitlines()
-    open(second.prediction_file(None), 'w').write('\n'.join(lines + lines[1:2]) + '\n')
+    open(prediction_file(second), 'w').write('\n'.join(lines + lines[1:2]) + '\n')
     with pytest.raises(ValueError, match='appears in .* pooling would count it twice'):
         exp.report(plots=False)
 
@@ -110,6 +114,7 @@ def test_ddp_ports_are_free_at_launch_and_honour_port(synthetic_root, tmp_path, 
     exp = LOSOExperiment(SYNTHETIC_CONFIG, str(tmp_path / 'run'),
                          cfg_options=data_options(synthetic_root), device_groups=[['0', '1']])
     fold = exp.plan()[0]
+    scheduler = FoldScheduler(exp.device_groups, Progress(1, 1, stream=io.StringIO()))
     monkeypatch.delenv('PORT', raising=False)
     with socket.socket() as busy:  # the old fixed port, taken by another job
         busy.bind(('', 0))
@@ -117,13 +122,17 @@ def test_ddp_ports_are_free_at_launch_and_honour_port(synthetic_root, tmp_path, 
         taken = busy.getsockname()[1]
         monkeypatch.setenv('PORT', str(taken))
         with pytest.raises(Exception, match=f'port {taken} .* in use'):
-            exp._train_step(fold, ['0', '1'], 0)
+            scheduler.step_command(fold, 'train', ['0', '1'], 0)
         monkeypatch.setenv('PORT', str(taken + 100))
-        assert exp._train_step(fold, ['0', '1'], 1).env['PORT'] == str(taken + 101)
+        assert scheduler.step_command(fold, 'train', ['0', '1'], 1)[1]['PORT'] == str(taken + 101)
         monkeypatch.delenv('PORT')
-        step = exp._train_step(fold, ['0', '1'], 0)
-    port = int(step.env['PORT'])
-    assert port != 29500 and step.cmd[1].endswith('dist_train.sh')
+        cmd, env = scheduler.step_command(fold, 'train', ['0', '1'], 0)
+    port = int(env['PORT'])
+    assert port != 29500 and cmd[cmd.index('--nproc') + 1] == '2'
+    assert env['CUDA_VISIBLE_DEVICES'] == '0,1'
+    assert cmd[1:4] == ['-m', 'mer_clip.loso', 'fold']
+    test_cmd, test_env = scheduler.step_command(fold, 'test', ['0', '1'], 0)
+    assert '--nproc' not in test_cmd and test_env['CUDA_VISIBLE_DEVICES'] == '0'
     with socket.socket() as s:
         s.bind(('', port))  # free
 
@@ -145,10 +154,10 @@ def test_damaged_final_checkpoint_is_not_trusted(synthetic_root, tmp_path, in_re
         json.dump(dict(checkpoint=final, seed=0), f)
     data = open(final, 'rb').read()
     open(final, 'wb').write(data[:-200])  # damaged after it was marked done
-    assert fold.trained
-    note = exp.check_trained(fold)
-    assert 'cannot be used' in note and not fold.trained and not osp.exists(final)
-    train = exp.steps_for(fold, None)[0]()
-    assert train.name == 'train'
-    assert 'resuming from epoch_1.pth' in train.before()
-    assert exp.check_trained(fold) is None  # nothing to distrust now
+    assert is_trained(fold)
+    note = check_trained(fold)
+    assert 'cannot be used' in note and not is_trained(fold) and not osp.exists(final)
+    assert pending_steps(fold)[0] == 'train'
+    from mer_clip.apis.training import repair_auto_resume
+    assert 'resuming from epoch_1.pth' in repair_auto_resume(fold.train_config())
+    assert check_trained(fold) is None  # nothing to distrust now

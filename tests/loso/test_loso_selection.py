@@ -83,7 +83,7 @@ def test_select_schedule_tool_on_a_tiny_set(tmp_path, repo_root, monkeypatch, ca
 def test_loso_with_per_fold_options(tmp_path, repo_root, monkeypatch):
     """Per-fold options (the schedule chosen for each fold): each fold trains with its own
     max_epochs and is tested on its own last checkpoint; the options are recorded."""
-    from mer_clip.loso.runner import LOSOExperiment, RunStateMismatch
+    from mer_clip.loso import LOSOExperiment, RunStateMismatch
     root = make_flow_set(str(tmp_path / 'data'), subjects=['a', 'b', 'c'], per_subject=3)
     cfg = write_config(tmp_path / 'cfg.py', root, repo_root)
     monkeypatch.chdir(repo_root)

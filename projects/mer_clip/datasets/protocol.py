@@ -12,7 +12,7 @@ any record field, e.g. ``sex``  that field       one per value of the field
 ==============================  ===============  ==============================================
 
 This module is the one place that knows it: :class:`MicroExpressionDataset` selects a fold's
-samples with :func:`select_fold`, :func:`mer_clip.loso.detect_protocol` enumerates the folds with
+samples with :func:`select_fold`, :func:`mer_clip.loso.detect_folds` enumerates the folds with
 :func:`fold_values`, ``tools/train.py`` / ``tools/test.py`` / the LOSO runner point a config at a
 fold with :func:`set_fold`. ``loso_subject=X`` (``--loso-subject X``) is the subject protocol's
 spelling of ``fold_key='subject', held_out=X`` and keeps working as it always did.

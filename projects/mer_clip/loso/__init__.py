@@ -1,6 +1,11 @@
-"""LOSO / fixed-split experiments: fold planning, resumable fold runner, pooled reports, figures."""
-from .folds import Protocol, detect_protocol, fold_dirname, select_subjects  # noqa: F401
+"""LOSO / fixed-split experiments: fold jobs, their plan, the fold slots that run them, pooled
+reports and figures (layout: docs/design.md)."""
+from .fold_files import FoldFailed  # noqa: F401
+from .fold_job import FoldJob  # noqa: F401
+from .folds import FoldList, detect_folds, fold_dirname, select_subjects  # noqa: F401
+from .plan import (CHECKPOINT_RULE_LAST, CHECKPOINT_RULE_UNSAFE, LOSOPlan,  # noqa: F401
+                   RunStateMismatch)
 from .reports import (PoolingError, build_summary, check_pooling, config_hash,  # noqa: F401
                       headline, metrics_block, per_fold_table, summary_markdown, write_reports)
-from .runner import (CHECKPOINT_RULE_LAST, CHECKPOINT_RULE_UNSAFE, Fold,  # noqa: F401
-                     FoldFailed, LOSOExperiment, RunStateMismatch, parse_device_groups)
+from .runner import LOSOExperiment  # noqa: F401
+from .scheduler import parse_device_groups  # noqa: F401

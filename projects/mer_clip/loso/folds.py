@@ -26,8 +26,8 @@ FIXED_TEST_SPLITS = ('test_a', 'test_b', 'test')
 
 
 @dataclass
-class Protocol:
-    """The folds of an experiment.
+class FoldList:
+    """The folds of an experiment (what :func:`detect_folds` finds in its dataset).
 
     kind: ``'loso'`` (one fold per value of ``fold_key``, predictions pooled; ``fold_key`` is
     ``'subject'`` for LOSO, ``'dataset'`` for leave-one-dataset-out) or ``'fixed'`` (train once on
@@ -69,7 +69,7 @@ def build_index_dataset(cfg):
     return DATASETS.build(ds_cfg)
 
 
-def detect_protocol(cfg, protocol='loso') -> Protocol:
+def detect_folds(cfg, protocol='loso') -> FoldList:
     """Folds by the protocol's key (``'loso'``: subjects, ``'lodo'``: datasets, or a record field),
     or the fixed splits when the records carry a ``split`` field."""
     proto: FoldProtocol = get_protocol(protocol)
@@ -94,7 +94,7 @@ def detect_protocol(cfg, protocol='loso') -> Protocol:
         if not tests:
             raise ValueError(f'{dataset.ann_file}: fixed splits {splits} have no test split '
                              f'(expected one of {FIXED_TEST_SPLITS})')
-        return Protocol('fixed', subjects, classes, test_splits=tests, num_samples=len(records))
+        return FoldList('fixed', subjects, classes, test_splits=tests, num_samples=len(records))
     folds = fold_values(records, proto.key, dataset.ann_file)
     if len(folds) < 2:
         what = 'subjects' if proto.key == 'subject' else f'values of {proto.key!r}'
@@ -103,7 +103,7 @@ def detect_protocol(cfg, protocol='loso') -> Protocol:
     by_ds = {str(r['sample_id']): str(r['dataset']) for r in records if r.get('dataset')}
     if len(set(by_ds.values())) < 2:
         by_ds = {}
-    return Protocol('loso', subjects, classes, num_samples=len(records), fold_key=proto.key,
+    return FoldList('loso', subjects, classes, num_samples=len(records), fold_key=proto.key,
                     folds=folds, name=proto.name, title=proto.title, sample_datasets=by_ds)
 
 

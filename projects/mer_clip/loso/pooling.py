@@ -1,0 +1,70 @@
+"""Pooling the finished folds of a plan into the experiment's reports.
+
+MER reports UF1 / UAR / ACC on the predictions of all LOSO folds *pooled* (MEGC convention). The
+folds' ``predictions.csv`` are read, checked (:func:`~.reports.check_pooling`: every sample and
+subject counted once, each fold holding only its own subject), joined with each sample's source
+dataset for joint annotations, and written as the reports (:mod:`.reports`) with the provenance
+of the folds as they were trained (``loso_run.json``), never of the command that asks.
+"""
+import os.path as osp
+import sys
+from typing import Dict
+
+from .fold_files import FoldFailed, is_done, prediction_file, read_fold_info
+from .plan import LOSOPlan
+from .reports import build_summary, check_pooling, load_fold_predictions, write_reports
+
+
+def pool_folds(plan: LOSOPlan, plots: bool = True) -> Dict:
+    """Pool the planned folds' predictions and write predictions.csv, summary.json/.md and the
+    figures in the work dir; returns the summary."""
+    found = plan.folds_found
+    classes = found.classes
+    missing = [job.name for job in plan.jobs if not is_done(job)]
+    if missing:
+        raise FoldFailed(f'cannot report: folds without predictions: {missing}')
+    run = plan.recorded_run_state()
+    if run is None:
+        sys.stderr.write(f'[loso] warning: {plan.work_dir} has no loso_run.json; the report '
+                         'takes config, seed and checkpoint rule from this command\n')
+        run = plan.run_state()
+    rows_by_group, all_rows, fold_info = {}, [], {}
+    rows_by_fold, files, per_fold_seed = {}, {}, {}
+    for job in plan.jobs:
+        info = read_fold_info(job.work_dir)
+        per_fold_seed[job.name] = info.get('seed', run['seed'])
+        for split in job.tests:
+            name = job.name if split is None else split
+            files[name] = prediction_file(job, split)
+            rows = load_fold_predictions(files[name], name, len(classes))
+            if found.sample_datasets:  # per-dataset reports: each sample's source dataset
+                for r in rows:
+                    r['dataset'] = found.sample_datasets.get(r['sample_id'])
+            rows_by_fold[name] = rows
+            all_rows += rows
+            rows_by_group.setdefault('pooled' if split is None else split, []).extend(rows)
+            fold_info[name] = dict(seed=per_fold_seed[job.name],
+                                   checkpoint=info.get('checkpoint'),
+                                   train_seconds=info.get('seconds', {}).get('train'))
+    loso = found.kind == 'loso'
+    if loso:
+        check_pooling(rows_by_fold, {job.name: job.held_out_subject for job in plan.jobs}, files)
+    else:
+        for split in rows_by_group:
+            check_pooling({split: rows_by_fold[split]}, files=files)
+    summary = build_summary(
+        found.kind, rows_by_group, classes, fold_info,
+        fold_key=found.fold_key if loso else None,
+        protocol_title=found.title if loso else None,
+        experiment=osp.splitext(osp.basename(run['config']))[0], config=run['config'],
+        config_hash=run['config_hash'], cfg_options=run['cfg_options'],
+        fold_cfg_options=run.get('fold_cfg_options'), checkpoint_rule=run['checkpoint_rule'],
+        seeds=dict(base=run['seed'], rule='same seed for every fold', per_fold=per_fold_seed))
+    summary['report_files'] = write_reports(plan.work_dir, summary, all_rows, plots=plots)
+    import json
+    with open(osp.join(plan.work_dir, 'summary.json'), 'w') as f:
+        json.dump(summary, f, indent=2)
+    return summary
+
+
+__all__ = ['pool_folds']
