@@ -72,8 +72,8 @@ from ..engine.resume import repair_resume_point
 from ..utils.config import DATASET_WRAPPERS, set_dataset_option
 from .folds import Protocol, detect_protocol, fold_dirname, select_subjects
 from .progress import Progress
-from .reports import (build_summary, check_pooling, config_hash, load_fold_predictions,
-                      write_reports)
+from .reports import check_pooling, config_hash, load_fold_predictions, write_reports
+from .summary import LOSOSummary, build_summary
 
 CHECKPOINT_RULE_LAST = 'last epoch (no selection on the test fold)'
 CHECKPOINT_RULE_UNSAFE = ('UNSAFE: epoch with the best UF1 on the held-out test subject / test '
@@ -755,7 +755,7 @@ class LOSOExperiment:
         raise SystemExit(128 + signum)
 
     # ---------------------------------------------------------------------------------- reports
-    def report(self, plots: bool = True) -> Dict:
+    def report(self, plots: bool = True) -> LOSOSummary:
         """Pool the folds' predictions and write predictions.csv, summary.json/.md and figures."""
         if self.protocol is None:
             self.plan()
@@ -807,9 +807,7 @@ class LOSOExperiment:
             checkpoint_rule=run['checkpoint_rule'],
             seeds=dict(base=run['seed'], rule='same seed for every fold',
                        per_fold=per_fold_seed))
-        summary['report_files'] = write_reports(self.work_dir, summary, all_rows, plots=plots)
-        with open(osp.join(self.work_dir, 'summary.json'), 'w') as f:
-            json.dump(summary, f, indent=2)
+        write_reports(self.work_dir, summary, all_rows, plots=plots)
         return summary
 
 
