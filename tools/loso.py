@@ -38,7 +38,7 @@ import sys
 import time
 
 import mer_clip  # noqa: F401  (compat, registries)
-from mer_clip.loso import LOSOExperiment, headline, parse_device_groups
+from mer_clip.loso import LOSOExperiment, parse_device_groups
 from mer_clip.utils.cli import add_debug_argument, run_tool
 
 
@@ -118,14 +118,14 @@ def run(argv=None):
               'proper LOSO evaluation.', file=sys.stderr, flush=True)
     t0 = time.time()
     summary = exp.report(plots=not args.no_plots) if args.report_only else exp.run()
-    for group, m in headline(summary).items():
+    for group, m in summary.headline().items():
         print(f'[loso] {group}: UF1 {m["UF1"]:.4f}  UAR {m["UAR"]:.4f}  ACC {m["ACC"]:.4f}')
-    if summary['protocol'] == 'loso':
-        sm = summary['subject_mean']
+    if summary.protocol == 'loso':
+        sm = summary.subject_mean
         print(f'[loso] (subject mean, reference only: UF1 {sm["UF1"]:.4f}  UAR {sm["UAR"]:.4f}  '
               f'ACC {sm["ACC"]:.4f})')
     print(f'[loso] reports in {work_dir} ({time.time() - t0:.0f}s): '
-          + ', '.join(osp.basename(p) for p in summary['report_files'].values()))
+          + ', '.join(osp.basename(p) for p in summary.report_files.values()))
 
 
 def main(argv=None) -> int:

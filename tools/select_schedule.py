@@ -14,7 +14,6 @@ folds of G_j's subjects. Prints and writes ``selection.json`` / ``selection.md``
 runs already finished there are reused (the command resumes).
 """
 import argparse
-import json
 import multiprocessing as mp
 import os
 import os.path as osp
@@ -25,6 +24,7 @@ import time
 import mer_clip  # noqa: F401
 from mer_clip.loso.selection import (choose, group_annotation, setting_names, subject_groups,
                                      summary_markdown, write_result)
+from mer_clip.loso.summary import LOSOSummary
 from mer_clip.utils.cli import add_debug_argument, run_tool
 
 
@@ -61,9 +61,7 @@ def _run_one(job):
             raise RuntimeError(f'{work_dir}: the run failed; see {work_dir}/runs.log and the '
                                'fold logs')
         exp.report(plots=False)
-    with open(done) as f:
-        summary = json.load(f)
-    return summary['splits']['test']['UF1']
+    return LOSOSummary.load(done).splits['test']['UF1']
 
 
 def _init_worker():

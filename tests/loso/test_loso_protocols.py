@@ -57,16 +57,16 @@ def test_leave_one_dataset_out_run(synthetic_root, tmp_path, in_repo, data_optio
     exp = LOSOExperiment(SYNTHETIC_CONFIG, work, cfg_options=opts, seed=0, protocol='lodo',
                          device_groups=[None] * 3, progress_stream=io.StringIO())
     summary = exp.run()
-    assert summary['protocol'] == 'loso' and summary['fold_key'] == 'dataset'
-    assert summary['num_folds'] == 3 and [f['fold'] for f in summary['per_fold']] == [
+    assert summary.protocol == 'loso' and summary.fold_key == 'dataset'
+    assert summary.num_folds == 3 and [f['fold'] for f in summary.per_fold] == [
         'alpha', 'beta', 'gamma']
-    n = summary['pooled']['num_samples']
+    n = summary.pooled['num_samples']
     assert n == 24  # every sample tested exactly once
-    per_ds = summary['per_dataset']
+    per_ds = summary.per_dataset
     assert list(per_ds) == ['alpha', 'beta', 'gamma']
     assert [per_ds[d]['num_samples'] for d in per_ds] == [12, 6, 6]
     # a LODO fold's test set is one dataset: its per-dataset block is that fold's metrics
-    folds = {f['fold']: f for f in summary['per_fold']}
+    folds = {f['fold']: f for f in summary.per_fold}
     assert per_ds['beta']['UF1'] == pytest.approx(folds['beta']['UF1'])
     md = open(osp.join(work, 'summary.md')).read()
     assert 'leave-one-dataset-out (3 folds by `dataset`' in md and '| dataset beta |' in md

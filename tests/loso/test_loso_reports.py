@@ -31,18 +31,18 @@ def constructed_rows():
 def test_pooled_differs_from_subject_mean():
     rows = constructed_rows()
     s = build_summary('loso', {'pooled': rows}, CLASSES)
-    p = s['pooled']
+    p = s.pooled
     assert p['confusion_matrix'] == [[5, 0, 0], [1, 0, 0], [1, 0, 0]]
     assert p['UF1'] == pytest.approx((10 / 12) / 3)
     assert p['UAR'] == pytest.approx(1 / 3)
     assert p['ACC'] == pytest.approx(5 / 7)
-    folds = {f['fold']: f for f in s['per_fold']}
+    folds = {f['fold']: f for f in s.per_fold}
     assert folds['A']['UF1'] == pytest.approx(1.0) and folds['A']['classes_present'] == [
         'negative']
     assert folds['B']['UF1'] == pytest.approx(1 / 6)
-    assert s['subject_mean']['UF1'] == pytest.approx((1 + 1 / 6) / 2)
-    assert abs(s['subject_mean']['UF1'] - p['UF1']) > 0.3
-    assert 'reference only' in s['subject_mean']['note']
+    assert s.subject_mean['UF1'] == pytest.approx((1 + 1 / 6) / 2)
+    assert abs(s.subject_mean['UF1'] - p['UF1']) > 0.3
+    assert 'reference only' in s.subject_mean['note']
     assert p['per_class']['positive'] == dict(f1=0.0, recall=0.0, support=1)
 
 
@@ -50,10 +50,10 @@ def test_fixed_split_summary_reports_each_split():
     rows_a = _rows('test_a', [(0, 0), (1, 1), (2, 0)])
     rows_b = _rows('test_b', [(0, 1), (1, 1)])
     s = build_summary('fixed', {'test_a': rows_a, 'test_b': rows_b}, CLASSES)
-    assert set(s['splits']) == {'test_a', 'test_b'}
-    assert s['splits']['test_a']['ACC'] == pytest.approx(2 / 3)
-    assert s['splits']['test_b']['ACC'] == pytest.approx(1 / 2)
-    assert 'pooled' not in s
+    assert set(s.splits) == {'test_a', 'test_b'}
+    assert s.splits['test_a']['ACC'] == pytest.approx(2 / 3)
+    assert s.splits['test_b']['ACC'] == pytest.approx(1 / 2)
+    assert s.pooled is None and 'pooled' not in s.to_json()
     md = summary_markdown(s)
     assert '**test_a**' in md and '**test_b**' in md
 

@@ -103,7 +103,7 @@ def test_interrupted_run_equals_uninterrupted(synthetic_root, synthetic_config, 
         rows += [dict(r, fold=fold) for r in read_predictions_csv(path)]
     expected = build_summary('loso', {'pooled': rows}, summary['classes'])
     for key in ('UF1', 'UAR', 'ACC', 'confusion_matrix'):
-        assert summary['pooled'][key] == expected['pooled'][key]
+        assert summary['pooled'][key] == expected.pooled[key]
     assert summary['checkpoint_rule'].startswith('last epoch')
     assert summary['seeds']['base'] == 7 and len(summary['config_hash']) == 64
 

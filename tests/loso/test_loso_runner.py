@@ -60,8 +60,8 @@ def test_fold_folders_are_one_per_subject(synthetic_root, tmp_path, in_repo, dat
     assert fold_dirname('s 2').startswith('fold_s_2~') and fold_dirname('a/b') != 'fold_a_b'
     _finish_folds(exp, records)
     summary = exp.report(plots=False)
-    assert summary['pooled']['num_samples'] == len(records)
-    assert sorted(f['subjects'][0] for f in summary['per_fold']) == ['s 2', 's02', 's_2']
+    assert summary.pooled['num_samples'] == len(records)
+    assert sorted(f['subjects'][0] for f in summary.per_fold) == ['s 2', 's02', 's_2']
 
 
 def test_pooling_refuses_a_sample_or_subject_twice(synthetic_root, tmp_path, in_repo,
@@ -94,7 +94,7 @@ def test_report_only_keeps_the_provenance_of_the_trained_folds(synthetic_root, t
     with open(osp.join(synthetic_root, 'annotations.json')) as f:
         _finish_folds(exp, json.load(f)['data_list'])
     trained = exp.report(plots=False)
-    assert trained['seeds']['base'] == 0
+    assert trained.seeds['base'] == 0
     out = subprocess.run([sys.executable, 'tools/loso.py', SYNTHETIC_CONFIG, '--work-dir', work,
                           '--report-only', '--no-plots', '--seed', '9', '--cfg-options', *opts],
                          cwd=repo_root, capture_output=True, text=True, timeout=300,
@@ -105,7 +105,7 @@ def test_report_only_keeps_the_provenance_of_the_trained_folds(synthetic_root, t
     assert 'Traceback' not in out.stderr
     with open(osp.join(work, 'summary.json')) as f:
         summary = json.load(f)
-    assert summary['seeds']['base'] == 0 and summary['config_hash'] == trained['config_hash']
+    assert summary['seeds']['base'] == 0 and summary['config_hash'] == trained.config_hash
     assert set(summary['seeds']['per_fold'].values()) == {0}
 
 

@@ -96,7 +96,7 @@ def test_loso_with_per_fold_options(tmp_path, repo_root, monkeypatch):
         osp.join('fold_a', 'epoch_1.pth')
     assert json.load(open(osp.join(work, 'fold_b', 'fold.json')))['checkpoint'] == \
         osp.join('fold_b', 'epoch_8.pth')
-    assert summary['fold_cfg_options'] == {'a': one}
+    assert summary.fold_cfg_options == {'a': one}
     assert 'per-fold options for 1 fold(s)' in open(osp.join(work, 'summary.md')).read()
     with pytest.raises(RunStateMismatch, match='fold_cfg_options'):
         LOSOExperiment(cfg, work, subjects=['a', 'b']).report()

@@ -8,7 +8,7 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from mer_clip.loso import build_summary, write_reports
+from mer_clip.loso import SummaryError, build_summary, write_reports
 from mer_clip.loso.seed_table import (SeedTableError, group_runs, load_run, mean_std,
                                       paired_comparison, seed_statistics, seed_table_markdown,
                                       sign_flip_p, student_t_sf2, train_seconds_per_fold)
@@ -108,18 +108,18 @@ def test_mixed_runs_are_refused():
                                                               folds=('s1', 's2')))
     with pytest.raises(SeedTableError, match='not tested on the same folds'):
         paired_comparison(a, b)
-    with pytest.raises(SeedTableError, match='not found'):
+    with pytest.raises(SummaryError, match='not found'):
         load_run('/nonexistent/run')
 
 
 def test_files_that_are_no_summary_are_refused(tmp_path):
     log = tmp_path / 'seed0.log'  # e.g. a shell glob that caught a log beside the work dirs
     log.write_text('[loso] fold s01: start\n')
-    with pytest.raises(SeedTableError, match='seed0.log is not a summary.json'):
+    with pytest.raises(SummaryError, match='seed0.log is not a summary.json'):
         load_run(str(log))
     other = tmp_path / 'other.json'
     other.write_text('{"a": 1}')
-    with pytest.raises(SeedTableError, match='other.json is not a summary.json'):
+    with pytest.raises(SummaryError, match='other.json is not a summary.json'):
         load_run(str(other))
 
 

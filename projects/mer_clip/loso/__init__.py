@@ -5,7 +5,9 @@ from .fold_job import FoldJob  # noqa: F401
 from .folds import FoldList, detect_folds, fold_dirname, select_subjects  # noqa: F401
 from .plan import (CHECKPOINT_RULE_LAST, CHECKPOINT_RULE_UNSAFE, LOSOPlan,  # noqa: F401
                    RunStateMismatch)
-from .reports import (PoolingError, build_summary, check_pooling, config_hash,  # noqa: F401
-                      headline, metrics_block, per_fold_table, summary_markdown, write_reports)
+from .reports import (PoolingError, check_pooling, config_hash, summary_markdown,  # noqa: F401
+                      write_reports)
 from .runner import LOSOExperiment  # noqa: F401
 from .scheduler import parse_device_groups  # noqa: F401
+from .summary import (LOSOSummary, SummaryError, build_summary, metrics_block,  # noqa: F401
+                      per_fold_table)

@@ -1,7 +1,9 @@
 """Report figures (matplotlib, Agg): pooled confusion matrix (paper Fig. 5) and per-fold bars."""
-from typing import Dict, Sequence
+from typing import Sequence
 
 import numpy as np
+
+from .summary import LOSOSummary
 
 
 def _pyplot():
@@ -39,10 +41,10 @@ def plot_confusion_matrix(cm, classes: Sequence[str], out_file: str, title: str 
     return out_file
 
 
-def plot_per_fold(summary: Dict, out_file: str) -> str:
+def plot_per_fold(summary: LOSOSummary, out_file: str) -> str:
     """UF1 and ACC of every fold (subjects on the x axis) with the pooled values as lines."""
     plt = _pyplot()
-    folds = summary['per_fold']
+    folds = summary.per_fold
     names = [str(f['fold']) for f in folds]
     uf1 = [f['UF1'] for f in folds]
     acc = [f['ACC'] for f in folds]
@@ -51,15 +53,15 @@ def plot_per_fold(summary: Dict, out_file: str) -> str:
     w = 0.4
     ax.bar(x - w / 2, uf1, w, label='UF1 (fold)', color='#4c72b0')
     ax.bar(x + w / 2, acc, w, label='ACC (fold)', color='#dd8452')
-    if summary['protocol'] == 'loso':
-        pooled = summary['pooled']
+    if summary.protocol == 'loso':
+        pooled = summary.pooled
         ax.axhline(pooled['UF1'], color='#4c72b0', ls='--', lw=1.2,
                    label=f"pooled UF1 {pooled['UF1']:.3f}")
         ax.axhline(pooled['ACC'], color='#dd8452', ls='--', lw=1.2,
                    label=f"pooled ACC {pooled['ACC']:.3f}")
     ax.set_xticks(x)
     ax.set_xticklabels(names, rotation=90 if len(folds) > 12 else 0)
-    ax.set_xlabel('held-out subject' if summary['protocol'] == 'loso' else 'test split')
+    ax.set_xlabel('held-out subject' if summary.protocol == 'loso' else 'test split')
     ax.set_ylabel('score')
     ax.set_ylim(0, 1.05)
     for xi, f in zip(x, folds):

@@ -8,14 +8,14 @@ of the folds as they were trained (``loso_run.json``), never of the command that
 """
 import os.path as osp
 import sys
-from typing import Dict
 
 from .fold_files import FoldFailed, is_done, prediction_file, read_fold_info
 from .plan import LOSOPlan
-from .reports import build_summary, check_pooling, load_fold_predictions, write_reports
+from .reports import check_pooling, load_fold_predictions, write_reports
+from .summary import LOSOSummary, build_summary
 
 
-def pool_folds(plan: LOSOPlan, plots: bool = True) -> Dict:
+def pool_folds(plan: LOSOPlan, plots: bool = True) -> LOSOSummary:
     """Pool the planned folds' predictions and write predictions.csv, summary.json/.md and the
     figures in the work dir; returns the summary."""
     found = plan.folds_found
@@ -60,10 +60,7 @@ def pool_folds(plan: LOSOPlan, plots: bool = True) -> Dict:
         config_hash=run['config_hash'], cfg_options=run['cfg_options'],
         fold_cfg_options=run.get('fold_cfg_options'), checkpoint_rule=run['checkpoint_rule'],
         seeds=dict(base=run['seed'], rule='same seed for every fold', per_fold=per_fold_seed))
-    summary['report_files'] = write_reports(plan.work_dir, summary, all_rows, plots=plots)
-    import json
-    with open(osp.join(plan.work_dir, 'summary.json'), 'w') as f:
-        json.dump(summary, f, indent=2)
+    write_reports(plan.work_dir, summary, all_rows, plots=plots)
     return summary
 
 

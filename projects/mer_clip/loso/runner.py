@@ -33,6 +33,7 @@ from .plan import LOSOPlan
 from .pooling import pool_folds
 from .progress import Progress
 from .scheduler import FoldScheduler
+from .summary import LOSOSummary
 
 
 class LOSOExperiment:
@@ -111,7 +112,7 @@ class LOSOExperiment:
         paths = self.plan_.write_jobs()
         return [p for job, p in zip(self.folds, paths) if not is_done(job)]
 
-    def run(self) -> Dict:
+    def run(self) -> LOSOSummary:
         """Run every fold that is not done, then write the reports; returns the summary."""
         os.makedirs(self.work_dir, exist_ok=True)
         with WorkDirLock(self.work_dir) as lock:
@@ -144,7 +145,7 @@ class LOSOExperiment:
         if self.progress_stream is None or getattr(self.progress_stream, 'isatty', lambda: 0)():
             (self.progress_stream or sys.stderr).write('\n')
 
-    def report(self, plots: bool = True) -> Dict:
+    def report(self, plots: bool = True) -> LOSOSummary:
         """Pool the folds' predictions and write predictions.csv, summary.json/.md and figures."""
         if self.fold_list is None:
             self.plan()

@@ -15,7 +15,6 @@ of a summary is kept: ``pooled`` and, for a joint annotation such as the MEGC201
 ``dataset <name>`` per source dataset (fixed splits: one per test split).
 """
 import itertools
-import json
 import math
 import os.path as osp
 from dataclasses import dataclass, field
@@ -23,9 +22,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .reports import headline
+from .summary import METRICS, LOSOSummary
 
-METRICS = ('UF1', 'UAR', 'ACC')
 STD_NOTE = 'sample std over seeds (n - 1)'
 
 
@@ -39,58 +37,39 @@ class RunGroup:
     name: str
     config: str
     config_hash: str
-    runs: List[Tuple[str, Dict]] = field(default_factory=list)
+    runs: List[Tuple[str, LOSOSummary]] = field(default_factory=list)
 
     @property
     def seeds(self) -> List[int]:
         return [run_seed(s) for _, s in self.runs]
 
-    def by_seed(self) -> Dict[int, Dict]:
+    def by_seed(self) -> Dict[int, LOSOSummary]:
         return {run_seed(s): s for _, s in self.runs}
 
 
-def load_run(path: str) -> Tuple[str, Dict]:
-    """``(work_dir, summary)`` of a ``tools/loso.py`` work dir (or its summary.json)."""
+def load_run(path: str) -> Tuple[str, LOSOSummary]:
+    """``(work_dir, summary)`` of a ``tools/loso.py`` work dir (or its summary.json); a path that
+    holds none is a :class:`~.summary.SummaryError` naming the file."""
     file = osp.join(path, 'summary.json') if osp.isdir(path) else path
-    if not osp.isfile(file):
-        raise SeedTableError(f'{file} not found: run tools/loso.py on {path} first (or '
-                             '--report-only to pool finished folds)')
-    try:
-        with open(file) as f:
-            summary = json.load(f)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise SeedTableError(f'{file} is not a summary.json of tools/loso.py ({e}); give work '
-                             'dirs or their summary.json') from None
-    if not isinstance(summary, dict) or 'per_fold' not in summary:
-        raise SeedTableError(f'{file} is not a summary.json of tools/loso.py (no per_fold); give '
-                             'work dirs or their summary.json')
-    return osp.dirname(osp.abspath(file)), summary
+    return osp.dirname(osp.abspath(file)), LOSOSummary.load(path)
 
 
-def run_seed(summary: Dict) -> Optional[int]:
-    return summary.get('seeds', {}).get('base')
+def run_seed(summary: LOSOSummary) -> Optional[int]:
+    return (summary.seeds or {}).get('base')
 
 
-def _fingerprint(summary: Dict) -> Dict:
+def _fingerprint(summary: LOSOSummary) -> Dict:
     """What must agree between runs that are averaged or compared."""
-    return dict(protocol=summary['protocol'], classes=summary['classes'],
-                folds=sorted(f['fold'] for f in summary['per_fold']),
-                samples={g: m['num_samples'] for g, m in _blocks(summary).items()})
-
-
-def _blocks(summary: Dict) -> Dict[str, Dict]:
-    if summary['protocol'] == 'loso':
-        out = {'pooled': summary['pooled']}
-        out.update((f'dataset {k}', v) for k, v in summary.get('per_dataset', {}).items())
-        return out
-    return summary['splits']
+    return dict(protocol=summary.protocol, classes=summary.classes,
+                folds=sorted(f['fold'] for f in summary.per_fold),
+                samples={g: m['num_samples'] for g, m in summary.groups().items()})
 
 
 def _diff(fa: Dict, fb: Dict) -> List[str]:
     return [f'{k}: {fa[k]} vs {fb[k]}' for k in fa if fa[k] != fb[k]]
 
 
-def group_runs(runs: Sequence[Tuple[str, Dict]],
+def group_runs(runs: Sequence[Tuple[str, LOSOSummary]],
                names: Optional[Sequence[str]] = None) -> List[RunGroup]:
     """Group runs by config hash (in order of first appearance) and check each group.
 
@@ -101,13 +80,13 @@ def group_runs(runs: Sequence[Tuple[str, Dict]],
         raise SeedTableError('no runs given')
     groups: Dict[str, RunGroup] = {}
     for work_dir, s in runs:
-        key = s.get('config_hash')
+        key = s.config_hash
         if not key:
             raise SeedTableError(f'{work_dir}: summary.json has no config_hash (not written by '
                                  'tools/loso.py?)')
         g = groups.setdefault(key, RunGroup(
-            name=s.get('experiment') or osp.splitext(osp.basename(s.get('config', '?')))[0],
-            config=s.get('config', '?'), config_hash=key))
+            name=s.experiment or osp.splitext(osp.basename(s.config or '?'))[0],
+            config=s.config or '?', config_hash=key))
         g.runs.append((work_dir, s))
     out = list(groups.values())
     if names is not None:
@@ -136,9 +115,8 @@ def group_runs(runs: Sequence[Tuple[str, Dict]],
         ref_dir, ref = g.runs[0]
         for work_dir, s in g.runs[1:]:
             bad = _diff(_fingerprint(ref), _fingerprint(s))
-            if s.get('checkpoint_rule') != ref.get('checkpoint_rule'):
-                bad.append(f"checkpoint_rule: {ref.get('checkpoint_rule')} vs "
-                           f"{s.get('checkpoint_rule')}")
+            if s.checkpoint_rule != ref.checkpoint_rule:
+                bad.append(f'checkpoint_rule: {ref.checkpoint_rule} vs {s.checkpoint_rule}')
             if bad:
                 raise SeedTableError(f'{g.name}: {ref_dir} and {work_dir} are not runs of the '
                                      f'same experiment ({"; ".join(bad)}); re-run the missing '
@@ -159,10 +137,10 @@ def seed_statistics(group: RunGroup) -> Dict[str, Dict]:
     Report groups: ``pooled`` (+ ``dataset <name>``) for LOSO, the test splits otherwise.
     """
     out = {}
-    for rg, block in _blocks(group.runs[0][1]).items():
+    for rg, block in group.runs[0][1].groups().items():
         entry = dict(num_samples=block['num_samples'])
         for k in METRICS:
-            vals = {run_seed(s): headline(s)[rg][k] for _, s in group.runs}
+            vals = {run_seed(s): s.headline()[rg][k] for _, s in group.runs}
             mean, std = mean_std(list(vals.values()))
             entry[k] = dict(values=vals, mean=mean, std=std, n=len(vals))
         out[rg] = entry
@@ -171,7 +149,7 @@ def seed_statistics(group: RunGroup) -> Dict[str, Dict]:
 
 def train_seconds_per_fold(group: RunGroup) -> Optional[float]:
     """Mean training time of one fold over all folds of all runs (None when not recorded)."""
-    secs = [f['train_seconds'] for _, s in group.runs for f in s['per_fold']
+    secs = [f['train_seconds'] for _, s in group.runs for f in s.per_fold
             if f.get('train_seconds') is not None]
     return float(np.mean(secs)) if secs else None
 
@@ -216,10 +194,10 @@ def paired_comparison(a: RunGroup, b: RunGroup, alpha: float = 0.05) -> Dict[str
         raise SeedTableError(f'{a.name} and {b.name} were not tested on the same folds and '
                              f'samples ({"; ".join(bad)}); their numbers are not comparable')
     out = {}
-    for rg in _blocks(a.runs[0][1]):
+    for rg in a.runs[0][1].groups():
         entry = {}
         for k in METRICS:
-            d = [headline(sb[s])[rg][k] - headline(sa[s])[rg][k] for s in seeds]
+            d = [sb[s].headline()[rg][k] - sa[s].headline()[rg][k] for s in seeds]
             mean, std = mean_std(d)
             n = len(d)
             if std == 0:
