@@ -1,4 +1,4 @@
-"""No process of a fold outlives tools/loso.py: a DDP fold (tools/dist_train.sh, torchrun, 2 gloo
+"""No process of a fold outlives tools/loso.py: a DDP fold (its train step, torchrun, 2 gloo
 ranks) is running when tools/loso.py gets SIGTERM, SIGINT or SIGKILL; afterwards none of the
 processes it started is alive and the work dir's lock is free again.
 
@@ -41,7 +41,7 @@ def _cmdline(pid):
 
 
 def _ranks(tree):
-    return [p for p in tree if 'train.py' in _cmdline(p) and '--launcher pytorch' in _cmdline(p)
+    return [p for p in tree if '--rank-worker' in _cmdline(p)
             and 'torch.distributed.run' not in _cmdline(p)]
 
 
