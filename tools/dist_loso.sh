@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # LOSO with DDP per fold: tools/dist_loso.sh CONFIG GPUS [tools/loso.py args]
-# Every fold trains on GPUS devices with torchrun (tools/dist_train.sh); folds run one after another.
+# Every fold trains on GPUS devices with torchrun (its train step); folds run one after another.
 # Without GPUs the folds train with GPUS gloo processes on the CPU (see mer_clip/compat.py).
 set -euo pipefail
 CONFIG=$1

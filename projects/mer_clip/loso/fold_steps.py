@@ -27,6 +27,9 @@ import time
 import traceback
 from typing import Callable, List, Optional
 
+from ..apis.testing import test
+from ..apis.training import train
+from ..utils.cli import add_debug_argument, run_tool
 from .fold_files import (FoldFailed, check_trained, finish_fold, is_done, mark_trained,
                          pending_steps, prediction_file, record_seconds, tested_checkpoint)
 from .fold_job import JOB_FILE, FoldJob
@@ -52,11 +55,9 @@ def run_step(job: FoldJob, step: str, nproc: int = 1, job_file: Optional[str] = 
         if nproc > 1:
             _train_distributed(job, nproc, job_file or osp.join(job.work_dir, JOB_FILE))
         else:
-            from ..apis.training import train
             train(job.train_config())
         mark_trained(job)
     elif step.startswith('test'):
-        from ..apis.testing import test
         split = step_split(step)
         final = prediction_file(job, split)
         tmp = final + '.part'
@@ -175,14 +176,12 @@ def parse_args(argv=None):
     p.add_argument('--nproc', type=int, default=1,
                    help='devices of the fold; > 1 trains with torchrun (DDP), one rank each')
     p.add_argument('--rank-worker', action='store_true', help=argparse.SUPPRESS)
-    from ..utils.cli import add_debug_argument
     add_debug_argument(p)
     return p.parse_args(argv)
 
 
 def run(argv=None) -> None:
     args = parse_args(argv)
-    import mer_clip  # noqa: F401  (compat, registries)
     job_file = args.job
     if args.list:
         index = args.index if args.index is not None else int(
@@ -194,7 +193,6 @@ def run(argv=None) -> None:
     if job.cwd:
         os.chdir(job.cwd)
     if args.rank_worker:  # one rank under torchrun: the parent holds the lock and marks the end
-        from ..apis.training import train
         train(job.train_config(launcher='pytorch'))
         return
     with fold_lock(job):
@@ -231,6 +229,5 @@ def output_to(path: str):
 
 
 def main(argv=None) -> int:
-    from ..utils.cli import run_tool
     return run_tool(run, argv)
 

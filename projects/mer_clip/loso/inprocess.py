@@ -74,7 +74,6 @@ def main(argv=None) -> int:
     p.add_argument('jobs', nargs='+', help='fold job files (fold_<value>/fold_job.json)')
     p.add_argument('--stop-file', help='start no new fold once this file exists')
     args = p.parse_args(argv)
-    import mer_clip  # noqa: F401  (compat, registries)
     jobs = [FoldJob.load(path) for path in args.jobs]
     if jobs and jobs[0].cwd:
         os.chdir(jobs[0].cwd)
