@@ -37,7 +37,7 @@ import numpy as np
 from mmaction.datasets.transforms import Resize
 
 from mer_clip.au.codes import parse_au_string
-from mer_clip.datasets.annotation import dump_annotations
+from mer_clip.datasets.annotation import au_list_to_json, dump_annotations
 from mer_clip.datasets.readers.report import ConversionReport
 from mer_clip.datasets.transforms.sampling import sample_me_indices
 
@@ -416,9 +416,7 @@ def video_record(video_path: str, onset: int, apex: Optional[int], offset: int, 
                  sample_id: Optional[str] = None, subject: str = 'video', emotion: str = 'unknown',
                  aus: str = '') -> dict:
     """A canonical record for one ME in a video file (onset/apex/offset: 0-based frame indices)."""
-    au_list = []
-    if aus:
-        au_list = [c.to_dict() if hasattr(c, 'to_dict') else c for c in parse_au_string(aus)]
+    au_list = au_list_to_json(parse_au_string(aus)) if aus else []
     return dict(sample_id=sample_id or osp.splitext(osp.basename(video_path))[0],
                 subject=str(subject), video=video_path, onset=int(onset),
                 apex=None if apex is None else int(apex), offset=int(offset), emotion=emotion,
