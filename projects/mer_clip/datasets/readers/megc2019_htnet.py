@@ -38,8 +38,8 @@ from typing import Any, Dict, List, Optional, Tuple
 from ..annotation import AnnotationError, make_record
 from ..class_schemes import MEGC2019_CLASSES, get_class_scheme
 from ..composite import megc2019_source_ids, namespace_record
-from ._table import settle_row_errors
 from .errors import ReaderError
+from .me_rows import settle_row_errors
 from .report import ConversionReport
 
 CSV_NAME = 'combined_3_class2_for_optical_flow.csv'
