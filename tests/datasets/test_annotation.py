@@ -30,9 +30,10 @@ def test_au_list_json_form():
     codes = au_list_from_json([{'au': 12, 'side': 'R'}, {'au': 4, 'side': None, 'intensity': 'B'},
                                AUCode(7, asymmetric=True), {'au': 4, 'intensity': 'B'}], 'here')
     assert codes == [AUCode(4, intensity='B'), AUCode(7, asymmetric=True), AUCode(12, 'R')]
-    assert au_list_to_json(codes) == [{'au': 4, 'side': None, 'intensity': 'B'},
-                                      {'au': 7, 'side': None, 'intensity': None, 'asymmetric': True},
-                                      {'au': 12, 'side': 'R', 'intensity': None}]
+    assert au_list_to_json(codes) == [
+        {'au': 4, 'side': None, 'intensity': 'B'},
+        {'au': 7, 'side': None, 'intensity': None, 'asymmetric': True},
+        {'au': 12, 'side': 'R', 'intensity': None}]
     assert au_list_from_json(au_list_to_json(codes), 'here') == codes
     with pytest.raises(AnnotationError, match=r"^here: bad au_list\[0\] 'R12'"):
         au_list_from_json(['R12'], 'here')
