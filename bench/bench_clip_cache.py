@@ -34,7 +34,8 @@ from mmaction.registry import TRANSFORMS
 
 from mer_clip.datasets.transforms.sampling import sample_me_indices
 from mer_clip.preprocessing.frames import OUT_TMPL
-from mer_clip.preprocessing.prepare import PrepareConfig, prepare_records, write_clip_cache
+from mer_clip.preprocessing.clip_cache import write_clip_cache
+from mer_clip.preprocessing.prepare import PrepareConfig, prepare_records
 
 
 def _face(size):

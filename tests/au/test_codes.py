@@ -1,10 +1,12 @@
 """AU strings of the ME releases -> AUCode lists: every documented case and the rejections."""
+import copy
 import math
+import pickle
 
 import pytest
 
 from mer_clip.au import AUCode, AUParseError, parse_au_string
-from mer_clip.au.codes import format_au_list
+from mer_clip.au.codes import format_au_list, require_codes
 
 
 def fmt(raw):
@@ -80,6 +82,22 @@ def test_round_trip_and_flip():
     assert AUCode(12, 'R', 'A').flipped() == AUCode(12, 'L', 'A')
     assert AUCode(4).flipped() == AUCode(4)
     assert AUCode(12, 'L').to_dict() == {'au': 12, 'side': 'L', 'intensity': None}
+
+
+def test_codes_pickle_and_copy():
+    """A dataset with serialize_data pickles its data infos, and get_data_info deep-copies them."""
+    codes = parse_au_string('4+R12A+A7C+ref(L6)')
+    assert pickle.loads(pickle.dumps(codes)) == codes == copy.deepcopy(codes)
+    assert len({*codes, *pickle.loads(pickle.dumps(codes))}) == len(codes)  # hashable, equal
+
+
+def test_require_codes_names_what_to_pass():
+    assert require_codes(iter([AUCode(4)])) == [AUCode(4)]
+    with pytest.raises(TypeError, match=r"^sample x: an AU label must be an AUCode .* got dict "
+                                        r"\{'au': 4\}; write AUCode\(12, \"R\"\)"):
+        require_codes([AUCode(1), {'au': 4}], where='sample x')
+    with pytest.raises(TypeError, match='^an AU label must be an AUCode .* got int 4;'):
+        require_codes([4])
 
 
 @pytest.mark.parametrize('kwargs', [dict(au=0), dict(au=100), dict(au=True), dict(au=12.0),

@@ -11,7 +11,7 @@ from mer_clip.au.prompts import (DEFAULT_TEMPLATE_INDICES, TEMPLATES, au_key, au
 
 
 def aus(*items):
-    return [{'au': au, 'side': side, 'intensity': None} for au, side in items]
+    return [AUCode(au, side) for au, side in items]
 
 
 def test_ten_templates_seven_default():
@@ -62,13 +62,16 @@ def test_merclip_vocabulary():
     assert au_prompt(codes, 0, vocabulary='merclip').endswith('from within the mouth.')
 
 
-def test_aucode_and_int_inputs_match_dicts():
+def test_only_aucodes_are_described():
     codes = parse_au_string('R12A+4')
     assert codes == [AUCode(4), AUCode(12, 'R', 'A')]
     assert au_sentence(codes) == au_sentence(aus((4, None), (12, 'R')))
-    assert au_sentence([4, 12]) == au_sentence(aus((4, None), (12, None)))
-    with pytest.raises(TypeError):
-        au_sentence(['R12'])
+    # one form in memory: the annotation's dicts, bare numbers or strings are refused
+    for bad in ({'au': 12, 'side': 'R'}, 12, 'R12'):
+        with pytest.raises(TypeError, match='must be an AUCode.*parse_au_string'):
+            au_sentence([AUCode(4), bad])
+        with pytest.raises(TypeError, match='must be an AUCode'):
+            au_key([bad])
     with pytest.raises(ValueError, match='empty'):
         au_sentence([])
 

@@ -76,7 +76,7 @@ def test_dataset_and_pipeline_build_on_a_tiny_composite(synthetic_root, tmp_path
 
 @pytest.mark.skipif(not osp.isdir(SHARED_SHEETS), reason=f'real sheets absent: {SHARED_SHEETS}')
 def test_real_composite_gives_68_loso_folds(tmp_path):
-    from mer_clip.datasets.composite import build_megc2019_composite
+    from mer_clip.datasets.readers.megc2019_composite import build_megc2019_composite
     from mer_clip.datasets.readers import read_casme2, read_samm, read_smic_hs
     recs = build_megc2019_composite(
         dict(smic=read_smic_hs(make_smic_hs(tmp_path / 'SMIC')),

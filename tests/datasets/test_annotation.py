@@ -4,8 +4,8 @@ import json
 import pytest
 
 from mer_clip.au import AUCode
-from mer_clip.datasets.annotation import (AnnotationError, dump_annotations, load_annotations,
-                                          make_record)
+from mer_clip.datasets.annotation import (AnnotationError, au_list_from_json, au_list_to_json,
+                                          dump_annotations, load_annotations, make_record)
 
 
 def _rec(**over):
@@ -23,6 +23,20 @@ def test_make_record_parses_aus_and_drops_unset_optionals():
     assert 'split' not in r and 'video' not in r and 'total_frames' not in r
     r = make_record(**_rec(au_list=[AUCode(7), {'au': 1, 'side': 'L'}], split='train'))
     assert [c['au'] for c in r['au_list']] == [1, 7] and r['split'] == 'train'
+
+
+def test_au_list_json_form():
+    """Dicts in the file, AUCodes in memory: sorted, unique, flags kept, errors name the place."""
+    codes = au_list_from_json([{'au': 12, 'side': 'R'}, {'au': 4, 'side': None, 'intensity': 'B'},
+                               AUCode(7, asymmetric=True), {'au': 4, 'intensity': 'B'}], 'here')
+    assert codes == [AUCode(4, intensity='B'), AUCode(7, asymmetric=True), AUCode(12, 'R')]
+    assert au_list_to_json(codes) == [
+        {'au': 4, 'side': None, 'intensity': 'B'},
+        {'au': 7, 'side': None, 'intensity': None, 'asymmetric': True},
+        {'au': 12, 'side': 'R', 'intensity': None}]
+    assert au_list_from_json(au_list_to_json(codes), 'here') == codes
+    with pytest.raises(AnnotationError, match=r"^here: bad au_list\[0\] 'R12'"):
+        au_list_from_json(['R12'], 'here')
 
 
 def test_dump_load_round_trip(tmp_path):

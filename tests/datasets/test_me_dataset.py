@@ -2,6 +2,7 @@
 import pytest
 from mmaction.registry import DATASETS
 
+from mer_clip.au.codes import AUCode
 from mer_clip.datasets.annotation import dump_annotations, make_record
 
 SAMM_ROWS = [  # subject, emotion
@@ -21,6 +22,16 @@ def _samm_file(tmp_path, rows=SAMM_ROWS, **extra):
 
 def _build(**kwargs):
     return DATASETS.build(dict(type='MicroExpressionDataset', **kwargs))
+
+
+@pytest.mark.parametrize('serialize_data', [True, False])
+def test_au_lists_are_aucodes(tmp_path, serialize_data):
+    """The file's AU dicts become AUCodes once, at load (they survive the pickled data list)."""
+    ds = _build(ann_file=_samm_file(tmp_path), class_scheme='samm_5',
+                serialize_data=serialize_data)
+    infos = [ds.get_data_info(i) for i in range(len(ds))]
+    assert all(info['au_list'] == [AUCode(4), AUCode(12, 'R')] for info in infos)
+    assert ds[0]['au_list'] is not ds[0]['au_list']  # each sample gets its own list
 
 
 def test_class_schemes_drop_out_of_scheme_samples(tmp_path):

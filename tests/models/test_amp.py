@@ -21,6 +21,7 @@ from mmengine.registry import init_default_scope
 from mmengine.utils import import_modules_from_strings
 
 import mer_clip  # noqa: F401
+from mer_clip.au.codes import AUCode
 from mer_clip.au.prompts import au_key, au_prompt
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
@@ -30,8 +31,7 @@ CONFIGS = osp.join(ROOT, 'configs')
 # the tiny MER-CLIP as the synthetic config trains it (its data preprocessor blends with LSFM)
 TINY = osp.join(CONFIGS, 'mer-clip_uniformerv2-tiny_1xb8-20e_synthetic-3cls.py')
 AMP = osp.join(CONFIGS, '_base_', 'amp_bf16.py')
-AUS = [[{'au': 4, 'side': None}], [{'au': 12, 'side': 'R'}], [{'au': 1, 'side': None},
-                                                              {'au': 2, 'side': None}]]
+AUS = [[AUCode(4)], [AUCode(12, 'R')], [AUCode(1), AUCode(2)]]
 
 init_default_scope('mmaction')
 # what the tiny model configs need registered (e.g. their data preprocessor)

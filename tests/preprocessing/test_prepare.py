@@ -14,8 +14,7 @@ pytest.importorskip('dlib')
 
 from mer_clip.datasets.annotation import load_annotations  # noqa: E402
 from mer_clip.preprocessing.prepare import (PrepareConfig, PrepareError,  # noqa: E402
-                                            prepare_dataset, prepare_records, prepare_video,
-                                            read_video_list)
+                                            prepare_dataset)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SIZE = 64  # output size of the tests (the default is 224)
@@ -271,32 +270,3 @@ def test_missing_frame_is_a_logged_skip_or_strict_error(tmp_path):
     with pytest.raises(PrepareError, match='006_00205.jpg'):
         prepare_dataset('samm', raw, str(tmp_path / 'strict'), cfg=PrepareConfig(size=SIZE),
                         strict=True, progress=False)
-
-
-def test_video_file_is_prepared_with_0_based_indices(tmp_path):
-    video = str(tmp_path / 'clip.mp4')
-    writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'mp4v'), 25, (128, 112))
-    assert writer.isOpened()
-    for k in range(12):
-        writer.write(cv2.cvtColor(face_frame(k), cv2.COLOR_RGB2BGR))
-    writer.release()
-    out_dir = str(tmp_path / 'out' / 'clip')
-    rec = prepare_video(video, 0, 4, 9, out_dir, cfg=PrepareConfig(size=SIZE), cache=True,
-                        clip_len=8, emotion='happiness', aus='12')
-    assert rec['face_align']['method'] == 'landmarks' and rec['face_align']['ref_frame'] == 0
-    names = sorted(f for f in os.listdir(out_dir) if f.endswith('.jpg'))
-    assert names[0] == 'img_00000.jpg' and len(names) == 12  # every frame, 0-based
-    assert rec['au_list'] == [{'au': 12, 'side': None, 'intensity': None}]
-    assert np.load(rec['clip_cache']).shape == (8, SIZE, SIZE, 3)
-
-    # a CSV list of videos through the dataset machinery (only onset..offset written)
-    csv = tmp_path / 'videos.csv'
-    csv.write_text('video,onset,apex,offset,subject,sample_id,emotion,aus\n'
-                   'clip.mp4,2,5,8,s1,v1,surprise,1+2\n')
-    out = str(tmp_path / 'out2')
-    summary = prepare_records(read_video_list(str(csv)), out,
-                              cfg=PrepareConfig(size=SIZE, only_sampled_frames=True),
-                              progress=False)
-    assert summary['counts']['done'] == 1
-    assert sorted(os.listdir(osp.join(out, 'frames', 's1', 'v1'))) == \
-        sorted([f'img_{n:05d}.jpg' for n in range(2, 9)] + ['clip.json'])

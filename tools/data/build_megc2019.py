@@ -20,8 +20,8 @@ import sys
 
 import mer_clip  # noqa: F401
 from mer_clip.datasets.annotation import AnnotationError, dump_annotations, load_annotations
-from mer_clip.datasets.composite import MEGC2019_DATASETS, build_megc2019_composite
 from mer_clip.datasets.readers import ConversionReport
+from mer_clip.datasets.readers.megc2019_composite import MEGC2019_DATASETS, build_megc2019_composite
 
 
 def parse_args(argv=None):

@@ -23,10 +23,10 @@ import os.path as osp
 import sys
 
 import mer_clip  # noqa: F401  (stack workarounds, registries)
-from mer_clip.preprocessing.prepare import (PrepareConfig, prepare_dataset, prepare_records,
-                                            read_video_list, video_record)
+from mer_clip.preprocessing.prepare import PrepareConfig, prepare_dataset, prepare_records
 from mer_clip.preprocessing.release import RELEASES
 from mer_clip.preprocessing.verify import format_report
+from mer_clip.preprocessing.video import read_video_list, video_record
 from mer_clip.utils.cli import add_debug_argument, run_tool
 
 

@@ -44,7 +44,7 @@ Decisions (each one tested in ``tests/au/test_codes.py``):
 import math
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 SIDES = ('L', 'R')
 INTENSITIES = ('A', 'B', 'C', 'D', 'E')
@@ -149,6 +149,23 @@ class AUCell:
 def sort_codes(codes) -> List[AUCode]:
     """Sorted by AU number, then side (none, L, R), then intensity; exact duplicates removed."""
     return sorted(set(codes), key=lambda c: c.sort_key)
+
+
+def require_codes(items: Iterable, where: str = '') -> List[AUCode]:
+    """``items`` as a list, each one checked to be an :class:`AUCode`.
+
+    An AU label has one form in memory: the dataset turns the annotation's JSON dicts into
+    AUCodes when it loads them, so the transforms and the prompts take nothing else.
+    """
+    codes = list(items)
+    for item in codes:
+        if not isinstance(item, AUCode):
+            loc = f'{where}: ' if where else ''
+            raise TypeError(
+                f'{loc}an AU label must be an AUCode (mer_clip.au.codes.AUCode), got '
+                f'{type(item).__name__} {item!r}; write AUCode(12, "R") or parse_au_string("R12") '
+                '(an annotation dict is read by mer_clip.datasets.annotation.au_list_from_json)')
+    return codes
 
 
 class _Fail(Exception):

@@ -1,7 +1,7 @@
 """AU prompts: the templates of the paper's Table XII and the AU sentence placed in them.
 
-An AU list (``[{'au': 4, 'side': None}, {'au': 12, 'side': 'R'}]``, or ``AUCode`` objects) becomes
-one sentence, "a combination of lowering the brows and pulling the right corner of the lips"
+An AU list (:class:`~mer_clip.au.codes.AUCode` s, e.g. ``parse_au_string('4+R12')``) becomes one
+sentence, "a combination of lowering the brows and pulling the right corner of the lips"
 (a single AU is just its phrase), which a template turns into the text the CLIP encoder sees:
 "This micro-expression involves a combination of ...". Options:
 
@@ -21,12 +21,12 @@ Randomness comes from ``rng``: a ``numpy.random.Generator``, a ``RandomState`` (
 ``random.Random``.
 """
 import random as _random
-from collections.abc import Mapping
 from typing import Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .descriptions import _au_number, _side_word, get_au_description
+from .codes import AUCode, require_codes
+from .descriptions import get_au_description
 
 #: Table XII of the paper, in order.
 TEMPLATES: Tuple[str, ...] = (
@@ -64,34 +64,17 @@ def _check_choice(name, value, choices):
         raise ValueError(f'{name} must be one of {choices}, got {value!r}')
 
 
-def _au_and_side(item) -> Tuple[int, Optional[str]]:
-    """(AU number, 'L' / 'R' / None) of a dict, an ``AUCode``-like object or a plain int."""
-    if isinstance(item, Mapping):
-        if 'au' not in item:
-            raise KeyError(f"AU item {item!r} has no 'au' key")
-        au, side = item['au'], item.get('side')
-    elif hasattr(item, 'au'):
-        au, side = item.au, getattr(item, 'side', None)
-    elif isinstance(item, (int, np.integer)) and not isinstance(item, bool):
-        au, side = item, None
-    else:
-        raise TypeError(f'AU item must be a dict with "au"/"side", an AUCode or an int, '
-                        f'got {item!r}')
-    word = _side_word(side)
-    return _au_number(au), None if word is None else word[0].upper()
-
-
-def normalize_au_list(au_list: Iterable, sides: str = 'render') -> List[Tuple[int, Optional[str]]]:
-    """Unique ``(au, side)`` pairs sorted by AU number.
+def normalize_au_list(au_list: Iterable[AUCode],
+                      sides: str = 'render') -> List[Tuple[int, Optional[str]]]:
+    """Unique ``(au, side)`` pairs of :class:`AUCode` s, sorted by AU number.
 
     One AU annotated on both sides, or both sided and unsided, becomes unsided (bilateral); with
     ``sides='drop'`` every side is dropped.
     """
     _check_choice('sides', sides, SIDE_MODES)
     per_au = {}
-    for item in au_list:
-        au, side = _au_and_side(item)
-        per_au.setdefault(au, set()).add(None if sides == 'drop' else side)
+    for code in require_codes(au_list):
+        per_au.setdefault(code.au, set()).add(None if sides == 'drop' else code.side)
     out = []
     for au in sorted(per_au):
         found = per_au[au]
@@ -100,7 +83,7 @@ def normalize_au_list(au_list: Iterable, sides: str = 'render') -> List[Tuple[in
     return out
 
 
-def au_key(au_list: Iterable, sides: str = 'render') -> str:
+def au_key(au_list: Iterable[AUCode], sides: str = 'render') -> str:
     """Order-free identity of an AU combination, e.g. "4+R12": equal keys mean equal AU content.
 
     Two samples whose prompts differ only by the drawn template or the shuffled order share a key;
@@ -140,7 +123,7 @@ def _permutation(rng, n: int) -> List[int]:
     raise TypeError(f'rng must be a numpy Generator / RandomState / random.Random, got {rng!r}')
 
 
-def au_sentence(au_list: Iterable,
+def au_sentence(au_list: Iterable[AUCode],
                 order: str = 'fixed',
                 sides: str = 'render',
                 style: str = 'action',
@@ -149,11 +132,11 @@ def au_sentence(au_list: Iterable,
                 vocabulary: Optional[str] = None) -> str:
     """The AU sentence of one sample.
 
-    >>> au_sentence([{'au': 4, 'side': None}, {'au': 12, 'side': 'L'}])
+    >>> au_sentence([AUCode(4), AUCode(12, 'L')])
     'a combination of lowering the brows and pulling the left corner of the lips'
 
     Args:
-        au_list: dicts ``{'au', 'side', 'intensity'}``, ``AUCode`` objects or ints.
+        au_list: :class:`AUCode` s (anything else is a TypeError).
         order: 'fixed' (ascending AU number) or 'shuffle' (random order from ``rng``; numpy's
             global RNG when ``rng`` is None).
         sides: 'render' or 'drop'.
@@ -193,7 +176,7 @@ def _pick_template(templates: Sequence[str], template_idx: Optional[int], rng,
     return template
 
 
-def au_prompt(au_list: Iterable,
+def au_prompt(au_list: Iterable[AUCode],
               template_idx: Optional[int] = None,
               rng=None,
               templates: Sequence[str] = TEMPLATES,
@@ -209,7 +192,7 @@ def au_prompt(au_list: Iterable,
     drawn from ``enabled`` with ``rng``, and without ``rng`` template 0 is used. ``rng`` also
     shuffles the AUs when ``order='shuffle'``.
 
-    >>> au_prompt([{'au': 12, 'side': 'R'}], 0)
+    >>> au_prompt([AUCode(12, 'R')], 0)
     'This micro-expression involves pulling the right corner of the lips.'
     """
     template = _pick_template(templates, template_idx, rng, enabled)

@@ -4,6 +4,9 @@ One file is an mmengine BaseDataset annotation: ``{"metainfo": {...}, "data_list
 Every reader of a release writes records through :func:`make_record`, and
 :class:`MicroExpressionDataset` reads them through :func:`load_annotations`, so both sides check the
 same rules: required keys, onset <= apex <= offset, a parsed ``au_list``, unique ``sample_id``.
+A record keeps ``au_list`` in its JSON form (``{"au", "side", "intensity"}`` dicts); the dataset
+turns it into :class:`~mer_clip.au.codes.AUCode` s (:func:`au_list_from_json`), the only form the
+transforms and the prompts take.
 
 A record points at its visual data in one of two ways: a clip (``frame_dir`` + ``filename_tmpl``,
 or ``video``), or only derived images (``apex_image`` and/or ``flow_image``, e.g. the MEGC2019
@@ -31,7 +34,13 @@ def _is_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _au_list_from(value, where: str) -> List[Dict[str, Any]]:
+def au_list_from_json(value, where: str) -> List[AUCode]:
+    """A record's ``au_list`` (``{"au", "side", "intensity"}`` dicts as in the JSON, or AUCodes)
+    as sorted, unique :class:`AUCode` s; an :class:`AnnotationError` names ``where``.
+
+    The one reader of the JSON form: :class:`MicroExpressionDataset` calls it on every record it
+    loads, so the pipeline only ever sees AUCodes.
+    """
     if not isinstance(value, (list, tuple)):
         raise AnnotationError(f'{where}: au_list must be a list of {{"au", "side", "intensity"}} '
                               f'dicts, got {type(value).__name__} {value!r}')
@@ -41,7 +50,12 @@ def _au_list_from(value, where: str) -> List[Dict[str, Any]]:
             codes.append(item if isinstance(item, AUCode) else AUCode.from_dict(item))
         except (ValueError, TypeError) as e:
             raise AnnotationError(f'{where}: bad au_list[{i}] {item!r}: {e}') from None
-    return [c.to_dict() for c in sort_codes(codes)]
+    return sort_codes(codes)
+
+
+def au_list_to_json(codes: Iterable[AUCode]) -> List[Dict[str, Any]]:
+    """The JSON form of an AU list: one ``{"au", "side", "intensity"}`` dict per code, in order."""
+    return [c.to_dict() for c in codes]
 
 
 def validate_record(record: Dict[str, Any], where: str = 'record') -> Dict[str, Any]:
@@ -109,7 +123,7 @@ def validate_record(record: Dict[str, Any], where: str = 'record') -> Dict[str, 
                               f'(total_frames {total}, indices are 0-based)')
     out = dict(record)
     out['subject'] = record['subject'].strip()  # 's02 ' and 's02' are one subject (one fold)
-    out['au_list'] = _au_list_from(record['au_list'], where)
+    out['au_list'] = au_list_to_json(au_list_from_json(record['au_list'], where))
     return out
 
 

@@ -8,7 +8,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import MMLogger
 from mmaction.registry import DATASETS
 
-from .annotation import load_annotations
+from .annotation import au_list_from_json, load_annotations
 from .class_schemes import get_class_scheme
 from .protocol import protocol_of_dataset, select_fold
 
@@ -21,6 +21,9 @@ PATH_KEYS = ('frame_dir', 'video', 'clip_cache', 'apex_image', 'flow_image')
 @DATASETS.register_module()
 class MicroExpressionDataset(BaseDataset):
     """Micro-expression clips from a canonical annotation JSON (see docs/design.md).
+
+    A data info's ``au_list`` is a list of :class:`~mer_clip.au.codes.AUCode` (the record's JSON
+    dicts read once, here), which ``MEFlip`` and ``GenerateAUPrompt`` take.
 
     Args:
         ann_file: the canonical annotation JSON.
@@ -98,6 +101,7 @@ class MicroExpressionDataset(BaseDataset):
             info = dict(rec)
             info['subject'] = str(rec['subject']).strip()
             info['label'] = label
+            info['au_list'] = au_list_from_json(rec['au_list'], f"sample {rec['sample_id']}")
             for key in PATH_KEYS:
                 if info.get(key):
                     info[key] = self._join(info[key])

@@ -9,9 +9,9 @@ by :mod:`.frames`. For every record:
    in ``face_align``) and warp every frame of the clip with it;
 3. write ``OUT_ROOT/frames/<subject>/<sample_id>/img_{:05d}.jpg`` (frame numbers of the release are
    kept, so onset/apex/offset do not change) and ``clip.json`` (what was done);
-4. with ``cache=True``, stack the sampled frames (:func:`sample_me_indices`), decoded back from the
-   written JPEGs so that both loaders see the same pixels, into ``clip_t<T>.npy`` (T, H, W, 3) uint8
-   inside the clip folder; the record gets ``clip_cache`` (relative to ``OUT_ROOT/frames``, like
+4. with ``cache=True``, stack the sampled frames, decoded back from the written JPEGs so that both
+   loaders see the same pixels, into ``clip_t<T>.npy`` (T, H, W, 3) uint8 inside the clip folder
+   (:mod:`.clip_cache`); the record gets ``clip_cache`` (relative to ``OUT_ROOT/frames``, like
    ``frame_dir``);
 5. write ``OUT_ROOT/annotations.json`` (canonical, ``frame_dir`` relative to ``OUT_ROOT/frames``)
    and ``OUT_ROOT/prepare_log.json`` (settings, counts, clips without a face, skipped clips).
@@ -19,9 +19,8 @@ by :mod:`.frames`. For every record:
 Clips are written to a temporary folder and renamed when complete, so an interrupted run resumes by
 skipping every finished clip folder. A clip whose frames are missing or unreadable is a counted,
 logged skip (the file is named in the log; ``strict=True`` raises instead); it is left out of the
-annotation file.
+annotation file. Video files enter through :mod:`.video`.
 """
-import csv
 import glob
 import json
 import logging
@@ -33,14 +32,11 @@ from dataclasses import asdict, dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import cv2
-import numpy as np
-from mmaction.datasets.transforms import Resize
 
-from mer_clip.au.codes import parse_au_string
 from mer_clip.datasets.annotation import dump_annotations
 from mer_clip.datasets.readers.report import ConversionReport
-from mer_clip.datasets.transforms.sampling import sample_me_indices
 
+from .clip_cache import cache_name, write_clip_cache
 from .clip_pool import map_clips
 from .face_align import FaceAligner
 from .frames import (CLIP_META, OUT_TMPL, FolderSource, PrepareError, VideoSource,
@@ -87,39 +83,6 @@ def clip_frame_numbers(record: dict, available: Sequence[int], only_sampled: boo
     if only_sampled:
         return list(range(onset, offset + 1))
     return sorted(available)
-
-
-def _sample_indices(record: dict, clip_len: int) -> np.ndarray:
-    return sample_me_indices(record['onset'], record.get('apex'), record['offset'], clip_len)
-
-
-def cache_name(clip_len: int, short_side: Optional[int] = None) -> str:
-    return f'clip_t{clip_len}.npy' if not short_side else f'clip_t{clip_len}_s{short_side}.npy'
-
-
-def write_clip_cache(clip_dir: str, record: dict, clip_len: int,
-                     short_side: Optional[int] = None) -> str:
-    """Stack the sampled frames of a finished clip folder into ``clip_t<T>[_s<S>].npy`` -> its path.
-
-    Frames are decoded from the written JPEGs (as :class:`LoadMEFrames` does), so the cache holds
-    exactly the pixels the JPEG pipeline would load. With ``short_side``, they are also resized
-    with mmaction's ``Resize(scale=(-1, short_side))``, the first step of the training pipeline:
-    that step then meets frames of its output size (a copy in OpenCV), and the pipeline's output is
-    unchanged without paying the resize per clip per epoch.
-    """
-    inds = _sample_indices(record, clip_len)
-    src = FolderSource(clip_dir, OUT_TMPL)
-    decoded = {n: src.load(n) for n in np.unique(inds).tolist()}
-    frames = [decoded[n] for n in inds.tolist()]
-    if short_side:
-        h, w = frames[0].shape[:2]
-        frames = Resize(scale=(-1, short_side))(dict(imgs=frames, img_shape=(h, w)))['imgs']
-    arr = np.stack(frames)  # (T, H, W, 3) uint8
-    path = osp.join(clip_dir, cache_name(clip_len, short_side))
-    tmp = path + f'.tmp{os.getpid()}.npy'
-    np.save(tmp, arr)
-    os.replace(tmp, path)
-    return path
 
 
 def prepare_clip(source_factory: Callable[[], object], record: dict, out_dir: str,
@@ -407,66 +370,3 @@ def prepare_dataset(dataset: str, raw_root: str, out_root: str, *,
     logger.info(f'conversion report ({paths[1]}): ' + report.summary().replace('\n', '; '))
     summary['conversion'] = dict(warnings=report.counts('warning'), notes=report.counts('note'))
     return summary
-
-
-# ------------------------------------------------------------------------------------------------
-# video files
-# ------------------------------------------------------------------------------------------------
-def video_record(video_path: str, onset: int, apex: Optional[int], offset: int, *,
-                 sample_id: Optional[str] = None, subject: str = 'video', emotion: str = 'unknown',
-                 aus: str = '') -> dict:
-    """A canonical record for one ME in a video file (onset/apex/offset: 0-based frame indices)."""
-    au_list = []
-    if aus:
-        au_list = [c.to_dict() if hasattr(c, 'to_dict') else c for c in parse_au_string(aus)]
-    return dict(sample_id=sample_id or osp.splitext(osp.basename(video_path))[0],
-                subject=str(subject), video=video_path, onset=int(onset),
-                apex=None if apex is None else int(apex), offset=int(offset), emotion=emotion,
-                aus=aus, au_list=au_list)
-
-
-def prepare_video(video_path: str, onset: int, apex: Optional[int], offset: int, out_dir: str, *,
-                  cfg: Optional[PrepareConfig] = None, cache: bool = False, clip_len: int = 16,
-                  cache_short_side: Optional[int] = None, sample_id: Optional[str] = None,
-                  subject: str = 'video',
-                  emotion: str = 'unknown', aus: str = '') -> dict:
-    """Align one ME of a video file (decord) into ``out_dir`` -> its canonical record.
-
-    Frame indices are 0-based (``onset=0`` is the first frame) and become the file numbers:
-    ``out_dir/img_{:05d}.jpg``. The record's ``frame_dir`` is ``out_dir`` (absolute).
-    """
-    cfg = cfg or PrepareConfig()
-    rec = video_record(video_path, onset, apex, offset, sample_id=sample_id, subject=subject,
-                       emotion=emotion, aus=aus)
-    meta = read_clip_meta(out_dir)
-    if meta is None:
-        meta = prepare_clip(lambda: VideoSource(video_path), rec, out_dir, cfg)
-    rec.pop('video')
-    rec.update(frame_dir=osp.abspath(out_dir), filename_tmpl=OUT_TMPL,
-               face_align=meta['face_align'])
-    if cache:
-        rec['clip_cache'] = osp.abspath(write_clip_cache(out_dir, rec, clip_len, cache_short_side))
-    return rec
-
-
-def read_video_list(csv_path: str) -> List[dict]:
-    """Records from a CSV with columns video,onset,apex,offset[,subject,sample_id,emotion,aus].
-
-    ``video`` is relative to the CSV's folder (or absolute); an empty apex means unknown.
-    """
-    base = osp.dirname(osp.abspath(csv_path))
-    out = []
-    with open(csv_path, newline='') as f:
-        for line, row in enumerate(csv.DictReader(f), start=2):
-            try:
-                video = row['video'] if osp.isabs(row['video']) else osp.join(base, row['video'])
-                apex = row.get('apex') or None
-                out.append(video_record(
-                    video, int(row['onset']), None if apex is None else int(apex),
-                    int(row['offset']), sample_id=row.get('sample_id') or None,
-                    subject=row.get('subject') or 'video', emotion=row.get('emotion') or 'unknown',
-                    aus=row.get('aus') or ''))
-            except (KeyError, ValueError) as e:
-                raise ValueError(f'{csv_path}, line {line}: {e!r}; columns must be video,onset,'
-                                 'apex,offset[,subject,sample_id,emotion,aus]') from e
-    return out

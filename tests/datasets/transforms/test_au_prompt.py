@@ -4,14 +4,14 @@ import pytest
 from mmcv.transforms import Compose
 
 from mmaction.registry import TRANSFORMS
+from mer_clip.au.codes import AUCode
 from mer_clip.au.prompts import TEMPLATES, au_sentence
 from mer_clip.datasets.transforms import GenerateAUPrompt
 
 
 def sample(au_list=None, **kw):
     r = dict(sample_id='006_1_2', emotion='Anger',
-             au_list=[{'au': 4, 'side': None, 'intensity': None},
-                      {'au': 12, 'side': 'R', 'intensity': None}] if au_list is None else au_list)
+             au_list=[AUCode(4), AUCode(12, 'R')] if au_list is None else au_list)
     r.update(kw)
     return r
 
@@ -54,7 +54,7 @@ def test_options_pass_through():
     assert len(shuffled) == 2  # both orders of the two AUs
     own = GenerateAUPrompt(test_mode=True, templates=['Face: {}.'])
     assert own(sample())['au_prompt'] == f'Face: {SENT}.'
-    cheek = sample([{'au': 13, 'side': None, 'intensity': None}])
+    cheek = sample([AUCode(13)])
     authors = GenerateAUPrompt(test_mode=True, vocabulary='merclip')(dict(cheek))
     assert authors['au_prompt'] == TEMPLATES[0].format(
         'inflating the cheeks by exerting pressure from within the mouth')
@@ -77,7 +77,7 @@ def test_flip_before_prompt_swaps_the_side():
                     TRANSFORMS.build(dict(type='GenerateAUPrompt', test_mode=True))])
     out = pipe(sample(imgs=[np.zeros((4, 4, 3), np.uint8)], modality='RGB'))
     assert out['au_prompt'] == TEMPLATES[0].format(
-        au_sentence([{'au': 4}, {'au': 12, 'side': 'L'}]))
+        au_sentence([AUCode(4), AUCode(12, 'L')]))
     assert 'left corner' in out['au_prompt']
 
 
@@ -90,7 +90,9 @@ def test_bad_samples_raise_with_their_id():
     out = GenerateAUPrompt(empty_prompt='a neutral face.')(sample(au_list=[]))
     assert out['au_prompt'] == 'a neutral face.' and out['au_key'] == ''
     with pytest.raises(KeyError, match='006_1_2'):
-        GenerateAUPrompt(test_mode=True, fallback='error')(sample(au_list=[{'au': 97}]))
+        GenerateAUPrompt(test_mode=True, fallback='error')(sample(au_list=[AUCode(97)]))
+    with pytest.raises(TypeError, match='006_1_2.*must be an AUCode'):  # the JSON form
+        GenerateAUPrompt(test_mode=True)(sample(au_list=[{'au': 4, 'side': None}]))
     with pytest.raises(ValueError):
         GenerateAUPrompt(order='random')
     with pytest.raises(IndexError):

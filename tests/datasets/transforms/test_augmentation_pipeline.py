@@ -33,7 +33,7 @@ def test_augmented_batch_through_data_preprocessor(synthetic_root):
     np.random.seed(0)
     # two samples with one-sided AUs (the flip must swap them) and two without
     sided = [i for i in range(len(plain))
-             if len({a['side'] for a in plain.get_data_info(i)['au_list']} - {None}) == 1]
+             if len({a.side for a in plain.get_data_info(i)['au_list']} - {None}) == 1]
     unsided = [i for i in range(len(plain)) if i not in sided]
     assert len(sided) >= 2, 'the synthetic set should contain one-sided AUs'
     indices = sided[:2] + unsided[:2]
@@ -44,7 +44,7 @@ def test_augmented_batch_through_data_preprocessor(synthetic_root):
         assert item['inputs'].dtype == torch.uint8 and item['inputs'].ndim == 5  # (1,C,T,H,W)
         assert 'onset_index' in meta
         # flipped: the prompt names the mirrored side of this sample's AUs
-        sides = {a['side'] for a in plain.get_data_info(i)['au_list'] if a['side']}
+        sides = {a.side for a in plain.get_data_info(i)['au_list'] if a.side}
         if sides == {'L'}:
             assert 'right' in meta['au_prompt'] and 'left' not in meta['au_prompt']
             checked += 1

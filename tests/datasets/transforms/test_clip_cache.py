@@ -11,7 +11,7 @@ from mer_clip.datasets.annotation import dump_annotations
 from mer_clip.datasets.me_dataset import MicroExpressionDataset
 from mer_clip.datasets.transforms import LoadClipCache, LoadMEFrames, MESampleFrames
 from mer_clip.preprocessing.frames import OUT_TMPL
-from mer_clip.preprocessing.prepare import cache_name, write_clip_cache
+from mer_clip.preprocessing.clip_cache import cache_name, write_clip_cache
 
 CLIP_LEN = 8
 

@@ -9,9 +9,7 @@ from mmaction.registry import TRANSFORMS
 from mer_clip.au.codes import AUCode
 from mer_clip.datasets.transforms.flip import MEFlip, swap_au_sides
 
-AUS = [{'au': 4, 'side': None, 'intensity': None},
-       {'au': 12, 'side': 'R', 'intensity': 'B'},
-       {'au': 14, 'side': 'L', 'intensity': None}]
+AUS = [AUCode(4), AUCode(12, 'R', 'B'), AUCode(14, 'L')]
 
 
 def clip_results(au_list=AUS):
@@ -27,9 +25,7 @@ def test_flip_mirrors_all_frames_and_swaps_sides():
     assert out['flip'] is True
     for got, orig in zip(out['imgs'], imgs):
         assert np.array_equal(got, orig[:, ::-1])
-    assert out['au_list'] == [{'au': 4, 'side': None, 'intensity': None},
-                              {'au': 12, 'side': 'L', 'intensity': 'B'},
-                              {'au': 14, 'side': 'R', 'intensity': None}]
+    assert out['au_list'] == [AUCode(4), AUCode(12, 'L', 'B'), AUCode(14, 'R')]
 
 
 def test_no_flip_vertical_flip_and_sort_order():
@@ -41,26 +37,27 @@ def test_no_flip_vertical_flip_and_sort_order():
     out = MEFlip(flip_ratio=1.0, direction='vertical')(results)
     assert out['au_list'] == AUS  # up/down mirror keeps left and right
     # L12 + R12B: after the swap the canonical (AU, side) order still holds
-    swapped = swap_au_sides([{'au': 12, 'side': 'L', 'intensity': None},
-                             {'au': 12, 'side': 'R', 'intensity': 'B'}])
-    assert swapped == [{'au': 12, 'side': 'L', 'intensity': 'B'},
-                       {'au': 12, 'side': 'R', 'intensity': None}]
+    swapped = swap_au_sides([AUCode(12, 'L'), AUCode(12, 'R', 'B')])
+    assert swapped == [AUCode(12, 'L', 'B'), AUCode(12, 'R')]
 
 
-def test_aucode_entries_and_bad_entries():
+def test_only_aucodes_are_flipped():
     assert swap_au_sides([AUCode(12, 'R'), AUCode(1)]) == [AUCode(1), AUCode(12, 'L')]
     with pytest.raises(TypeError, match='sample x'):
         swap_au_sides(['R12'], where='sample x')
+    # the JSON form is the annotation file's: the dataset gives AUCodes
+    with pytest.raises(TypeError, match=r'sample 006_1_2: an AU label must be an AUCode'):
+        MEFlip(flip_ratio=1.0)(clip_results([{'au': 12, 'side': 'R', 'intensity': None}])[0])
 
 
 def test_prompt_names_the_mirrored_side():
     pipeline = Compose([TRANSFORMS.build(dict(type='MEFlip', flip_ratio=1.0)),
                         TRANSFORMS.build(dict(type='GenerateAUPrompt', test_mode=True))])
-    results, _ = clip_results([{'au': 12, 'side': 'R', 'intensity': None}])
+    results, _ = clip_results([AUCode(12, 'R')])
     out = pipeline(results)
     assert 'left corner of the lips' in out['au_prompt']
     assert 'right' not in out['au_prompt']
-    unflipped, _ = clip_results([{'au': 12, 'side': 'R', 'intensity': None}])
+    unflipped, _ = clip_results([AUCode(12, 'R')])
     ref = TRANSFORMS.build(dict(type='GenerateAUPrompt', test_mode=True))(unflipped)
     assert 'right corner of the lips' in ref['au_prompt']
 
@@ -99,7 +96,7 @@ def test_flip_of_a_flow_image_equals_the_flow_of_the_mirrored_face():
     expect = decode_flow_image(encode_flow_image(mirrored)[0])
     np.testing.assert_allclose(out['imgs'][0], expect, atol=1e-6)
     assert out['imgs'][0][..., 0].min() < -0.5  # the blob now moves left (u < 0 at the blob)
-    assert out['au_list'][1] == {'au': 12, 'side': 'L', 'intensity': 'B'}  # AUs swapped too
+    assert out['au_list'][1] == AUCode(12, 'L', 'B')  # AUs swapped too
 
 
 def test_flow_flip_twice_is_identity_and_vertical_negates_v():

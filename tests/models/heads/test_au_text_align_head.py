@@ -8,6 +8,7 @@ import torch.multiprocessing as mp
 from open_clip.loss import ClipLoss
 
 from mmaction.registry import MODELS
+from mer_clip.au.codes import AUCode
 from mer_clip.au.prompts import au_key, au_prompt
 from mer_clip.models.heads import AUTextAlignHead
 from mer_clip.models.losses.contrastive_loss import contrastive_loss, key_ids
@@ -89,8 +90,8 @@ def test_contrastive_loss_falls_on_tiny_overfit():
     from mer_clip.models.text import CLIPTextEncoder
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
-    combos = [[{'au': 4}], [{'au': 12, 'side': 'R'}], [{'au': 1}, {'au': 2}],
-              [{'au': 4}, {'au': 7}], [{'au': 14, 'side': 'L'}], [{'au': 17}, {'au': 24}]]
+    combos = [[AUCode(4)], [AUCode(12, 'R')], [AUCode(1), AUCode(2)],
+              [AUCode(4), AUCode(7)], [AUCode(14, 'L')], [AUCode(17), AUCode(24)]]
     au_dirs = torch.randn(30, 16)
     text_enc = CLIPTextEncoder(arch=dict(embed_dim=24, context_length=77, vocab_size=49408,
                                          width=32, heads=2, layers=1))
@@ -101,7 +102,7 @@ def test_contrastive_loss_falls_on_tiny_overfit():
         idx = rng.integers(len(combos), size=8)
         aus = [combos[i] for i in idx]
         # a clip = sum of its AUs' directions + noise
-        clips = torch.stack([sum(au_dirs[a['au']] for a in c) for c in aus]) + \
+        clips = torch.stack([sum(au_dirs[a.au] for a in c) for c in aus]) + \
             0.1 * torch.randn(8, 16)
         texts = [au_prompt(c, rng=rng) for c in aus]
         loss = head.loss(clips, text_enc(texts), texts, [au_key(c) for c in aus])['loss_clip']

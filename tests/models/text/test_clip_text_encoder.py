@@ -202,8 +202,8 @@ def test_cache_is_per_rank_and_survives_ddp_buffer_sync(tmp_path):
 def test_cached_feature_does_not_depend_on_the_batch_it_was_first_seen_in():
     """A resumed training starts with an empty cache and meets each prompt in another batch than
     the uninterrupted run did: the features must be bit-for-bit the same anyway."""
-    from mer_clip.au import au_prompt
-    texts = [au_prompt([{'au': a, 'side': None}], template_idx=t)
+    from mer_clip.au import AUCode, au_prompt
+    texts = [au_prompt([AUCode(a)], template_idx=t)
              for a in (1, 2, 4, 12, 14, 15) for t in (0, 1, 2)]
     torch.manual_seed(0)
     first = build()

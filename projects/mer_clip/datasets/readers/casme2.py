@@ -21,7 +21,8 @@ import logging
 from typing import Any, Dict, List, Optional
 
 from ..class_schemes import CASME2_EMOTIONS
-from ._table import ME_SHEET_COLUMNS, Table, convert_rows, me_sheet_record, subject_id, to_text
+from .me_rows import ME_SHEET_COLUMNS, convert_rows, me_sheet_record
+from .sheet import Table, subject_id, to_text
 
 logger = logging.getLogger('mer_clip')
 

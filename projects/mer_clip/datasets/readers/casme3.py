@@ -33,9 +33,9 @@ import re
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..class_schemes import CASME3_EMOTIONS
-from ._table import (ME_SHEET_COLUMNS, Table, _read_rows, convert_rows, me_sheet_record,
-                     subject_id, to_int, to_text)
 from .errors import ReaderError
+from .me_rows import ME_SHEET_COLUMNS, convert_rows, me_sheet_record
+from .sheet import Table, read_rows, subject_id, to_int, to_text
 
 #: how the release names its list of wrongly labelled MEs (matched case-insensitively)
 WRONG_LIST_PATTERN = re.compile(r'.*wrong.*label.*\.(xlsx|csv)$', re.IGNORECASE)
@@ -54,7 +54,7 @@ def read_wrong_list(path: str) -> Dict[Tuple[str, str, int], Tuple[int, List[Any
     """``{(subject, filename, onset): (row, [onset, apex, offset] as listed)}`` of the authors'
     list: every row whose first cells are a ``spNO.<n>`` subject, a filename and an onset."""
     out = {}
-    for i, row in enumerate(_read_rows(path, None), start=1):
+    for i, row in enumerate(read_rows(path, None), start=1):
         cells = list(row) + [None] * 5
         subj = str(cells[0]).strip() if cells[0] is not None else ''
         if not re.fullmatch(r'spNO\.\d+', subj, re.IGNORECASE) or cells[1] is None:

@@ -15,10 +15,10 @@ import re
 from typing import Any, Dict, List, Optional, Sequence
 
 from ..class_schemes import DFME_EMOTIONS
-from ._table import (Table, check_emotion, convert_rows, read_apex, row_record, subject_id, to_int,
-                     to_text)
 from .errors import ReaderError
+from .me_rows import check_emotion, convert_rows, read_apex, row_record
 from .report import ConversionReport
+from .sheet import Table, subject_id, to_int, to_text
 
 COLUMNS = {
     'subject': ('Subject', 'Sub', 'Subject ID'),

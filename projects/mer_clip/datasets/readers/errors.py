@@ -1,5 +1,9 @@
-"""The readers' error: a release file that cannot be converted."""
+"""The readers' error: a release file that cannot be converted, and the hint its row
+errors end with."""
 from ..annotation import AnnotationError
+
+#: How the command line and Python spell "drop bad rows" (error messages name both).
+SKIP_HINT = "rerun with --on-error skip (Python: on_error='skip') to drop such rows, counted"
 
 
 class ReaderError(AnnotationError):

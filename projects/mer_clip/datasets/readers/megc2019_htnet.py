@@ -37,10 +37,13 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from ..annotation import AnnotationError, make_record
 from ..class_schemes import MEGC2019_CLASSES, get_class_scheme
-from ..composite import megc2019_source_ids, namespace_record
-from ._table import settle_row_errors
+from ..composite import namespace_record
+from .casme2 import read_casme2
 from .errors import ReaderError
+from .me_rows import settle_row_errors
+from .megc2019_composite import megc2019_source_ids
 from .report import ConversionReport
+from .samm import read_samm
 
 CSV_NAME = 'combined_3_class2_for_optical_flow.csv'
 APEX_DIR = osp.join('datasets', 'combined_datasets_whole')
@@ -163,7 +166,6 @@ def read_megc2019_htnet(root: str, *, casme2_sheet: Optional[str] = None,
 def _read_sheets(paths: Dict[str, Optional[str]], report: ConversionReport
                  ) -> Dict[str, Dict[str, Dict[str, Any]]]:
     """``{dataset: {source sample id: record}}`` of the given coding sheets."""
-    from . import read_casme2, read_samm
     readers = dict(casme2=read_casme2, samm=read_samm)
     out = {}
     for ds, path in paths.items():

@@ -15,7 +15,8 @@ arguments, in case a copy was renamed (``{subject}``/``{filename}`` are filled i
 from typing import Any, Dict, List, Optional
 
 from ..class_schemes import SAMM_EMOTIONS
-from ._table import ME_SHEET_COLUMNS, Table, convert_rows, me_sheet_record, subject_id, to_text
+from .me_rows import ME_SHEET_COLUMNS, convert_rows, me_sheet_record
+from .sheet import Table, subject_id, to_text
 
 
 def read_samm(xlsx_path: str, *, frame_dir_tmpl: str = '{subject}/{filename}',

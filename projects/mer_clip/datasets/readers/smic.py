@@ -40,9 +40,10 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from ..annotation import AnnotationError, make_record
 from ..frame_names import infer_frame_template
-from ._table import Table, check_emotion, convert_rows, row_record, to_int, to_text
 from .errors import ReaderError
+from .me_rows import check_emotion, convert_rows, row_record
 from .report import ConversionReport
+from .sheet import Table, to_int, to_text
 
 SMIC_EMOTIONS = ('negative', 'positive', 'surprise')
 #: class code in a SMIC clip name -> emotion

@@ -22,7 +22,7 @@ from mer_clip.au.prompts import (DEFAULT_TEMPLATE_INDICES, EMOTION_TEMPLATES, OR
 
 @TRANSFORMS.register_module()
 class GenerateAUPrompt(BaseTransform):
-    """``results['au_list']`` -> ``results['au_prompt']`` (str) and ``results['au_key']`` (str).
+    """``results['au_list']`` (AUCodes) -> ``results['au_prompt']`` and ``results['au_key']`` (str).
 
     Training (``test_mode=False``): a template drawn at random from the enabled ones (the paper:
     the first 7 of Table XII) per sample and call; test: template ``test_template`` and fixed AU

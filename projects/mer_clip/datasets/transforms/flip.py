@@ -5,43 +5,26 @@ consistent across frames. A mirrored face shows a left-side AU on the other side
 ("right lip corner puller") must become ``L12``; otherwise the AU prompt, rendered later from
 ``results['au_list']`` by ``GenerateAUPrompt``, would name the wrong side.
 """
-from typing import Any, List
+from typing import List, Sequence
 
 from mmaction.datasets.transforms import Flip
 from mmaction.registry import TRANSFORMS
 
-from mer_clip.au.codes import AUCode
+from mer_clip.au.codes import AUCode, require_codes
 
 
-def swap_au_sides(au_list: List[Any], where: str = '') -> List[Any]:
-    """L <-> R in a list of AU dicts (``{'au', 'side', 'intensity'}``) or :class:`AUCode` s.
+def swap_au_sides(au_list: Sequence[AUCode], where: str = '') -> List[AUCode]:
+    """L <-> R in a list of :class:`AUCode` s (anything else is a TypeError naming ``where``).
 
-    Returns a new list of the same kind, re-sorted by AU number then side (the canonical order of
-    ``au_list``); entries without a side are unchanged.
+    Returns a new list re-sorted by AU number then side (the canonical order of ``au_list``);
+    codes without a side are unchanged.
     """
-    flipped = []
-    for entry in au_list:
-        if isinstance(entry, AUCode):
-            flipped.append(entry.flipped())
-        elif isinstance(entry, dict):
-            try:
-                code = AUCode.from_dict(entry)
-            except ValueError as err:
-                raise ValueError(f'{where}: bad au_list entry for a flip: {err}') from err
-            flipped.append(code.flipped().to_dict())
-        else:
-            raise TypeError(f'{where}: au_list entries must be dicts {{au, side, intensity}} or '
-                            f'AUCode, got {type(entry).__name__}: {entry!r}')
-
-    def key(entry):
-        return (entry if isinstance(entry, AUCode) else AUCode.from_dict(entry)).sort_key
-
-    return sorted(flipped, key=key)
+    return sorted((c.flipped() for c in require_codes(au_list, where)), key=lambda c: c.sort_key)
 
 
 @TRANSFORMS.register_module()
 class MEFlip(Flip):
-    """mmaction's :class:`Flip` (same arguments) plus L <-> R in ``results['au_list']``.
+    """mmaction's :class:`Flip` (same arguments) plus L <-> R in ``results['au_list']`` (AUCodes).
 
     Only a horizontal flip swaps sides. Place it before ``GenerateAUPrompt``: if an AU prompt has
     already been rendered when a flip with sided AUs happens, this raises instead of leaving a
@@ -66,10 +49,10 @@ class MEFlip(Flip):
         if not au_list:
             return results
         where = f"sample {results.get('sample_id', results.get('sample_idx', '?'))}"
-        if 'au_prompt' in results and any(
-                (e.side if isinstance(e, AUCode) else e.get('side')) for e in au_list):
+        flipped = swap_au_sides(au_list, where)
+        if 'au_prompt' in results and any(c.side for c in au_list):
             raise RuntimeError(
                 f'{where}: MEFlip flipped a clip with sided AUs after its AU prompt was rendered '
                 f'({results["au_prompt"]!r}); put MEFlip before GenerateAUPrompt in the pipeline')
-        results['au_list'] = swap_au_sides(au_list, where)
+        results['au_list'] = flipped
         return results
