@@ -31,7 +31,7 @@ from mmengine.registry import init_default_scope
 
 from mmaction.registry import MODELS
 
-from ..au import DEFAULT_TEMPLATE_INDICES, TABLE_II_AUS, au_prompt, get_au_description
+from ..au import DEFAULT_TEMPLATE_INDICES, TABLE_II_AUS, AUCode, au_prompt, get_au_description
 from ..datasets.class_schemes import get_class_scheme
 from ..datasets.frame_names import frame_numbers, infer_frame_template
 from .checkpoint import load_checkpoint_safe
@@ -168,7 +168,7 @@ def au_text_embeddings(model, candidates: Sequence[Sequence[int]],
                        templates: Optional[Sequence[int]] = None) -> torch.Tensor:
     """(num_candidates, E) aligned text embeddings: template-averaged, L2-normalised."""
     templates = list(DEFAULT_TEMPLATE_INDICES if templates is None else templates)
-    texts = [au_prompt([{'au': a, 'side': None} for a in cand], template_idx=t)
+    texts = [au_prompt([AUCode(a) for a in cand], template_idx=t)
              for cand in candidates for t in templates]
     feats = [model.encode_text(texts[i:i + 256]) for i in range(0, len(texts), 256)]
     emb = torch.cat(feats).view(len(candidates), len(templates), -1).mean(1)  # (K, E)
