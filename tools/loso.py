@@ -81,6 +81,11 @@ def parse_args(argv=None):
     p.add_argument('--no-plots', action='store_true')
     p.add_argument('--keep-checkpoints', choices=['tested', 'all'], default='tested',
                    help="after a fold: keep only the tested checkpoint (default) or all")
+    p.add_argument('--retrain-changed', action='store_true',
+                   help='the annotation changed since the folds were trained (samples added, '
+                   'removed or relabelled): retrain exactly the folds whose training set changed '
+                   '(re-test those whose test set alone did) instead of refusing; their old files '
+                   'go to stale_<time>/')
     p.add_argument('--strict', action='store_true',
                    help='an emotion label that is no known emotion of the class scheme (a typo) '
                    'is an error instead of a warning')
@@ -106,7 +111,8 @@ def run(argv=None):
                          subjects=args.subjects, device_groups=groups,
                          select_on_test_fold_unsafe=args.unsafe,
                          keep_checkpoints=args.keep_checkpoints, protocol=args.protocol,
-                         strict_labels=args.strict, fold_mode=args.fold_mode)
+                         strict_labels=args.strict, fold_mode=args.fold_mode,
+                         retrain_changed=args.retrain_changed)
     folds = exp.plan()
     kind = exp.fold_list.kind if exp.fold_list.kind != 'loso' else exp.fold_list.title
     print(f'[loso] {kind} protocol: {len(folds)} fold(s) '

@@ -23,7 +23,7 @@ import time
 from typing import Dict, List, Optional
 
 from ..checkpoint import CheckpointError, remove_checkpoint, verify_checkpoint
-from .fold_job import RULE_BEST_ON_TEST_FOLD, FoldJob
+from .fold_job import JOB_FILE, RULE_BEST_ON_TEST_FOLD, FoldJob
 
 TRAIN_DONE = 'train_done.json'
 FOLD_INFO = 'fold.json'
@@ -156,6 +156,20 @@ def finish_fold(job: FoldJob) -> None:
             remove_checkpoint(path)
 
 
+def retire_fold(job: FoldJob, to_dir: str, training: bool) -> None:
+    """Move a fold's results out of the way (into ``to_dir/fold_<value>``, nothing deleted):
+    everything when its training set changed, only its predictions and fold.json otherwise."""
+    if not osp.isdir(job.work_dir):
+        return
+    dest = osp.join(to_dir, osp.basename(job.work_dir))
+    os.makedirs(dest, exist_ok=True)
+    names = os.listdir(job.work_dir) if training else [
+        n for n in os.listdir(job.work_dir) if n.startswith('predictions') or n == FOLD_INFO]
+    for name in names:
+        if name != JOB_FILE:
+            os.replace(osp.join(job.work_dir, name), osp.join(dest, name))
+
+
 def format_seconds(seconds: Dict[str, float]) -> str:
     """``{'train': 22.2, 'test': 2.2}`` -> ``'train 22.2s, test 2.2s'`` (a fold's steps)."""
     return ', '.join(f'{k} {v:.1f}s' for k, v in seconds.items())
@@ -170,4 +184,4 @@ def _write_json(path: str, data: Dict) -> None:
 __all__ = ['FoldFailed', 'check_trained', 'final_checkpoint', 'finish_fold', 'format_seconds',
            'is_done',
            'is_trained', 'mark_trained', 'pending_steps', 'prediction_file', 'read_fold_info',
-           'record_seconds', 'tested_checkpoint']
+           'record_seconds', 'retire_fold', 'tested_checkpoint']

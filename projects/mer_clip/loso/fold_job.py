@@ -9,8 +9,9 @@ Slurm array task all run the same job through :mod:`.fold_steps`::
     python -m mer_clip.loso fold work_dirs/x/fold_s01/fold_job.json
 
 The job builds its config once (:meth:`FoldJob.base_config`): the file, ``cfg_options``, the
-held-out fold and ``strict_labels``, exactly as ``tools/train.py --cfg-options ... --loso-subject S``
-reads it; the train and test configs are copies of it with their own settings.
+held-out fold and ``strict_labels``, exactly as
+``tools/train.py --cfg-options ... --loso-subject S`` reads it; the train and test configs are
+copies of it with their own settings.
 """
 import copy
 import json

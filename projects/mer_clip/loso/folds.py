@@ -18,8 +18,9 @@ from mmengine.registry import init_default_scope
 
 from mmaction.registry import DATASETS
 
-from ..datasets.protocol import FoldProtocol, fold_values, get_protocol, natural_key
+from ..datasets.protocol import FoldProtocol, fold_value, fold_values, get_protocol, natural_key
 from ..utils import inner_dataset_cfg
+from .data_identity import data_record
 
 #: splits reported for fixed-split datasets, in this order, when present
 FIXED_TEST_SPLITS = ('test_a', 'test_b', 'test')
@@ -33,7 +34,9 @@ class FoldList:
     ``'subject'`` for LOSO, ``'dataset'`` for leave-one-dataset-out) or ``'fixed'`` (train once on
     ``train_split``, test on each of ``test_splits``). ``subjects`` lists every subject of the class
     scheme either way; ``folds`` the fold values. ``sample_datasets`` maps sample ids to their
-    ``dataset`` field when the records come from several datasets (per-dataset reports).
+    ``dataset`` field when the records come from several datasets (per-dataset reports);
+    ``sample_folds`` to their fold value (their split, for fixed splits); ``data`` is what the
+    run's identity keeps of the records (:func:`~.data_identity.data_record`).
     """
     kind: str
     subjects: List[str]
@@ -46,6 +49,12 @@ class FoldList:
     name: str = 'loso'
     title: str = 'leave-one-subject-out'
     sample_datasets: Dict[str, str] = field(default_factory=dict)
+    sample_folds: Dict[str, str] = field(default_factory=dict)
+    data: Dict = field(default_factory=dict)
+
+    def fold_samples(self, value: str) -> List[str]:
+        """The sample ids a fold tests: those of fold value (or fixed split) ``value``."""
+        return [sid for sid, v in self.sample_folds.items() if v == value]
 
 
 def build_index_dataset(cfg):
@@ -94,7 +103,10 @@ def detect_folds(cfg, protocol='loso') -> FoldList:
         if not tests:
             raise ValueError(f'{dataset.ann_file}: fixed splits {splits} have no test split '
                              f'(expected one of {FIXED_TEST_SPLITS})')
-        return FoldList('fixed', subjects, classes, test_splits=tests, num_samples=len(records))
+        split_of = {str(r['sample_id']): str(r['split']) for r in records}
+        return FoldList('fixed', subjects, classes, test_splits=tests, num_samples=len(records),
+                        sample_folds=split_of,
+                        data=data_record(records, split_of, classes, 'split'))
     folds = fold_values(records, proto.key, dataset.ann_file)
     if len(folds) < 2:
         what = 'subjects' if proto.key == 'subject' else f'values of {proto.key!r}'
@@ -103,8 +115,10 @@ def detect_folds(cfg, protocol='loso') -> FoldList:
     by_ds = {str(r['sample_id']): str(r['dataset']) for r in records if r.get('dataset')}
     if len(set(by_ds.values())) < 2:
         by_ds = {}
+    fold_of = {str(r['sample_id']): fold_value(r, proto.key) for r in records}
     return FoldList('loso', subjects, classes, num_samples=len(records), fold_key=proto.key,
-                    folds=folds, name=proto.name, title=proto.title, sample_datasets=by_ds)
+                    folds=folds, name=proto.name, title=proto.title, sample_datasets=by_ds,
+                    sample_folds=fold_of, data=data_record(records, fold_of, classes, proto.key))
 
 
 def select_subjects(all_subjects: Sequence[str], wanted: Optional[Sequence[str]]) -> List[str]:

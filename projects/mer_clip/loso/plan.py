@@ -16,11 +16,14 @@ import json
 import os
 import os.path as osp
 import sys
+import time
 from typing import Dict, List, Optional, Sequence
 
 from ..apis.config import load_config
 from ..datasets.protocol import get_protocol, protocol_of_config
 from ..utils.config import DATASET_WRAPPERS, set_dataset_option
+from .data_identity import affected_folds, diff_data
+from .fold_files import retire_fold
 from .fold_job import RULE_BEST_ON_TEST_FOLD, RULE_LAST, FoldJob
 from .folds import FoldList, detect_folds, fold_dirname, select_subjects
 from .reports import config_hash
@@ -39,6 +42,10 @@ class RunStateMismatch(RuntimeError):
     """The command contradicts how the folds in the work dir were trained (loso_run.json)."""
 
 
+class DataChanged(RunStateMismatch):
+    """The annotation's samples differ from those the folds were trained on."""
+
+
 class LOSOPlan:
     """The folds of one config as fold jobs, and the experiment's identity.
 
@@ -50,8 +57,10 @@ class LOSOPlan:
                  select_on_test_fold_unsafe: bool = False, keep_checkpoints: str = 'tested',
                  protocol: Optional[str] = None, strict_labels: bool = False,
                  fold_mode: Optional[str] = None,
-                 fold_cfg_options: Optional[Dict[str, Sequence[str]]] = None) -> None:
+                 fold_cfg_options: Optional[Dict[str, Sequence[str]]] = None,
+                 retrain_changed: bool = False) -> None:
         self.config = config
+        self.retrain_changed = retrain_changed
         self.work_dir = work_dir
         self.cfg_options = list(cfg_options or [])
         self.fold_cfg_options = {str(k): list(v) for k, v in (fold_cfg_options or {}).items()}
@@ -72,6 +81,7 @@ class LOSOPlan:
             raise ValueError(f'fold mode must be one of {FOLD_MODES}, got {self.fold_mode!r} '
                              '(--fold-mode / loso_fold_mode)')
         self.folds_found: Optional[FoldList] = None
+        self.data_change = None
         self.jobs: List[FoldJob] = []
         self.config_text = self.cfg.dump() if hasattr(self.cfg, 'dump') else self.cfg.pretty_text
         self.config_hash = config_hash(self.config_text)
@@ -139,6 +149,8 @@ class LOSOPlan:
                      CHECKPOINT_RULE_LAST, protocol=self.protocol_spec.name)
         if self.fold_cfg_options:
             state['fold_cfg_options'] = self.fold_cfg_options
+        if self.folds_found is not None:
+            state['data'] = self.folds_found.data
         return state
 
     def recorded_run_state(self) -> Optional[Dict]:
@@ -164,18 +176,55 @@ class LOSOPlan:
                     f'{old.get(key)!r}, now {state.get(key)!r} (from {option}). Resuming would mix '
                     'two experiments and a report would misstate how the folds were trained; '
                     'drop the option that changes it, or use another --work-dir.')
+        self._check_data(old, state)
         return old
+
+    def _check_data(self, old: Dict, state: Dict) -> None:
+        """Refuse data that changed since the folds were trained (:mod:`.data_identity`)."""
+        if 'data' not in old or 'data' not in state or old['data']['hash'] == state['data']['hash']:
+            return
+        found = self.folds_found
+        change = diff_data(old['data'], state['data'])
+        tests = found.folds if found.kind == 'loso' else found.test_splits
+        retrain, retest = affected_folds(change, tests, found.kind, found.train_split)
+        planned = {job.name for job in self.jobs}
+        retrain = [f for f in retrain if f in planned]
+        retest = [f for f in retest if f in planned]
+        self.data_change = (change, retrain, retest)
+        if not self.retrain_changed:
+            raise DataChanged(
+                f'{self.work_dir}: the data changed since its folds were trained: '
+                f'{change.describe()}; {len(retrain)} fold(s) train on it'
+                + (f', {len(retest)} only test on it ({", ".join(retest[:5])})' if retest else '')
+                + '. Rerun with --retrain-changed to retrain (or re-test) exactly those folds, or '
+                'use another --work-dir.')
 
     def prepare_work_dir(self) -> None:
         """Create the work dir and record ``loso_run.json`` and ``config.py`` there, or check
         the recorded ones against this experiment (:meth:`recorded_run_state`)."""
         os.makedirs(self.work_dir, exist_ok=True)
+        self.data_change = None
         if self.recorded_run_state() is not None:
-            return
+            if self.data_change is None:
+                return
+            self._retire_changed_folds()
         with open(osp.join(self.work_dir, RUN_FILE), 'w') as f:
             json.dump(self.run_state(), f, indent=2)
         with open(osp.join(self.work_dir, 'config.py'), 'w') as f:
             f.write(self.config_text)
+
+    def _retire_changed_folds(self) -> None:
+        """``--retrain-changed``: the folds whose data changed go to ``stale_<time>/`` (those
+        whose training set changed whole, the others' predictions only), then run again."""
+        change, retrain, retest = self.data_change
+        stale = osp.join(self.work_dir, time.strftime('stale_%Y%m%d_%H%M%S'))
+        by_name = {job.name: job for job in self.jobs}
+        for name in retrain:
+            retire_fold(by_name[name], stale, training=True)
+        for name in retest:
+            retire_fold(by_name[name], stale, training=False)
+        sys.stderr.write(f'[loso] the data changed ({change.describe()}): {len(retrain)} fold(s) '
+                         f'retrain, {len(retest)} re-test; their old files are in {stale}\n')
 
     def warn_if_not_resumable(self, log=lambda m: sys.stderr.write(m + '\n')) -> None:
         hooks = [h.get('type') for h in (self.cfg.get('custom_hooks') or [])]
@@ -197,5 +246,5 @@ def check_fold_dirs(jobs: Sequence[FoldJob]) -> None:
         seen[key] = job.name
 
 
-__all__ = ['CHECKPOINT_RULE_LAST', 'CHECKPOINT_RULE_UNSAFE', 'FOLD_MODES', 'LOSOPlan',
-           'RunStateMismatch', 'UNSAFE_TRAIN_OPTIONS', 'check_fold_dirs']
+__all__ = ['CHECKPOINT_RULE_LAST', 'CHECKPOINT_RULE_UNSAFE', 'DataChanged', 'FOLD_MODES',
+           'LOSOPlan', 'RunStateMismatch', 'UNSAFE_TRAIN_OPTIONS', 'check_fold_dirs']

@@ -8,10 +8,12 @@ of the folds as they were trained (``loso_run.json``), never of the command that
 """
 import os.path as osp
 import sys
+from typing import Dict, List
 
 from .fold_files import FoldFailed, is_done, prediction_file, read_fold_info
+from .folds import FoldList
 from .plan import LOSOPlan
-from .reports import check_pooling, load_fold_predictions, write_reports
+from .reports import PoolingError, check_pooling, load_fold_predictions, write_reports
 from .summary import LOSOSummary, build_summary
 
 
@@ -52,6 +54,7 @@ def pool_folds(plan: LOSOPlan, plots: bool = True) -> LOSOSummary:
     else:
         for split in rows_by_group:
             check_pooling({split: rows_by_fold[split]}, files=files)
+    check_fold_samples(rows_by_fold, found, files)
     summary = build_summary(
         found.kind, rows_by_group, classes, fold_info,
         fold_key=found.fold_key if loso else None,
@@ -64,4 +67,21 @@ def pool_folds(plan: LOSOPlan, plots: bool = True) -> LOSOSummary:
     return summary
 
 
-__all__ = ['pool_folds']
+def check_fold_samples(rows_by_fold: Dict[str, List[Dict]], found: FoldList,
+                       files: Dict[str, str]) -> None:
+    """Each fold's predictions hold exactly the annotation's samples of its held-out fold (its
+    test split): a missing or foreign sample is an error naming the file and the ids."""
+    for name, rows in rows_by_fold.items():
+        expected = set(found.fold_samples(name))
+        got = {str(r['sample_id']) for r in rows}
+        missing, extra = sorted(expected - got), sorted(got - expected)
+        if missing or extra:
+            what = '; '.join(
+                f'{len(ids)} {kind} ({", ".join(ids[:5])}{", ..." if len(ids) > 5 else ""})'
+                for kind, ids in (('missing', missing), ('not in this fold', extra)) if ids)
+            raise PoolingError(f'{files[name]}: {len(got & expected)} of the {len(expected)} '
+                               f'samples the annotation holds out in {name!r}: {what}. Delete '
+                               'the file and run tools/loso.py again to re-test the fold.')
+
+
+__all__ = ['check_fold_samples', 'pool_folds']

@@ -60,6 +60,9 @@ class LOSOExperiment:
             steps give the same predictions); each fold.json records it.
         fold_cfg_options: ``{fold value: [key=value, ...]}``, options of those folds only, after
             ``cfg_options`` (:mod:`.plan`).
+        retrain_changed: when the annotation's samples changed since the folds were trained
+            (``loso_run.json`` keeps their digests, :mod:`.data_identity`), retrain the folds whose
+            training set changed and re-test those whose test set alone did, instead of refusing.
     """
 
     def __init__(self, config: str, work_dir: str, cfg_options: Optional[Sequence[str]] = None,
@@ -69,13 +72,15 @@ class LOSOExperiment:
                  poll_interval: float = 1.0, progress_stream=None,
                  keep_checkpoints: str = 'tested', protocol: Optional[str] = None,
                  strict_labels: bool = False, fold_mode: Optional[str] = None,
-                 fold_cfg_options: Optional[Dict[str, Sequence[str]]] = None) -> None:
+                 fold_cfg_options: Optional[Dict[str, Sequence[str]]] = None,
+                 retrain_changed: bool = False) -> None:
         self.plan_ = LOSOPlan(config, work_dir, cfg_options=cfg_options, seed=seed,
                               subjects=subjects,
                               select_on_test_fold_unsafe=select_on_test_fold_unsafe,
                               keep_checkpoints=keep_checkpoints, protocol=protocol,
                               strict_labels=strict_labels, fold_mode=fold_mode,
-                              fold_cfg_options=fold_cfg_options)
+                              fold_cfg_options=fold_cfg_options,
+                              retrain_changed=retrain_changed)
         self.device_groups = list(device_groups) if device_groups else [None]
         if self.fold_mode == 'inprocess' and any(g is not None and len(g) > 1
                                                  for g in self.device_groups):
