@@ -48,6 +48,9 @@ while [ $# -gt 0 ]; do
     LOSO_ARGS+=("$arg")
     shift
 done
+for cmd in sbatch squeue; do
+    command -v "$cmd" >/dev/null || die "$cmd not found: run this where Slurm's commands are"
+done
 [[ "$GPUS_PER_FOLD" =~ ^[0-9]+$ ]] || die "--gpus-per-fold must be a number, got '$GPUS_PER_FOLD'"
 # the default of tools/loso.py
 [ -n "$WORK_DIR" ] || { name=$(basename "$CONFIG"); WORK_DIR="work_dirs/${name%.*}_loso"; }
