@@ -9,6 +9,7 @@ pooled reports.
     python tools/loso.py CONFIG --devices 0,1,2,3 --launcher-gpus-per-fold 2  # DDP per fold
     python tools/loso.py CONFIG --parallel 2                               # 2 CPU folds at once
     python tools/loso.py CONFIG --report-only                              # rebuild the reports
+    python tools/loso.py CONFIG --write-jobs jobs.txt   # only write the unfinished folds' jobs
     python tools/loso.py CONFIG --fold-cfg-options selection.json          # per-fold schedules
     python tools/loso.py CONFIG --parallel 2 --fold-mode inprocess         # small models: many
                                                                            # folds per process
@@ -30,9 +31,15 @@ describe the folds as they were trained (loso_run.json): --report-only refuses a
 No process of a fold outlives this command (SIGTERM, SIGINT or SIGKILL), and DDP folds get free
 rendezvous ports (PORT + slot when PORT is set). A user error ends with one ``error: ...`` line
 (--debug adds the traceback).
+
+``--write-jobs FILE`` runs nothing: it records the experiment's identity (refusing a work dir of
+another experiment), writes every fold's job (``fold_<value>/fold_job.json``) and lists the job
+files of the folds not done yet in FILE, one a line (empty when all are done). A cluster array
+runs them, one task a line: ``python -m mer_clip.loso fold --list FILE`` (tools/slurm_loso.sh).
 """
 import argparse
 import json
+import os
 import os.path as osp
 import sys
 import time
@@ -76,8 +83,12 @@ def parse_args(argv=None):
                    help='report the epoch with the best UF1 on the test subject (the authors\' '
                    'protocol). This selects on the test fold and INFLATES results; for reproducing '
                    'their numbers only')
-    p.add_argument('--report-only', action='store_true',
-                   help='only pool the finished folds into the reports')
+    todo = p.add_mutually_exclusive_group()
+    todo.add_argument('--report-only', action='store_true',
+                      help='only pool the finished folds into the reports')
+    todo.add_argument('--write-jobs', metavar='FILE',
+                      help='run nothing: write the fold jobs and list those of the unfinished '
+                      'folds in FILE, one a line (for a cluster array, tools/slurm_loso.sh)')
     p.add_argument('--no-plots', action='store_true')
     p.add_argument('--keep-checkpoints', choices=['tested', 'all'], default='tested',
                    help="after a fold: keep only the tested checkpoint (default) or all")
@@ -114,14 +125,19 @@ def run(argv=None):
                          strict_labels=args.strict, fold_mode=args.fold_mode,
                          retrain_changed=args.retrain_changed)
     folds = exp.plan()
-    kind = exp.fold_list.kind if exp.fold_list.kind != 'loso' else exp.fold_list.title
-    print(f'[loso] {kind} protocol: {len(folds)} fold(s) '
-          f'({", ".join(f.name for f in folds)}), {exp.fold_list.num_samples} samples, classes '
-          f'{exp.fold_list.classes}; work dir {work_dir}; fold mode {exp.fold_mode}', flush=True)
     if args.unsafe:
         print('[loso] WARNING: --select-on-test-fold-UNSAFE: each fold reports the epoch with the '
               'best UF1 on its own test data. The numbers are inflated and not comparable to a '
               'proper LOSO evaluation.', file=sys.stderr, flush=True)
+    if args.write_jobs:
+        pending = exp.write_jobs()
+        write_lines(args.write_jobs, pending)
+        print(f'[loso] {len(pending)} of {len(folds)} folds to run: {args.write_jobs}')
+        return
+    kind = exp.fold_list.kind if exp.fold_list.kind != 'loso' else exp.fold_list.title
+    print(f'[loso] {kind} protocol: {len(folds)} fold(s) '
+          f'({", ".join(f.name for f in folds)}), {exp.fold_list.num_samples} samples, classes '
+          f'{exp.fold_list.classes}; work dir {work_dir}; fold mode {exp.fold_mode}', flush=True)
     t0 = time.time()
     summary = exp.report(plots=not args.no_plots) if args.report_only else exp.run()
     for group, m in summary.headline().items():
@@ -132,6 +148,15 @@ def run(argv=None):
               f'ACC {sm["ACC"]:.4f})')
     print(f'[loso] reports in {work_dir} ({time.time() - t0:.0f}s): '
           + ', '.join(osp.basename(p) for p in summary.report_files.values()))
+
+
+def write_lines(path, lines):
+    """``lines`` to ``path``, one a line, atomically (nothing at all for no lines)."""
+    if osp.dirname(path):
+        os.makedirs(osp.dirname(path), exist_ok=True)
+    with open(path + '.part', 'w') as f:
+        f.writelines(line + '\n' for line in lines)
+    os.replace(path + '.part', path)
 
 
 def main(argv=None) -> int:
