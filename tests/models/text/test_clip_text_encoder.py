@@ -154,13 +154,15 @@ def test_autocast_does_not_change_frozen_features():
     torch.testing.assert_close(out, out_uncached, rtol=1e-5, atol=1e-6)
 
 
-def test_long_prompt_warns_once(caplog):
+def test_long_prompt_warns_once_in_the_run_log():
+    from tests.models.weight_files import run_log
     enc = build()
     long_text = ' '.join(['lowering the brows'] * 40)
-    with caplog.at_level('WARNING'):
+    with run_log() as records:
         enc([long_text, long_text])
         enc([long_text])
-    assert sum('truncated' in r.message for r in caplog.records) == 1
+    cut = [r.getMessage() for r in records if 'is cut to' in r.getMessage()]
+    assert len(cut) == 1 and '(1 of the 1 distinct prompts encoded so far were cut)' in cut[0]
 
 
 # ---------------------------------------------------------------------------- DDP (gloo, 2 ranks)
@@ -216,3 +218,160 @@ def test_cached_feature_does_not_depend_on_the_batch_it_was_first_seen_in():
     for i, text in enumerate(texts):
         assert torch.equal(a[i], b[i]), (text, (a[i] - b[i]).abs().max().item())
     assert torch.equal(first(texts[:1]), first.encode(texts[:1]))  # = the prompt encoded alone
+
+
+# ------------------------------------------------------- the official weight files (fabricated)
+LONG_PROMPT = ('Key features of this micro-expression are a combination of raising the inner part '
+               'of the brows, raising the outer part of the brows and lowering the brows.')  # 33
+
+def _tower_keys():
+    """The 29 tensors of the tiny text tower (open_clip TextTransformer names)."""
+    return sorted(build().text.state_dict())
+
+
+def _load_line(records):
+    lines = [r.getMessage() for r in records
+             if r.getMessage().startswith('CLIPTextEncoder: loaded')]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_openai_torchscript_fp16_archive(tmp_path):
+    from tests.models.weight_files import openai_archive, run_log, tiny_clip
+    model = tiny_clip(quick_gelu=True)
+    path = str(tmp_path / 'ViT-B-16.pt')
+    saved = openai_archive(path, model)
+    with pytest.raises(RuntimeError, match=r"quick_gelu=False \(GELU\).*ViT-B-16\.pt' is OpenAI "
+                                           r'CLIP archive weights.*trained with QuickGELU'):
+        build(pretrained=path, quick_gelu=False).init_weights()
+    with run_log() as records:
+        enc = build(pretrained=path)  # quick_gelu=None: the archive says QuickGELU
+        enc.init_weights()
+    line = _load_line(records)  # in the run log (mmengine's logger)
+    report = enc.load_report
+    assert report.loaded == _tower_keys() and report.missing == []
+    text = set(_tower_keys())
+    assert set(report.unused) == {k for k in saved if k not in text}
+    assert {'logit_scale', 'input_resolution', 'context_length', 'vocab_size',
+            'visual.proj'} <= set(report.unused)
+    assert 'loaded 29/29' in line and 'source OpenAI CLIP archive' in line
+    assert 'activation QuickGELU' in line and 'file dtype float16, loaded as float32' in line
+    assert enc.quick_gelu and all(type(b.mlp.gelu).__name__ == 'QuickGELU'
+                                  for b in enc.text.transformer.resblocks)
+    ref = tiny_clip(quick_gelu=True)
+    ref.load_state_dict({k: v.float() for k, v in saved.items() if k in ref.state_dict()})
+    with torch.no_grad():
+        expected = ref.encode_text(open_clip.get_tokenizer('ViT-B-16')(PROMPTS))
+    torch.testing.assert_close(enc(PROMPTS), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('fmt', ['bin', 'safetensors'])
+def test_open_clip_laion_files_run_with_gelu(tmp_path, fmt):
+    from tests.models.weight_files import run_log, tiny_clip
+    model = tiny_clip(quick_gelu=False)
+    folder = tmp_path / 'CLIP-ViT-B-16-laion2B-s34B-b88K'
+    folder.mkdir()
+    path = str(folder / f'open_clip_pytorch_model.{fmt}')
+    state = model.state_dict()
+    if fmt == 'bin':
+        torch.save(state, path)
+    else:
+        from safetensors.torch import save_file
+        save_file({k: v.contiguous() for k, v in state.items()}, path)
+    # the config's QuickGELU would run LAION weights with the wrong activation: refused
+    with pytest.raises(RuntimeError, match=r'quick_gelu=True \(QuickGELU\).*open_clip LAION '
+                                           r'weights.*trained with GELU.*quick_gelu=False'):
+        build(pretrained=path, quick_gelu=True).init_weights()
+    with run_log() as records:
+        enc = build(pretrained=path)
+        enc.init_weights()
+    line = _load_line(records)
+    assert enc.load_report.loaded == _tower_keys() and enc.load_report.missing == []
+    assert set(enc.load_report.unused) == {k for k in state if k not in set(_tower_keys())}
+    assert "source open_clip LAION (its path names 'laion')" in line and 'activation GELU' in line
+    assert not enc.quick_gelu
+    with torch.no_grad():
+        expected = model.encode_text(open_clip.get_tokenizer('ViT-B-16')(PROMPTS))
+    torch.testing.assert_close(enc(PROMPTS), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_unknown_source_keeps_the_configured_activation_and_says_so(clip_file):
+    from tests.models.weight_files import run_log
+    _, path = clip_file  # tiny_clip.pt: neither its keys nor its name tell
+    with run_log() as records:
+        enc = build(pretrained=path, quick_gelu=True)
+        enc.init_weights()
+    assert enc.quick_gelu
+    assert 'activation QuickGELU (config; the file does not tell' in _load_line(records)
+
+
+def test_viclip_file_loads_zero_padded_as_the_authors_do(tmp_path):
+    from tests.models.weight_files import run_log, viclip_file
+    path = str(tmp_path / 'ViCLIP-B_InternVid-FLT-10M.pth')
+    saved = viclip_file(path)
+    with run_log() as records:
+        enc = build(pretrained=path)  # a 77-position tower (the arch's)
+        enc.init_weights()
+    line = _load_line(records)
+    report = enc.load_report
+    assert report.loaded == _tower_keys() and report.missing == []
+    assert set(report.unused) == {k for k in saved if not k.startswith('text_encoder.')}
+    assert 'temp' in report.unused
+    pos = enc.text.positional_embedding
+    assert pos.shape == (77, 32)
+    assert torch.equal(pos[:32], saved['text_encoder.positional_embedding'])
+    assert pos[32:].abs().sum() == 0  # positions 33-77 zero, as the authors pad
+    for key in _tower_keys():
+        if key != 'positional_embedding':
+            assert torch.equal(enc.text.state_dict()[key], saved['text_encoder.' + key]), key
+    assert 'source ViCLIP' in line and 'activation QuickGELU' in line
+    assert 'positional_embedding zero-padded 32 -> 77 positions' in line
+    # nothing is cut; a prompt that fits 32 positions gets the native tower's feature (the causal
+    # mask keeps the padded positions after its end token out of it)
+    native = build(pretrained=path, context_length=32)
+    native.init_weights()
+    assert native.load_report.loaded == _tower_keys()
+    torch.testing.assert_close(enc(PROMPTS), native(PROMPTS), rtol=1e-5, atol=1e-6)
+    assert enc.cut_prompts == (0, 3)
+    assert not torch.allclose(enc([LONG_PROMPT]), native([LONG_PROMPT]))
+
+
+def test_viclip_padding_is_the_only_leniency(tmp_path):
+    from tests.models.weight_files import viclip_file
+    path = str(tmp_path / 'viclip.pth')
+    saved = viclip_file(path)
+    broken = dict(saved)
+    del broken['text_encoder.ln_final.bias']
+    torch.save({'model': broken}, tmp_path / 'viclip_missing.pth')
+    with pytest.raises(RuntimeError, match=r"1 missing keys \['ln_final.bias'\]"):
+        build(pretrained=str(tmp_path / 'viclip_missing.pth')).init_weights()
+    with pytest.raises(RuntimeError, match=r'32-position text tower.*77 positions: set '
+                                           r'text_encoder\.context_length=32.*pad_positions'):
+        build(pretrained=path, pad_positions=False).init_weights()
+    with pytest.raises(RuntimeError, match=r'quick_gelu=False.*ViCLIP weights.*QuickGELU'):
+        build(pretrained=path, quick_gelu=False).init_weights()
+    wide = str(tmp_path / 'viclip_77.pth')
+    viclip_file(wide, positions=77)
+    with pytest.raises(RuntimeError, match=r'77-position text tower.*32 positions: set '
+                                           r'text_encoder\.context_length=77'):
+        build(pretrained=wide, context_length=32).init_weights()
+
+
+def test_native_32_position_tower_warns_with_a_count_of_cut_prompts(tmp_path):
+    from mer_clip.au import AUCode, au_prompt
+    from tests.models.weight_files import run_log, viclip_file
+    path = str(tmp_path / 'viclip.pth')
+    viclip_file(path)
+    enc = build(pretrained=path, context_length=32)
+    with run_log() as records:
+        enc.init_weights()
+        three_aus = [au_prompt([AUCode(1), AUCode(2), AUCode(4)], template_idx=t)
+                     for t in range(3)]  # 30, 33, 33 tokens
+        enc(three_aus)
+        enc(three_aus)  # seen: no new warning
+    assert 'a 32-position tower: prompts of more than 32 tokens are cut' in _load_line(records)
+    warnings = [r.getMessage() for r in records if r.levelname == 'WARNING']
+    assert len(warnings) == 2, warnings
+    assert '(1 of the 2 distinct prompts encoded so far were cut)' in warnings[0]
+    assert '(2 of the 3 distinct prompts encoded so far were cut)' in warnings[1]
+    assert enc.cut_prompts == (2, 3)
