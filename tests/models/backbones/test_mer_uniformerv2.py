@@ -158,3 +158,109 @@ def test_deepcopy_keeps_its_own_feature_hooks():
     assert not torch.allclose(a['local_tokens'], b['local_tokens'])
     assert torch.equal(a['local_tokens'], model(x)['local_tokens'])
     assert not model._parts and not twin._parts  # nothing kept between calls
+
+
+# ------------------------------------------------------- the official weight files (fabricated)
+def _own_keys(**kw):
+    return list(MODELS.build(tiny_uniformerv2_cfg(**kw)).state_dict())
+
+
+def _vit_keys():
+    return [k for k in _own_keys() if MERUniFormerV2._is_vit_key(k)]
+
+
+def _load_line(records, kind):
+    lines = [r.getMessage() for r in records
+             if r.getMessage().startswith(f'MERUniFormerV2 ({kind}): loaded')]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+@pytest.mark.parametrize('container', ['flat', 'model_state'])
+def test_opengvlab_pyth_keeps_its_final_layernorm(tmp_path, container):
+    from tests.models.weight_files import opengvlab_state, run_log
+    src = _tiny()
+    with torch.no_grad():
+        src.transformer.norm.weight.uniform_(0.5, 1.5)  # not the LayerNorm's init (ones)
+        src.transformer.norm.bias.uniform_(-0.5, 0.5)
+    state = opengvlab_state(src.state_dict())
+    path = tmp_path / 'uniformerv2_b16_sthv2_u16.pyth'  # OpenGVLab's SlowFast checkpoint
+    torch.save(state if container == 'flat' else {'model_state': state, 'epoch': 30}, path)
+    dst = MODELS.build(tiny_uniformerv2_cfg(pretrained=str(path)))
+    with run_log() as records:
+        dst.init_weights()
+    assert torch.equal(dst.transformer.norm.weight, src.transformer.norm.weight)
+    assert torch.equal(dst.transformer.norm.bias, src.transformer.norm.bias)
+    line = _load_line(records, 'UniFormerV2')
+    n = len(_own_keys())
+    assert f'loaded {n}/{n} tensors' in line and 'left at init 0: none' in line
+    assert ('unused in the file 2: backbone.transformer.proj.2.bias, '
+            'backbone.transformer.proj.2.weight;') in line  # OpenGVLab's classifier
+    assert 'backbone.transformer.proj.0.weight -> transformer.norm.weight' in line
+    report = dst.load_reports[-1]
+    assert report.missing == [] and sorted(report.loaded) == sorted(_own_keys())
+    x = _clips()
+    src.eval(), dst.eval()
+    assert torch.equal(src(x)[0], dst(x)[0])
+
+
+def test_mmaction_k710_checkpoint_with_fewer_global_blocks(tmp_path):
+    from tests.models.weight_files import run_log
+    k710 = _tiny(return_list=(3, ))  # one global UniBlock, the model below has two
+    path = tmp_path / 'uniformerv2-base-p16-res224_clip-kinetics710-pre_u8_kinetics710-rgb.pth'
+    torch.save({'state_dict': dict({f'backbone.{k}': v for k, v in k710.state_dict().items()},
+                                   **{'cls_head.fc_cls.weight': torch.zeros(710, 64),
+                                      'cls_head.fc_cls.bias': torch.zeros(710)}),
+                'meta': {}}, path)
+    dst = MODELS.build(tiny_uniformerv2_cfg(pretrained=str(path)))
+    with run_log() as records:
+        dst.init_weights()
+    line = _load_line(records, 'UniFormerV2')
+    assert 'transformer.dec.1.attn.in_proj_weight' in line and 'transformer.dpe.1.weight' in line
+    assert 'unused in the file 2: cls_head.fc_cls.bias, cls_head.fc_cls.weight' in line
+    report = dst.load_reports[-1]
+    own = _own_keys()
+    second = [k for k in own if k.startswith(('transformer.dec.1.', 'transformer.dpe.1.'))]
+    assert second and sorted(report.missing) == sorted(second)
+    assert sorted(report.loaded) == sorted(k for k in own if k not in second)
+    assert report.unused == ['cls_head.fc_cls.bias', 'cls_head.fc_cls.weight']
+
+
+def test_mmaction_clip_visual_file(tmp_path):
+    from tests.models.weight_files import run_log, tiny_clip
+    visual = tiny_clip(quick_gelu=True).visual.state_dict()  # mmaction's clipVisualEncoder: flat
+    path = tmp_path / 'vit-base-p16-res224_clip-rgb.pth'  # (its zoo name's hash is checked)
+    torch.save(visual, path)
+    dst = MODELS.build(tiny_uniformerv2_cfg(clip_pretrained=str(path)))
+    with run_log() as records:
+        dst.init_weights()
+    line = _load_line(records, 'CLIP ViT')
+    import hashlib
+    assert f'(sha256 {hashlib.sha256(path.read_bytes()).hexdigest()[:16]})' in line
+    assert 'inflated conv1.weight (64, 3, 8, 8) -> (64, 3, 3, 8, 8)' in line
+    assert 'transformer.dec.{0-1}.ln_1.weight' in line  # the global blocks keep their init
+    assert 'unused in the file 3: ln_post.bias, ln_post.weight, proj' in line
+    report = dst.load_reports[-1]
+    assert sorted(report.loaded) == sorted(_vit_keys())
+    assert sorted(report.missing) == sorted(k for k in _own_keys() if k not in _vit_keys())
+    assert report.unused == ['ln_post.bias', 'ln_post.weight', 'proj']
+
+
+def test_openai_torchscript_fp16_archive_as_clip_pretrained(tmp_path):
+    from tests.models.weight_files import openai_archive, run_log, tiny_clip
+    path = str(tmp_path / 'ViT-B-16.pt')
+    saved = openai_archive(path, tiny_clip(quick_gelu=True))
+    dst = MODELS.build(tiny_uniformerv2_cfg(clip_pretrained=path))
+    with run_log() as records:
+        dst.init_weights()
+    line = _load_line(records, 'CLIP ViT')
+    assert "prefix 'visual.'" in line and 'file dtype float16, loaded as float32' in line
+    report = dst.load_reports[-1]
+    assert sorted(report.loaded) == sorted(_vit_keys())
+    assert sorted(report.unused) == sorted(
+        k for k in saved if not (k.startswith('visual.') and k[len('visual.'):] in _vit_keys()))
+    assert {'visual.ln_post.weight', 'visual.proj', 'token_embedding.weight', 'logit_scale',
+            'input_resolution'} <= set(report.unused)
+    w = saved['visual.transformer.resblocks.2.attn.in_proj_weight']
+    assert torch.equal(dst.transformer.resblocks[2].attn.in_proj_weight, w.float())
+    assert torch.equal(dst.conv1.weight[:, :, 1], saved['visual.conv1.weight'].float())

@@ -19,6 +19,13 @@ Weights are read only from local files (``clip_pretrained`` for CLIP ViT visual 
 ``pretrained`` for a UniFormerV2 checkpoint such as the SSV2 one); MMAction2's URL-based CLIP
 download is never used. Files are read by :mod:`mer_clip.checkpoint`; mismatching files raise an
 error of its family (:class:`~mer_clip.checkpoint.CheckpointError`) naming the file and a few keys.
+Known layouts: mmaction recognizers (``backbone.``), mmaction's CLIP-visual files (no prefix),
+OpenAI / open_clip CLIP (``visual.``), the MER-CLIP authors' models (``vision_encoder.``), and
+OpenGVLab's own UniFormerV2 files (``.pyth``: ``backbone.``, flat or in ``model_state``), whose
+final LayerNorm ``transformer.proj.0`` is this model's ``transformer.norm`` (``proj.2``, their
+classifier, is not used). Each load is one line of the run log
+(:class:`~mer_clip.models.weight_load_report.WeightLoadReport`: file, sha256, tensors loaded,
+every model tensor left at its initialisation, every file tensor unused).
 
 Attention: the local UniBlocks call ``nn.MultiheadAttention(need_weights=False)``, which runs
 PyTorch's scaled-dot-product attention; the global UniBlocks attend with a single query (the video
@@ -32,11 +39,11 @@ import torch
 import torch.nn.functional as F
 from mmaction.models.backbones.uniformerv2 import UniFormerV2
 from mmaction.registry import MODELS
-from mmengine.logging import MMLogger, print_log
 from torch import Tensor
 
 from ...checkpoint import CheckpointMismatchError, CheckpointNotFoundError, few_keys
 from ...checkpoint import read_state_dict as _read_state_dict
+from ..weight_load_report import WeightLoadReport
 
 # The parts of UniFormerV2 that are a plain CLIP ViT: any vision checkpoint must provide them.
 _VIT_KEY_STARTS = ('conv1.', 'class_embedding', 'positional_embedding', 'ln_pre.')
@@ -45,6 +52,9 @@ _VIT_BLOCK_PARTS = ('.attn.', '.ln_1.', '.mlp.', '.ln_2.')
 # recognizers ('backbone.'), the MER-CLIP authors' models ('vision_encoder.'), OpenAI / open_clip
 # CLIP ('visual.'), and none (mmaction's extracted clipVisualEncoder files).
 _KNOWN_PREFIXES = ('backbone.', 'vision_encoder.', 'visual.', '')
+# OpenGVLab's UniFormerV2 (the official .pyth files) -> mmaction's names, after the prefix
+_OPENGVLAB_KEYS = {'transformer.proj.0.weight': 'transformer.norm.weight',
+                   'transformer.proj.0.bias': 'transformer.norm.bias'}
 
 
 def read_state_dict(path: str) -> Dict[str, Tensor]:
@@ -125,6 +135,7 @@ class MERUniFormerV2(UniFormerV2):
         self.out_channels = kwargs.get('n_dim', 768)
         self.t_down = self.transformer.T  # frames after the stem
         self._parts: Dict[str, Tensor] = {}
+        self.load_reports: List[WeightLoadReport] = []  # one per weight file loaded
         self.transformer.resblocks[-1].register_forward_hook(self._keep_local)
         self.transformer.dec[-1].register_forward_hook(self._keep_global)
 
@@ -187,19 +198,18 @@ class MERUniFormerV2(UniFormerV2):
         if self.mer_pretrained:
             self.load_uniformerv2(self.mer_pretrained)
 
-    def load_uniformerv2(self, path: str) -> None:
+    def load_uniformerv2(self, path: str) -> WeightLoadReport:
         """Load a UniFormerV2 checkpoint (all of its matching keys; shapes must match)."""
-        self._load(path, kind='UniFormerV2')
+        return self._load(path, kind='UniFormerV2')
 
-    def load_clip_vit(self, path: str) -> None:
+    def load_clip_vit(self, path: str) -> WeightLoadReport:
         """Load CLIP ViT visual weights (patch embedding inflated to 3D; global blocks kept)."""
-        self._load(path, kind='CLIP ViT')
+        return self._load(path, kind='CLIP ViT')
 
-    def _load(self, path: str, kind: str) -> None:
-        logger = MMLogger.get_current_instance()
+    def _load(self, path: str, kind: str) -> WeightLoadReport:
         src = read_state_dict(path)
         own = self.state_dict()
-        prefix, mapped = self._best_prefix(src, own)
+        prefix, mapped, origin = self._best_prefix(src, own)
         if not mapped:
             raise CheckpointMismatchError(
                 f'{path!r} ({kind}) has no key that matches MERUniFormerV2. Keys in the file: '
@@ -212,6 +222,10 @@ class MERUniFormerV2(UniFormerV2):
                 f'{path!r} ({kind}, prefix {prefix!r}) lacks {len(missing_vit)} of the '
                 f'{len(required)} ViT weights of MERUniFormerV2, e.g. {few_keys(missing_vit)}. '
                 f'Is it the right file? Keys in the file: {few_keys(src)}')
+        notes = [f'prefix {prefix!r}']
+        renamed = sorted(f'{origin[k]} -> {k}' for k in mapped if origin[k] != prefix + k)
+        if renamed:
+            notes.append("OpenGVLab's final LayerNorm mapped: " + ', '.join(renamed))
         bad_shapes = []
         for k, v in list(mapped.items()):
             target = own[k].shape
@@ -220,10 +234,10 @@ class MERUniFormerV2(UniFormerV2):
             if k == 'conv1.weight' and v.dim() == 4 and len(target) == 5 \
                     and v.shape == target[:2] + target[3:]:
                 mapped[k] = self._inflate_weight(v, target[2]).to(v.dtype)
-                logger.info(f'{kind}: inflated {k} {tuple(v.shape)} -> {tuple(target)}')
+                notes.append(f'inflated {k} {tuple(v.shape)} -> {tuple(target)} (centre frame)')
             elif k == 'positional_embedding' and v.dim() == 2 and v.shape[1] == target[1]:
                 mapped[k] = self._resize_pos_embed(v, target[0])
-                logger.info(f'{kind}: resized {k} {tuple(v.shape)} -> {tuple(target)}')
+                notes.append(f'resized {k} {tuple(v.shape)} -> {tuple(target)} (bicubic)')
             else:
                 bad_shapes.append(f'{k}: file {tuple(v.shape)} vs model {tuple(target)}')
         if bad_shapes:
@@ -231,13 +245,19 @@ class MERUniFormerV2(UniFormerV2):
                 f'{path!r} ({kind}) does not fit this MERUniFormerV2 configuration '
                 f'(width/layers/patch_size/kernel_size?): {"; ".join(bad_shapes[:5])}'
                 + (f' ... ({len(bad_shapes)} in all)' if len(bad_shapes) > 5 else ''))
+        dtypes = sorted({str(v.dtype).replace('torch.', '') for v in mapped.values()
+                         if v.is_floating_point()})
         self.load_state_dict(mapped, strict=False)
-        not_loaded = [k for k in own if k not in mapped]
-        print_log(
-            f'MERUniFormerV2: loaded {len(mapped)}/{len(own)} tensors from {kind} checkpoint '
-            f'{path!r} (prefix {prefix!r}); kept initialisation for {len(not_loaded)} '
-            f'(e.g. {few_keys(not_loaded, 4)}); ignored {len(src) - len(mapped)} file keys.',
-            logger='current')
+        notes.append(f'file dtype {"/".join(dtypes)}, loaded as '
+                     f'{str(self.conv1.weight.dtype).replace("torch.", "")}')
+        used = set(origin.values())
+        report = WeightLoadReport(
+            f'MERUniFormerV2 ({kind})', path, total=len(own), loaded=sorted(mapped),
+            missing=[k for k in own if k not in mapped],
+            unused=sorted(k for k in src if k not in used), notes=notes)
+        report.log()
+        self.load_reports.append(report)
+        return report
 
     @staticmethod
     def _is_vit_key(key: str) -> bool:
@@ -247,17 +267,30 @@ class MERUniFormerV2(UniFormerV2):
 
     @staticmethod
     def _best_prefix(src: Dict[str, Tensor], own: Dict[str, Tensor]
-                     ) -> Tuple[str, 'OrderedDict[str, Tensor]']:
-        """Strip the known prefix (after an optional 'module.') that matches most model keys."""
-        best_prefix, best = '', OrderedDict()
+                     ) -> Tuple[str, 'OrderedDict[str, Tensor]', Dict[str, str]]:
+        """Strip the known prefix (after an optional 'module.') that matches most model keys.
+
+        Returns ``(prefix, model key -> tensor, model key -> file key)``. OpenGVLab's UniFormerV2
+        keeps its final LayerNorm as ``transformer.proj.0`` (``proj`` = LayerNorm, Dropout,
+        Linear classifier); mmaction's, and this model's, is ``transformer.norm``: mapped.
+        """
+        best_prefix, best, best_origin = '', OrderedDict(), {}
         for outer in ('module.', ''):
             for prefix in _KNOWN_PREFIXES:
                 full = outer + prefix
-                mapped = OrderedDict((k[len(full):], v) for k, v in src.items()
-                                     if k.startswith(full) and k[len(full):] in own)
+                mapped, origin = OrderedDict(), {}
+                for k, v in src.items():
+                    if not k.startswith(full):
+                        continue
+                    key = k[len(full):]
+                    if key not in own and key in _OPENGVLAB_KEYS \
+                            and full + _OPENGVLAB_KEYS[key] not in src:  # a norm of its own wins
+                        key = _OPENGVLAB_KEYS[key]
+                    if key in own:
+                        mapped[key], origin[key] = v, k
                 if len(mapped) > len(best):
-                    best_prefix, best = full, mapped
-        return best_prefix, best
+                    best_prefix, best, best_origin = full, mapped, origin
+        return best_prefix, best, best_origin
 
     @staticmethod
     def _resize_pos_embed(pos: Tensor, num_tokens: int) -> Tensor:
