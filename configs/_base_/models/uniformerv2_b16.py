@@ -13,10 +13,12 @@
 # -------------------------------------------------------------------------------------------------
 # UniFormerV2-B/16 pretrained on Something-Something V2 (16 frames, temporal downsampling), from the
 # UniFormerV2 model zoo (github.com/OpenGVLab/UniFormerV2, MODEL_ZOO "Something-Something V2",
-# ViT-B/16, 16 frames); an mmaction-style checkpoint ('backbone.' keys), the official one
-# ('model_state' / 'backbone.') or a MER-CLIP checkpoint ('vision_encoder.') all load. The MER-CLIP
-# authors fine-tune SAMM / CASME II from their DFME-trained encoder: point this at such a checkpoint
-# to do the same.
+# ViT-B/16, 16 frames); an mmaction-style checkpoint ('backbone.' keys), the official OpenGVLab
+# .pyth ('backbone.' keys, flat or in 'model_state'; its final LayerNorm 'transformer.proj.0' is
+# loaded as 'transformer.norm', its SSV2 classifier 'transformer.proj.2' is not used) or a MER-CLIP
+# checkpoint ('vision_encoder.') all load. The MER-CLIP authors fine-tune SAMM / CASME II from their
+# DFME-trained encoder: point this at such a checkpoint to do the same. Each weight file is one line
+# of the run log: file, sha256, tensors loaded, every tensor left at init, every file tensor unused.
 uniformerv2_ssv2_ckpt = 'checkpoints/uniformerv2_b16_sthv2_u16.pth'
 # CLIP ViT-B/16 visual weights, loaded before the UniFormerV2 checkpoint (for when there is none):
 # OpenAI's ViT-B-16.pt (TorchScript), an open_clip state dict ('visual.' keys) or mmaction's
