@@ -46,3 +46,19 @@ def test_key_ids_are_stable_and_modes_checked():
 def test_without_process_group_nothing_is_gathered():
     x = torch.randn(3, 4)
     assert world_size() == 1 and gather_with_grad(x) is x
+
+
+@pytest.mark.parametrize('mode', ['multi_positive', 'mask', 'naive'])
+def test_float32_under_bf16_autocast(mode):
+    """Under bf16 autocast the loss is float32 and equals the float32 computation: the logit
+    matmul must not run in bf16 (it rounds logits of ~14 by up to 2^-4)."""
+    torch.manual_seed(0)
+    v = torch.nn.functional.normalize(torch.randn(8, 16), dim=-1)
+    t = torch.nn.functional.normalize(torch.randn(8, 16), dim=-1)
+    scale, ids = torch.tensor(1 / 0.07), key_ids([0, 0, 1, 2, 3, 4, 5, 6])
+    for a, b in ((v, t), (v.bfloat16(), t.bfloat16())):  # float32 or bf16 features
+        ref = contrastive_loss(a.float(), b.float(), scale, ids, mode)
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            out = contrastive_loss(a, b, scale, ids, mode)
+        assert out.dtype == torch.float32
+        torch.testing.assert_close(out, ref, rtol=1e-6, atol=1e-6)

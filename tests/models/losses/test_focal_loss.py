@@ -65,6 +65,19 @@ def test_float32_under_half_precision_logits():
     assert torch.allclose(half, ref, rtol=2e-2)
 
 
+@pytest.mark.parametrize('alpha', [None, [1.0, 2.0, 0.5, 3.0]])
+def test_float32_under_bf16_autocast(alpha):
+    """Under bf16 autocast the loss is float32 and the float32 computation of the same logits."""
+    torch.manual_seed(2)
+    logits, labels = torch.randn(16, 4) * 4, torch.randint(0, 4, (16, ))
+    for x in (logits, logits.bfloat16()):  # a bf16 classifier's logits, or float32 ones
+        ref = _build(alpha=alpha)(x.float(), labels)
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            out = _build(alpha=alpha)(x, labels)
+        assert out.dtype == torch.float32
+        torch.testing.assert_close(out, ref, rtol=1e-6, atol=1e-7)
+
+
 def test_gradient_flows():
     logits = torch.randn(4, 3, requires_grad=True)
     _build()(logits, torch.tensor([0, 1, 2, 0])).backward()

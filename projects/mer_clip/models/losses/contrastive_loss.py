@@ -85,10 +85,22 @@ def contrastive_loss(visual: Tensor,
     """Symmetric CLIP loss of L2-normalised (N, E) features, float32.
 
     ``group_ids`` (N,): samples with equal ids have the same content (see module docstring).
+    The inputs are cast to float32 and the loss computed with autocast off: under bf16 autocast
+    the (N, N) logit matmul would otherwise run in bf16, whose 8-bit mantissa rounds logits of
+    ~14 (scale 1/0.07) by up to 2^-4.
     """
     if duplicate_prompts not in DUPLICATE_MODES:
         raise ValueError(f'duplicate_prompts must be one of {DUPLICATE_MODES}, '
                          f'got {duplicate_prompts!r}')
+    with torch.autocast(device_type=visual.device.type, enabled=False):
+        return _contrastive_loss_fp32(
+            visual.float(), text.float(),
+            torch.as_tensor(logit_scale, device=visual.device).float(), group_ids,
+            duplicate_prompts)
+
+
+def _contrastive_loss_fp32(visual: Tensor, text: Tensor, logit_scale: Tensor,
+                           group_ids: Optional[Tensor], duplicate_prompts: str) -> Tensor:
     logits = logit_scale * visual @ text.t()  # (N, N), row i: clip i vs all texts
     n = logits.shape[0]
     eye = torch.eye(n, dtype=torch.bool, device=logits.device)

@@ -21,7 +21,8 @@ class SoftmaxFocalLoss(BaseWeightedLoss):
     ``gamma = 0`` it is exactly ``F.cross_entropy`` (with ``weight=alpha`` when given), including
     the ``'mean'`` reduction, which divides by the summed weights of the targets as cross-entropy
     does.
-    Computed in float32 whatever the dtype of the logits (mixed-precision training).
+    Computed in float32 with autocast off, whatever the dtype of the logits and the surrounding
+    autocast (mixed-precision training).
 
     Args:
         gamma (float): focusing parameter; the paper uses 2.
@@ -53,8 +54,13 @@ class SoftmaxFocalLoss(BaseWeightedLoss):
             self.alpha = None
 
     def _forward(self, cls_score: torch.Tensor, label: torch.Tensor, **kwargs) -> torch.Tensor:
-        """cls_score: (B, K) logits; label: (B,) class indices or (B, K) soft targets."""
-        logits = cls_score.float()
+        """cls_score: (B, K) logits; label: (B,) class indices or (B, K) soft targets.
+
+        Float32 with autocast off, whatever the caller's precision (see the class docstring)."""
+        with torch.autocast(device_type=cls_score.device.type, enabled=False):
+            return self._focal_fp32(cls_score.float(), label)
+
+    def _focal_fp32(self, logits: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
         num_classes = logits.size(-1)
         if self.alpha is not None and self.alpha.numel() != num_classes:
             raise ValueError(f'SoftmaxFocalLoss: alpha has {self.alpha.numel()} class weights but '
