@@ -109,11 +109,41 @@ def test_amp_optim_wrapper_needs_cuda_in_mmengine():
         build_optim_wrapper(model, Config.fromfile(AMP).optim_wrapper)
 
 
+def test_bf16_wrapper_does_not_scale_the_loss(monkeypatch):
+    """mmengine's AmpOptimWrapper always builds a GradScaler; the config builds it disabled (as it
+    would be on a GPU machine, where 'dynamic' scaled by 2^16 and skipped overflowing steps), so
+    backward and step are those of the float32 OptimWrapper: the same gradients, the same step."""
+    import mmengine.optim.optimizer.amp_optimizer_wrapper as amp_mod
+    monkeypatch.setattr(amp_mod, 'is_cuda_available', lambda: True)
+    # GradScaler disables itself without CUDA; pretend it is there, as on the GPU machine
+    monkeypatch.setattr(torch.cuda.amp.common, 'amp_definitely_not_available', lambda: False)
+    cfg = Config.fromfile(AMP).optim_wrapper
+    models = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        models.append(torch.nn.Linear(4, 3))
+    amp = build_optim_wrapper(models[0], cfg)
+    assert not amp.loss_scaler.is_enabled()
+    plain_cfg = cfg.copy()
+    for key in ('dtype', 'loss_scale'):
+        plain_cfg.pop(key)
+    plain_cfg.type = 'OptimWrapper'
+    plain = build_optim_wrapper(models[1], plain_cfg)
+    x = torch.randn(5, 4)
+    for wrapper, model in ((amp, models[0]), (plain, models[1])):
+        wrapper.backward((model(x) ** 2).mean() * 1e3)  # large enough to be clipped (20)
+    assert torch.equal(models[0].weight.grad, models[1].weight.grad)  # not scaled
+    for wrapper in (amp, plain):
+        wrapper.step()  # clipping, then AdamW
+    assert torch.equal(models[0].weight, models[1].weight)
+    assert amp.state_dict()['loss_scaler'] == {}
+
+
 def test_train_step_through_amp_optim_wrapper(monkeypatch):
     """The config's AmpOptimWrapper (bf16) drives model.train_step as the runner does. On a
     CPU-only machine mmengine refuses to build it, so its device check is patched: then its
-    GradScaler is inactive (CUDA's, disabled without CUDA; bf16 needs no scaling anyway) and
-    optim_context autocasts on the CPU in bf16 - the same code path as on a GPU."""
+    (disabled) GradScaler passes through and optim_context autocasts on the CPU in bf16 - the same
+    code path as on a GPU."""
     import mmengine.optim.optimizer.amp_optimizer_wrapper as amp_mod
     if not torch.cuda.is_available():
         monkeypatch.setattr(amp_mod, 'is_cuda_available', lambda: True)
@@ -150,6 +180,7 @@ def test_real_dataset_configs_train_in_bf16(path):
     cfg = Config.fromfile(path)
     ow = cfg.optim_wrapper
     assert (ow.type, ow.dtype) == ('AmpOptimWrapper', 'bfloat16'), path
+    assert ow.loss_scale == dict(enabled=False), path  # bf16: no loss scaling
     assert ow.optimizer.type == 'AdamW' and ow.clip_grad.max_norm == 20  # the paper schedule
 
 
@@ -158,3 +189,44 @@ def test_real_dataset_configs_train_in_bf16(path):
     'baselines/linear-head_uniformerv2-tiny_1xb8-20e_synthetic-3cls.py'])
 def test_tiny_synthetic_configs_stay_fp32(name):
     assert Config.fromfile(osp.join(CONFIGS, name)).optim_wrapper.type == 'OptimWrapper'
+
+
+@pytest.mark.slow
+def test_paper_size_model_forward_backward_in_cpu_bf16():
+    """The paper's model (UniFormerV2-B/16 + emotion head + alignment, as the SAMM 5-class config
+    builds it; random weights: the files are not here) takes a training forward/backward step of
+    one 16 x 224 x 224 clip under CPU bf16 autocast: finite losses and gradients, float32 master
+    gradients. About 30 s and 4 GB on 1 CPU thread. With one clip the contrastive loss is 0 by
+    construction (a single pair); its bf16 path is checked on the tiny model above."""
+    cfg = Config.fromfile(osp.join(CONFIGS, 'mer-clip_uniformerv2-b16_2xb8-55e_samm-5cls.py'))
+    cfg.model.backbone.pretrained = None
+    cfg.model.backbone.clip_pretrained = None
+    cfg.model.text_encoder.pretrained = None
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    model.train()
+    assert (cfg.num_frames, cfg.input_size, model.backbone.out_channels) == (16, 224, 768)
+    aus = [AUCode(1), AUCode(2), AUCode(4)]
+    meta = dict(sample_id='s0', au_prompt=au_prompt(aus, 1), au_key=au_key(aus), onset_index=0)
+    samples = [ActionDataSample(metainfo=meta).set_gt_label(2)]
+    clip = torch.randn(1, 3, 16, 224, 224, generator=torch.Generator().manual_seed(0))
+    bf16 = []
+    hook = model.backbone.transformer.resblocks[5].mlp.c_fc.register_forward_hook(
+        lambda m, i, o: bf16.append(o.dtype))
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        losses = model(clip, samples, mode='loss')
+    hook.remove()
+    assert bf16 == [torch.bfloat16]
+    for key in ('loss_cls', 'loss_clip', 'cls_raw', 'clip_raw'):
+        assert losses[key].dtype == torch.float32 and torch.isfinite(losses[key]), key
+    assert losses['cls_raw'] > 0
+    sum(v for k, v in losses.items() if k.startswith('loss')).backward()
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    assert trainable and not any(n.startswith('text_encoder.') for n, _ in trainable)
+    no_grad = [n for n, p in trainable if p.grad is None]
+    assert not no_grad, no_grad[:5]
+    bad = [n for n, p in trainable if p.grad.dtype != torch.float32
+           or not torch.isfinite(p.grad).all()]
+    assert not bad, bad[:5]
+    assert model.backbone.conv1.weight.grad.abs().sum() > 0
