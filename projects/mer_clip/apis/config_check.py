@@ -140,13 +140,15 @@ def _named_parameters(sig: inspect.Signature, skip: int = 0) -> Tuple[List[str],
 
 @functools.lru_cache(maxsize=None)
 def accepted_arguments(obj) -> Optional[FrozenSet[str]]:
-    """The keyword arguments ``obj(**kwargs)`` accepts; None when it takes any (``**kwargs`` not
-    only passed on to a base class, or no signature)."""
+    """The keyword arguments ``obj(**kwargs)`` accepts (a class, or a function: ``self`` of an
+    unbound method left out); None when it takes any (``**kwargs`` not only passed on to a base
+    class, or no signature)."""
     if not inspect.isclass(obj):
         try:
-            names, var_kw = _named_parameters(inspect.signature(obj))
+            sig = inspect.signature(obj)
         except (TypeError, ValueError):
             return None
+        names, var_kw = _named_parameters(sig, skip=int(next(iter(sig.parameters), '') == 'self'))
         return None if var_kw else frozenset(names)
     import torch
     names = set()
@@ -208,13 +210,17 @@ class _Checker:
         except Exception:  # unknown type: the build itself says so, naming the registry
             return None
 
-    def keys(self, cfg: dict, path: str, accepted: Iterable[str], owner: str = '') -> None:
-        """Every key of ``cfg`` must be in ``accepted`` (or allowed by the user)."""
-        accepted = set(accepted)
+    def keys(self, cfg: dict, path: str, accepted: Optional[Iterable[str]], owner: str = '',
+             extra: Iterable[str] = ()) -> None:
+        """Every key of ``cfg`` must be in ``accepted`` or ``extra`` (or allowed by the user);
+        ``accepted`` None: anything is (a signature that cannot be checked)."""
+        if accepted is None:
+            return
+        accepted = set(accepted).union(extra)
         for key in cfg:
             if key in accepted or key in BUILD_KEYS or f'{path}.{key}' in self.allowed:
                 continue
-            hint = _close(key, accepted)
+            hint = _close(str(key), accepted)
             if hint:
                 hint = f"; did you mean {hint!r}?"
             else:
@@ -229,9 +235,8 @@ class _Checker:
         if not isinstance(cfg, dict):
             return None
         cls = self.resolve(registry, cfg.get('type', default_type))
-        accepted = None if cls is None else accepted_arguments(cls)
-        if accepted is not None:
-            self.keys(cfg, path, accepted | set(extra), getattr(cls, '__name__', ''))
+        if cls is not None:
+            self.keys(cfg, path, accepted_arguments(cls), getattr(cls, '__name__', ''), extra)
         return cls
 
     # ------------------------------------------------------------------------------ sections
@@ -240,7 +245,7 @@ class _Checker:
             self.built(cfg, path, 'MODELS')
         if isinstance(cfg, dict):
             for key, value in cfg.items():
-                if not key.endswith('_cfg'):  # init_cfg, norm_cfg: mmcv's builders, own keys
+                if not str(key).endswith('_cfg'):  # init_cfg, norm_cfg: mmcv's builders
                     self.model(value, f'{path}.{key}')
         elif isinstance(cfg, (list, tuple)):
             for i, value in enumerate(cfg):
@@ -270,8 +275,8 @@ class _Checker:
         if not isinstance(cfg, dict):
             return
         from torch.utils.data import DataLoader
-        self.keys(cfg, path, accepted_arguments(DataLoader)
-                  | {'num_batch_per_epoch', 'disable_subprocess_warning'}, 'DataLoader')
+        self.keys(cfg, path, accepted_arguments(DataLoader), 'DataLoader',
+                  ('num_batch_per_epoch', 'disable_subprocess_warning'))  # read by the Runner
         for key in ('sampler', 'batch_sampler'):
             self.built(cfg.get(key), f'{path}.{key}', 'DATA_SAMPLERS')
         self.dataset(cfg.get('dataset'), f'{path}.dataset')
@@ -345,15 +350,14 @@ class _Checker:
         from mmengine.runner import Runner
         from mmengine.utils.dl_utils import set_multi_processing
         if isinstance(cfg.get('randomness'), dict):
-            self.keys(cfg['randomness'], 'randomness', accepted_arguments(Runner.set_randomness)
-                      - {'self'}, 'Runner.set_randomness')
+            self.keys(cfg['randomness'], 'randomness', accepted_arguments(Runner.set_randomness),
+                      'Runner.set_randomness')
         env = cfg.get('env_cfg')
         if isinstance(env, dict):
             self.keys(env, 'env_cfg', ENV_KEYS, 'Runner.setup_env')
             if isinstance(env.get('mp_cfg'), dict):
-                self.keys(env['mp_cfg'], 'env_cfg.mp_cfg',
-                          accepted_arguments(set_multi_processing) - {'distributed'},
-                          'set_multi_processing')
+                self.keys(env['mp_cfg'], 'env_cfg.mp_cfg', accepted_arguments(
+                    set_multi_processing), 'set_multi_processing')
 
 
 # ---------------------------------------------------------------------------------- top level
