@@ -140,6 +140,14 @@ def test_a_nested_typo_in_the_file_and_several_at_once(tmp_path):
                            "'max_epochs'?")
 
 
+def test_a_typo_shared_by_the_dataloaders_is_named_once(tmp_path):
+    cfg = _child(tmp_path, "_ds = dict(loso_subjet='s01')\ntrain_dataloader = dict(dataset=_ds)\n"
+                 'val_dataloader = dict(dataset=_ds)\ntest_dataloader = val_dataloader\n')
+    assert _error(cfg) == (f'{cfg}: train_dataloader.dataset (and val_dataloader.dataset, '
+                           "test_dataloader.dataset): unexpected 'loso_subjet'; did you mean "
+                           "'loso_subject'?")
+
+
 def test_an_argument_with_no_close_name_lists_what_the_class_takes():
     msg = _error(SYNTHETIC, ['model.align_head.zzz=1'])
     assert "model.align_head: unexpected 'zzz' (AUTextAlignHead takes " in msg

@@ -198,7 +198,7 @@ class _Checker:
         self.cfg = cfg
         self.allowed = allowed
         self.registries = _registries(cfg.get('default_scope') or None)
-        self.problems: List[str] = []
+        self.problems: Dict[str, List[str]] = {}  # problem -> the paths that have it
 
     def resolve(self, registry: str, obj_type):
         if callable(obj_type):
@@ -227,7 +227,7 @@ class _Checker:
                 names = sorted(a for a in accepted if not a.startswith('_'))
                 hint = (f" ({owner + ' ' if owner else ''}takes {', '.join(names[:12])}"
                         f"{', ...' if len(names) > 12 else ''})")
-            self.problems.append(f'{path}: unexpected {key!r}{hint}')
+            self.problems.setdefault(f'unexpected {key!r}{hint}', []).append(path)
 
     def built(self, cfg, path: str, registry: str, extra: Sequence[str] = (),
               default_type: Optional[str] = None):
@@ -343,7 +343,9 @@ class _Checker:
             self.each(visualizer.get('vis_backends'), 'visualizer.vis_backends', 'VISBACKENDS')
         self.built(cfg.get('log_processor'), 'log_processor', 'LOG_PROCESSORS')
         self.plain(cfg)
-        return self.problems
+        # one line per problem: the dataloaders often share a dataset (and its typo)
+        return [f"{paths[0]}{' (and ' + ', '.join(paths[1:]) + ')' if paths[1:] else ''}: {p}"
+                for p, paths in self.problems.items()]
 
     def plain(self, cfg) -> None:
         """The plain dicts the Runner reads: randomness, env_cfg (and its mp_cfg)."""
