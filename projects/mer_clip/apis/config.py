@@ -3,6 +3,8 @@
 ``tools/train.py``, ``tools/test.py`` and the LOSO runner (:mod:`mer_clip.loso`) read their config
 through :func:`load_config`, so an option means the same in each of them; the two tools declare
 those options with :func:`add_config_arguments` and read them with :func:`config_from_args`.
+:func:`load_config` also validates the config before anything trains
+(:func:`~mer_clip.apis.config_check.check_config`: misspelt keys, the head's class count).
 """
 import argparse
 import os
@@ -13,6 +15,7 @@ from mmengine.config import Config
 
 from ..datasets.protocol import apply_fold, set_fold
 from ..utils.config import parse_cfg_options, set_dataset_option
+from .config_check import check_config
 
 
 def apply_cfg_options(cfg, options: Optional[Sequence[str]]) -> None:
@@ -39,15 +42,21 @@ def apply_cfg_options(cfg, options: Optional[Sequence[str]]) -> None:
 
 def load_config(config: str, cfg_options: Optional[Sequence[str]] = None, *,
                 loso_subject: Optional[Any] = None, fold_key: Optional[str] = None,
-                held_out: Optional[Any] = None, strict_labels: bool = False) -> Config:
+                held_out: Optional[Any] = None, strict_labels: bool = False,
+                check: bool = True) -> Config:
     """``config`` with ``--cfg-options``, then the tools' fold options (``--loso-subject S`` or
     ``[--fold-key K] --held-out V``, :func:`~mer_clip.datasets.protocol.apply_fold`) and
-    ``--strict`` (an unknown emotion label is an error) applied."""
+    ``--strict`` (an unknown emotion label is an error) applied; with ``check``, validated
+    (:func:`~mer_clip.apis.config_check.check_config`, a ``ConfigError`` naming the key)."""
     cfg = Config.fromfile(config)
+    file_keys = list(cfg.keys())
     apply_cfg_options(cfg, cfg_options)
     apply_fold(cfg, loso_subject, fold_key, held_out)
     if strict_labels:
         set_dataset_option(cfg, 'strict_labels', True)
+    if check:
+        option_keys = [opt.partition('=')[0].split('.')[0].strip() for opt in cfg_options or []]
+        check_config(cfg, source=config, file_keys=file_keys, option_keys=option_keys)
     return cfg
 
 
