@@ -20,8 +20,9 @@ def run(argv=None):
     p.add_argument('in_file', help='training checkpoint (.pth)')
     p.add_argument('out_prefix', help='output path without the "-<hash>.pth" suffix')
     p.add_argument('--trust-input', action='store_true',
-                   help='load the input with weights_only=False (only for checkpoints you made '
-                   'or trust; needed when it holds objects other than weights)')
+                   help='load the input with weights_only=False, which runs any code the file '
+                   'carries: only for a file you made yourself, never for one the safe reader '
+                   'refused for the functions it references')
     add_debug_argument(p)
     args = p.parse_args(argv)
     path, digest = publish_checkpoint(args.in_file, args.out_prefix, args.trust_input)

@@ -110,8 +110,8 @@ def publish_checkpoint(in_file: str, out_prefix: str, trust_input: bool = False)
         except Exception as e:  # noqa: BLE001 - torch's messages do not name the file
             raise CheckpointFormatError(f'{in_file}: not a readable PyTorch checkpoint '
                                         f'({type(e).__name__}: {e})') from None
-    else:
-        checkpoint = read_checkpoint(in_file)
+    else:  # weights-only; a trainer's settings (argparse.Namespace, ConfigDict) become plain meta
+        checkpoint = read_checkpoint(in_file, allow_plain_data=True)
     if not isinstance(checkpoint, dict) or 'state_dict' not in checkpoint:
         raise ValueError(f'{in_file} is not an mmengine checkpoint (no state_dict)')
     try:
