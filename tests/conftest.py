@@ -26,6 +26,29 @@ def synthetic_root(tmp_path_factory):
     return str(root)
 
 
+@pytest.fixture
+def file_size_limit():
+    """``with file_size_limit(n):`` files written inside cannot grow past ``n`` bytes: a real
+    ``EFBIG`` (``[Errno 27] File too large``) from write(), as with ``ulimit -f`` (RLIMIT_FSIZE;
+    SIGXFSZ ignored so that the write fails instead of the process)."""
+    import contextlib
+    import resource
+    import signal
+
+    @contextlib.contextmanager
+    def limit(nbytes: int):
+        old = resource.getrlimit(resource.RLIMIT_FSIZE)
+        handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, old[1]))
+        try:
+            yield
+        finally:
+            resource.setrlimit(resource.RLIMIT_FSIZE, old)
+            signal.signal(signal.SIGXFSZ, handler)
+
+    return limit
+
+
 def pytest_configure(config):
     # keep the 2-core CI machine responsive: one intra-op thread per test process
     os.environ.setdefault('OMP_NUM_THREADS', '1')

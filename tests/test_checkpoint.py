@@ -107,6 +107,118 @@ def test_payload_refused_whatever_the_environment_says(tmp_path, force_unsafe_en
     assert not marker.exists()
 
 
+
+class _Import:
+    def __reduce__(self):
+        return (__import__, ('os', ))
+
+
+class _GetAttr:
+    """Unpickled: ``getattr(obj, name)``."""
+
+    def __init__(self, obj, name):
+        self.obj, self.name = obj, name
+
+    def __reduce__(self):
+        return (getattr, (self.obj, self.name))
+
+    def __call__(self, *args):  # the pickler wants the first item of a reduce to be callable
+        pass
+
+
+class _Call:
+    def __init__(self, func, *args):
+        self.func, self.args = func, args
+
+    def __reduce__(self):
+        return (self.func, self.args)
+
+
+TRAINING_CHECKPOINT = """
+import sys, torch
+from mmengine.logging import MessageHub
+hub = MessageHub.get_instance('resaved')
+hub.update_scalar('train/loss', 0.5)
+hub.update_scalar('train/loss', 1.5)
+ckpt = dict(meta=dict(epoch=1), state_dict={'w': torch.ones(3)}, message_hub=hub.state_dict())
+torch.save(ckpt, sys.argv[1])
+torch.save(ckpt, sys.argv[2], _use_new_zipfile_serialization=False)
+assert 'mer_clip' not in sys.modules
+"""
+
+
+def test_training_checkpoint_saved_without_mer_clip_loads_in_both_formats(tmp_path):
+    """mmengine's own HistoryBuffer.__getstate__ (no mer_clip imported: a plain mmengine run, or
+    a checkpoint loaded and saved again by plain torch) pickles getattr(HistoryBuffer, 'mean')...;
+    such a file was refused as unsafe ('GLOBAL getattr'), the old format too."""
+    import subprocess
+    import sys
+    new, old = str(tmp_path / 'new.pth'), str(tmp_path / 'old.pth')
+    subprocess.run([sys.executable, '-c', TRAINING_CHECKPOINT, new, old], check=True)
+    assert not zipfile.is_zipfile(old)
+    for path in (new, old):
+        assert read_checkpoint(path, verify=False) is not None  # sidecar-less: not 'verified'
+        ckpt = read_checkpoint(path)
+        hist = ckpt['message_hub']['log_scalars']['train/loss']
+        assert hist.mean() == pytest.approx(1.0) and hist.current() == pytest.approx(1.5)
+        assert torch.equal(read_state_dict(path)['w'], torch.ones(3))
+
+
+@pytest.mark.parametrize('new_format', [True, False], ids=['zip', 'old-format'])
+def test_getattr_to_os_system_is_refused(tmp_path, force_unsafe_env, new_format):
+    """getattr is allowed only as the message hub uses it; the unpatched-checkpoint fix must not
+    let a file reach os.system through it."""
+    marker = tmp_path / 'code_ran'
+    from mmengine.logging import HistoryBuffer
+    attacks = {  # getattr(__import__('os'), 'system')('touch ...')
+        'import': _Call(_GetAttr(_Import(), 'system'), f'touch {marker}'),
+        # only getattr and allowed globals: HistoryBuffer.mean.__globals__ (numpy, os, ...)
+        'globals': _GetAttr(_GetAttr(HistoryBuffer, 'mean'), '__globals__')}
+    for name, attack in attacks.items():
+        path = str(tmp_path / f'{name}.pth')
+        torch.save({'state_dict': _sd(), 'meta': {'x': attack}}, path,
+                   _use_new_zipfile_serialization=new_format)
+        with pytest.raises(UnsafeCheckpointError) as e:
+            read_checkpoint(path)
+        msg = str(e.value)
+        assert msg.startswith(f'{path} references functions or classes outside the allow-list')
+        assert "'builtins.getattr'" in msg and 'Do not load it' in msg
+        assert ('builtins.__import__' in msg if name == 'import' else
+                "refused getattr(a function, '__globals__')" in msg), msg
+        assert 'python tools/publish_model.py' not in msg  # no advice that would run it
+    assert not marker.exists()
+
+
+def test_refusal_advice_never_runs_the_payload(tmp_path):
+    """The refusal used to advise ``publish_model.py ... --trust-input`` for every file, which
+    unpickles it in full: for a payload, that runs it."""
+    import argparse
+    from mer_clip.apis.checkpoint import publish_checkpoint
+    marker = tmp_path / 'code_ran'
+    evil = str(tmp_path / 'evil.pth')
+    torch.save({'state_dict': _sd(), 'meta': {'x': Payload(str(marker))}}, evil)
+    with pytest.raises(UnsafeCheckpointError) as e:
+        read_checkpoint(evil)
+    msg = str(e.value)
+    assert "['posix.system']" in msg or "['nt.system']" in msg
+    assert 'Do not load it' in msg and 'python tools/publish_model.py' not in msg
+    with pytest.raises(UnsafeCheckpointError):  # nor does publishing it (without --trust-input)
+        publish_checkpoint(evil, str(tmp_path / 'zoo' / 'evil'))
+    assert not marker.exists()
+
+    # plain data of another trainer's settings: re-published weights-only, no --trust-input
+    hparams = str(tmp_path / 'hparams.pth')
+    torch.save({'state_dict': _sd(), 'meta': {'args': argparse.Namespace(lr=0.1, name='x')}},
+               hparams, _use_new_zipfile_serialization=False)
+    with pytest.raises(UnsafeCheckpointError) as e:
+        read_checkpoint(hparams)
+    msg = str(e.value)
+    assert "['argparse.Namespace']" in msg and 'plain-data classes' in msg
+    assert f'python tools/publish_model.py {hparams} OUT_PREFIX\n' in msg
+    assert '--trust-input' not in msg
+    out, _ = publish_checkpoint(hparams, str(tmp_path / 'zoo' / 'm'))
+    assert read_checkpoint(out)['meta'] == {'args': {'lr': 0.1, 'name': 'x'}}
+
 def test_mmengine_runner_loading_goes_through_the_reader(tmp_path, force_unsafe_env):
     """Runner.load_checkpoint / Runner.resume (tools/test.py, train.py --resume, loso folds) call
     mmengine's _load_checkpoint; with the variable set, mmengine's own loader ran the payload."""

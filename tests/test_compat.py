@@ -58,6 +58,20 @@ def test_foreign_pickled_object_is_still_refused():
         torch.load(buf, weights_only=True)
 
 
+
+def test_history_buffer_getattr_returns_only_the_statistics_functions():
+    """What an mmengine checkpoint written without the HistoryBuffer patch may call while it is
+    unpickled (item 2); a getattr that reaches anything else is refused."""
+    import pickle
+
+    from mmengine.logging import HistoryBuffer
+    for name in compat.HISTORY_BUFFER_STATISTICS:
+        assert compat.history_buffer_getattr(HistoryBuffer, name) is getattr(HistoryBuffer, name)
+    for obj, name in ((HistoryBuffer, '__init__'), (HistoryBuffer, 'register_statistics'),
+                      (HistoryBuffer.mean, '__globals__'), (os, 'system'), (torch, 'load')):
+        with pytest.raises(pickle.UnpicklingError, match=r'refused getattr\('):
+            compat.history_buffer_getattr(obj, name)
+
 DDP_SCRIPT = textwrap.dedent('''
     import os, torch
     import mer_clip  # noqa

@@ -9,11 +9,13 @@ file (0-based frame indices). The checkpoint is loaded with weights_only=True (a
 model-zoo file is checked against the hash in its name).
 """
 import argparse
+import sys
 
 from mer_clip.apis import inference_me_clip, init_recognizer, retrieve_aus
+from mer_clip.utils.cli import add_debug_argument, run_tool
 
 
-def main(argv=None):
+def run(argv=None):
     p = argparse.ArgumentParser(description='MER-CLIP demo: emotion + AU retrieval for one clip')
     p.add_argument('config')
     p.add_argument('checkpoint', help='checkpoint path or URL')
@@ -26,6 +28,7 @@ def main(argv=None):
     p.add_argument('--combinations', type=int, default=1,
                    help='also score AU combinations of up to this many AUs')
     p.add_argument('--device', default='cpu')
+    add_debug_argument(p)
     args = p.parse_args(argv)
 
     model = init_recognizer(args.config, args.checkpoint, device=args.device)
@@ -47,5 +50,10 @@ def main(argv=None):
               f"{r['description']}")
 
 
+def main(argv=None) -> int:
+    """The demo; a missing or unusable checkpoint, config or clip is one line (utils.cli)."""
+    return run_tool(run, argv)
+
+
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

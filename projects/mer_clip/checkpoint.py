@@ -11,10 +11,13 @@ run only from a checkpoint that :func:`verify_checkpoint` finds complete.
 What reading guarantees, whatever ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` says:
 
 - **Safe unpickling.** ``torch.load(weights_only=True)`` is always passed explicitly (torch lets the
-  variable override only an *unset* ``weights_only``), after a static scan of the pickle that
-  refuses any global outside torch's allow-list and the mmengine / numpy objects that
-  :mod:`mer_clip.compat` allow-lists (:class:`UnsafeCheckpointError`, listing them). Nothing from
-  the file runs.
+  variable override only an *unset* ``weights_only``), after a static scan of the pickle (zip and
+  old format) that refuses any global outside torch's allow-list and the mmengine / numpy objects
+  that :mod:`mer_clip.compat` allow-lists (:class:`UnsafeCheckpointError`, listing them). Nothing
+  from the file runs. One exception, in one form: mmengine's message hub in a checkpoint written
+  without mer_clip holds ``getattr(HistoryBuffer, 'mean')``; such a file may call
+  :func:`mer_clip.compat.history_buffer_getattr`, which allows exactly that. A refusal never
+  suggests loading the file in full (``publish_model.py --trust-input``): that would run it.
 - **Formats.** ``torch.save`` zip files, old (pre-1.6, non-zip) ``torch.save`` files (read by the
   same weights-only unpickler), ``.safetensors``, and TorchScript archives such as OpenAI's CLIP
   ``ViT-B-16.pt`` (their ``state_dict()``; no TorchScript code is run).
@@ -28,6 +31,7 @@ What reading guarantees, whatever ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` says:
 - **Errors.** One family, :class:`CheckpointError` (a ``RuntimeError``); every message starts with
   the file and, where keys matter, shows some of them.
 """
+import contextlib
 import glob
 import hashlib
 import io
@@ -188,26 +192,104 @@ def is_complete_checkpoint(path: str) -> bool:
 
 
 # ----------------------------------------------------------------------------------------- reading
+#: ``getattr`` as a pickle names it: allowed only as :func:`mer_clip.compat.history_buffer_getattr`
+GETATTR = 'builtins.getattr'
+#: plain-data classes of other trainers' settings: refused by the reader, but
+#: ``tools/publish_model.py`` reads them (``allow_plain_data``, still weights-only) into plain meta
+PLAIN_DATA_CLASSES = ('argparse.Namespace', 'mmengine.config.config.ConfigDict')
+
+
+def plain_data_classes() -> list:
+    """The classes named in :data:`PLAIN_DATA_CLASSES`."""
+    import argparse
+
+    from mmengine.config import ConfigDict
+    return [argparse.Namespace, ConfigDict]
+
+
 def unsafe_globals(path: str) -> list:
-    """Globals in a zip checkpoint's pickle that ``weights_only=True`` would not allow.
+    """Globals in a checkpoint's pickle that ``weights_only=True`` would not allow.
 
-    A static scan (nothing is unpickled); torch's allow-list plus what was added with
-    ``torch.serialization.add_safe_globals`` (mer_clip.compat adds mmengine's message-hub objects).
+    A static scan (nothing is unpickled) of zip and old-format files; torch's allow-list plus what
+    was added with ``torch.serialization.add_safe_globals`` (mer_clip.compat adds mmengine's
+    message-hub objects). ``[]`` also when the file cannot be scanned (see :func:`scan_globals`).
     """
-    get = getattr(torch.serialization, 'get_unsafe_globals_in_checkpoint', None)
-    if get is None or not _is_zip(path):  # old format: the weights-only unpickler refuses them
-        return []
-    return sorted(get(path))
+    return scan_globals(path) or []
 
 
-def _refuse(path: str, found) -> UnsafeCheckpointError:
+def scan_globals(path: str) -> Optional[list]:
+    """:func:`unsafe_globals`, or None when the pickle cannot be scanned statically (damaged,
+    pickle opcodes torch's scanner does not know): the weights-only unpickler then refuses
+    whatever it does not allow as it meets it."""
+    try:
+        if _is_zip(path):
+            get = getattr(torch.serialization, 'get_unsafe_globals_in_checkpoint', None)
+            return None if get is None else sorted(get(path))
+        return _old_format_unsafe_globals(path)
+    except Exception:  # noqa: BLE001 - not scannable: left to the weights-only unpickler
+        return None
+
+
+class _HeaderUnpickler(pickle.Unpickler):
+    """Numbers, strings and containers only: the header pickles of an old-format file."""
+
+    def find_class(self, module, name):
+        raise pickle.UnpicklingError(f'a global ({module}.{name}) in an old-format header')
+
+
+def _old_format_unsafe_globals(path: str) -> Optional[list]:
+    """:func:`unsafe_globals` of an old (non-zip) ``torch.save`` file: its header (magic number,
+    version, system info), then the object's pickle, scanned by torch's own scanner."""
+    from torch import _weights_only_unpickler as wo  # the scanner and allow-list torch.load uses
+    with open(path, 'rb') as f:
+        header = [_HeaderUnpickler(f).load() for _ in range(3)]
+        if header[0] != torch.serialization.MAGIC_NUMBER:
+            return None
+        found = wo.get_globals_in_pkl(f)
+    return sorted(set(found) - set(wo._get_allowed_globals()) - set(wo._get_user_allowed_globals()))
+
+
+def _refuse(path: str, found, republish: bool, detail: str = '') -> UnsafeCheckpointError:
+    """The refusal of a file carrying pickled objects outside the allow-list: what they are and,
+    only where that is safe, how to use the file anyway.
+
+    ``tools/publish_model.py --trust-input`` is never suggested: it unpickles the file in full,
+    which runs whatever it carries, and a static list of globals cannot show that harmless (the
+    full unpickler also rebuilds allowed types from raw bytes and state the weights-only one
+    refuses). Files whose only unknown globals are :data:`PLAIN_DATA_CLASSES` (``republish``) are
+    re-published without it: publish_model.py reads them weights-only."""
+    why = f' ({detail})' if detail else ''
+    if republish:
+        return UnsafeCheckpointError(
+            f'{path} holds pickled objects outside the allow-list of the safe reader: {found}{why}'
+            ": plain-data classes of a trainer's settings, not weights. It was refused for safety: "
+            'the reader loads weights and plain data only. To use the file, re-publish it (read '
+            'weights-only; the settings kept as plain meta, the training state dropped):\n'
+            f'    python tools/publish_model.py {path} OUT_PREFIX\n'
+            'then load the result.')
     return UnsafeCheckpointError(
-        f'{path} carries pickled objects that are not weights: {found}. It was refused for safety '
-        '(whatever TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD says): unpickling them could run arbitrary '
-        "code. A published checkpoint holds only 'state_dict' and plain 'meta'. If you trust the "
-        "file's source, re-publish it with\n"
-        f'    python tools/publish_model.py {path} OUT_PREFIX --trust-input\n'
-        'which drops everything but the weights and plain meta, then load the result.')
+        f'{path} references functions or classes outside the allow-list of the safe reader: '
+        f'{found}{why}. Unpickling it would call them, which can run any code (a checkpoint of '
+        'weights needs none of them), so it was refused for safety and nothing of it was run, '
+        'whatever TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD says. Do not load it in any other way (not '
+        'torch.load(weights_only=False), not tools/publish_model.py --trust-input): delete it and '
+        'get the weights from their source again; if you made the file yourself, save the '
+        'weights again from the code that trained them (torch.save(model.state_dict(), ...)).')
+
+
+def _allowing(extra: list):
+    """``torch.serialization.safe_globals(extra)`` (torch >= 2.5; older ones allow nothing more)."""
+    allow = getattr(torch.serialization, 'safe_globals', None)
+    return allow(extra) if allow is not None and extra else contextlib.nullcontext()
+
+
+def _extra_safe_globals(found: Optional[list], allow_plain_data: bool) -> list:
+    """What a load may rebuild beyond the allow-list: the message hub's ``getattr`` (only in the
+    form :func:`mer_clip.compat.history_buffer_getattr` accepts) and, when asked, the
+    :data:`PLAIN_DATA_CLASSES`."""
+    from .compat import history_buffer_getattr
+    extra = [(history_buffer_getattr, GETATTR)] if found and GETATTR in found else []
+    return extra + (plain_data_classes() if allow_plain_data else [])
 
 
 def _is_torchscript(path: str) -> bool:
@@ -224,13 +306,16 @@ def _device_str(map_location) -> str:
     return 'cpu'
 
 
-def read_checkpoint(path: str, map_location='cpu', verify: bool = True) -> Any:
+def read_checkpoint(path: str, map_location='cpu', verify: bool = True,
+                    allow_plain_data: bool = False) -> Any:
     """The object stored in a checkpoint file, read safely (see the module docstring).
 
     Args:
         path: a local file (see :func:`resolve_url` for URLs).
         map_location: as in ``torch.load`` (device string, ``torch.device``, dict or callable).
         verify: check the content first (:func:`verify_checkpoint`).
+        allow_plain_data: also rebuild :data:`PLAIN_DATA_CLASSES` (still weights-only), for
+            ``tools/publish_model.py``, which turns them into plain meta.
 
     Returns:
         whatever was saved: usually a dict (an mmengine checkpoint: ``meta``, ``state_dict``,
@@ -257,15 +342,22 @@ def read_checkpoint(path: str, map_location='cpu', verify: bool = True) -> Any:
         except Exception as e:  # noqa: BLE001 - re-raised with the file named
             raise CheckpointFormatError(f'{path}: a TorchScript archive that cannot be read '
                                         f'({e})') from e
-    found = unsafe_globals(path)
-    if found:
-        raise _refuse(path, found)
+    found = scan_globals(path)
+    plain = set(PLAIN_DATA_CLASSES)
+    blocking = [g for g in found or [] if g != GETATTR and not (allow_plain_data and g in plain)]
+    if blocking:
+        raise _refuse(path, found, republish=all(g in plain for g in blocking))
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        with _allowing(_extra_safe_globals(found, allow_plain_data)):
+            return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
         detail = _unpickler_detail(str(e))
+        if 'refused getattr(' in detail:  # mer_clip.compat.history_buffer_getattr said no
+            raise _refuse(path, [GETATTR], False, detail[detail.index('refused getattr('):]) \
+                from None
         if 'GLOBAL' in detail or 'global' in detail:  # the weights-only unpickler refused one
-            raise _refuse(path, detail) from None
+            names = sorted(set(re.findall(r'GLOBAL ([\w.]+)', detail)))
+            raise _refuse(path, names or detail, bool(names) and set(names) <= plain) from None
         raise _not_readable(path, e, detail) from None
     except Exception as e:  # noqa: BLE001 - torch's messages do not name the file
         raise _not_readable(path, e, _unpickler_detail(str(e))) from None
@@ -382,6 +474,7 @@ __all__ = [
     'CheckpointIntegrityError', 'UnsafeCheckpointError', 'CheckpointKeyError',
     'CheckpointMismatchError', 'read_checkpoint', 'read_state_dict', 'unwrap_state_dict',
     'verify_checkpoint', 'is_complete_checkpoint', 'save_checkpoint', 'write_checksum',
-    'read_checksum', 'sha256_of', 'hash_in_name', 'unsafe_globals', 'resolve_url',
-    'remove_checkpoint', 'write_bytes_with_checksum', 'few_keys'
+    'read_checksum', 'sha256_of', 'hash_in_name', 'unsafe_globals', 'scan_globals', 'resolve_url',
+    'remove_checkpoint', 'write_bytes_with_checksum', 'few_keys', 'PLAIN_DATA_CLASSES',
+    'plain_data_classes'
 ]

@@ -14,6 +14,10 @@ site-packages is edited; each patch is idempotent, says why it exists and when i
    checkpoint). ``HistoryBuffer.__getstate__`` also pickles its statistics *functions*
    (``getattr(HistoryBuffer, 'mean')``), which would need ``getattr`` allow-listed; those functions
    live on the class anyway (``__setstate__`` restores them), so we stop writing them instead.
+   Checkpoints written without this patch (by mmengine without mer_clip, or loaded and saved
+   again by plain torch, zip or old format) still hold ``getattr(HistoryBuffer, 'mean')``; the
+   reader (:mod:`mer_clip.checkpoint`) lets such a file call :func:`history_buffer_getattr`
+   instead of ``getattr``, which returns exactly those four functions and refuses anything else.
    Remove when mmengine registers its safe globals itself.
 3. mmengine's ``pytorch`` launcher calls ``torch.cuda.set_device`` and its runner wraps the model in DDP
    with ``device_ids=[LOCAL_RANK]``, both of which fail on a machine without GPUs. On such a machine we
@@ -116,6 +120,30 @@ def mmengine_checkpoint_globals() -> list:
         np.uint64, np.float16, np.float32, np.float64, np.complex64, np.complex128)}
     return [HistoryBuffer, _reconstruct, scalar, np.ndarray, np.dtype, *sorted(
         dtype_classes, key=lambda c: c.__name__)]
+
+
+#: the statistics functions mmengine's own ``HistoryBuffer.__getstate__`` pickles
+HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
+
+
+def history_buffer_getattr(obj, name):
+    """``getattr`` as an mmengine checkpoint written without item 2's patch calls it while it is
+    unpickled: ``getattr(HistoryBuffer, 'min' | 'max' | 'current' | 'mean')`` (pickle protocol 2
+    writes a method as ``getattr(its class, its name)``). Returns that plain function (nothing is
+    called); any other use raises ``pickle.UnpicklingError``: a file that reaches anything else
+    through ``getattr`` (``os.system`` by way of a module's globals, ...) is refused."""
+    import inspect
+    import pickle
+
+    from mmengine.logging import HistoryBuffer
+
+    if obj is HistoryBuffer and name in HISTORY_BUFFER_STATISTICS and \
+            inspect.isfunction(vars(HistoryBuffer).get(name)):
+        return vars(HistoryBuffer)[name]
+    what = obj.__qualname__ if isinstance(obj, type) else f'a {type(obj).__name__}'
+    raise pickle.UnpicklingError(
+        f'refused getattr({what}, {name!r}): a checkpoint may use getattr only for '
+        f'HistoryBuffer.{"/".join(HISTORY_BUFFER_STATISTICS)} (mmengine\'s message hub)')
 
 
 def patch_checkpoint_safe_globals() -> bool:

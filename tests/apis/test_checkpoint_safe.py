@@ -91,7 +91,8 @@ def test_foreign_pickled_object_is_refused_without_running_it(tmp_path):
         load_checkpoint_safe(path, model=_model())
     msg = str(err.value)
     assert 'system' in msg  # names what was found
-    assert 'refused for safety' in msg and 'publish_model.py' in msg  # why, and how to fix
+    assert 'refused for safety' in msg and 'Do not load it' in msg  # why, and what to do
+    assert 'python tools/publish_model.py' not in msg  # --trust-input would run it
     assert not marker.exists()
 
     # a training checkpoint with a foreign object is not re-published without --trust-input

@@ -103,3 +103,24 @@ def test_retrieval_needs_alignment(repo_root, record):
                         cfg_options=dict(model=dict(align_head=None, text_encoder=None)))
     with pytest.raises(ValueError, match='align_head'):
         retrieve_aus(m, record['frame_dir'])
+
+
+def test_user_errors_name_the_file(model, repo_root, tmp_path):
+    """Were: mmengine's '[Errno 2] No such file or directory', torch's 'Error(s) in loading
+    state_dict for MERCLIP' with hundreds of keys and no file, decord's 'Error reading ...'."""
+    from mer_clip.checkpoint import CheckpointMismatchError, save_checkpoint
+    with pytest.raises(FileNotFoundError, match=r'nope\.py: config file not found'):
+        init_recognizer(str(tmp_path / 'nope.py'))
+    other = str(tmp_path / 'other.pth')
+    state = {k: v for k, v in model.state_dict().items() if not k.startswith('cls_head.')}
+    state['cls_head.extra.weight'] = torch.zeros(2)
+    save_checkpoint({'state_dict': state, 'meta': {}}, other)
+    with pytest.raises(CheckpointMismatchError) as e:
+        init_recognizer(osp.join(repo_root, CONFIG), other)
+    msg = str(e.value)
+    assert msg.startswith(f'{other}: does not fit the model of the config (') and \
+        "unexpected keys: 'cls_head.extra.weight')" in msg and 'missing' in msg and len(msg) < 600
+    not_video = tmp_path / 'clip.mp4'
+    not_video.write_text('not a video')
+    with pytest.raises(ValueError, match=r'clip\.mp4: not a readable video file'):
+        inference_me_clip(model, str(not_video))

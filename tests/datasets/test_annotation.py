@@ -174,3 +174,18 @@ def test_apex_type_and_total_frames(over, match):
 
 def test_subject_ids_are_stripped():
     assert make_record(**_rec(subject='006 ')).get('subject') == '006'
+
+
+def test_dump_is_whole_or_not_at_all_and_names_the_file(tmp_path, file_size_limit):
+    """Was: ``[Errno 27] File too large`` naming no file, and a cut-off annotation file."""
+    from mer_clip.utils.atomic_write import FileWriteError
+    path = tmp_path / 'ann.json'
+    dump_annotations([make_record(**_rec())], str(path))
+    before = path.read_bytes()
+    recs = [make_record(**_rec(sample_id=f's{i}')) for i in range(20)]
+    with file_size_limit(len(before) + 10):
+        with pytest.raises(FileWriteError) as e:
+            dump_annotations(recs, str(path))
+    assert str(e.value).startswith(f'{path}: cannot write it ([Errno 27] File too large)')
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == \
+        ['ann.json']

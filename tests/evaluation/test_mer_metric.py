@@ -79,3 +79,20 @@ def test_metric_pools_dumps_and_reports_subject_mean(tmp_path):
     assert [r['sample_id'] for r in rows] == ['a1', 'a2', 'b1', 'b2']
     assert rows[1]['pred'] == 1 and rows[1]['gt'] == 0 and rows[1]['subject'] == 's1'
     assert rows[3]['scores'] == pytest.approx([0.1, 0.6, 0.3])
+
+
+def test_predictions_file_is_whole_or_not_at_all_and_names_it(tmp_path, file_size_limit):
+    """A fold's predictions.csv (tests/test.py --dump, the LOSO test step); was a bare
+    ``[Errno 27] File too large`` and a cut-off file."""
+    from mer_clip.evaluation import write_predictions_csv
+    from mer_clip.utils.atomic_write import FileWriteError
+    path = str(tmp_path / 'predictions.csv')
+    rows = [dict(sample_id=f's{i}', subject='a', gt=0, pred=1, scores=[0.25, 0.75])
+            for i in range(50)]
+    with file_size_limit(500):
+        with pytest.raises(FileWriteError) as e:
+            write_predictions_csv(path, rows, ['x', 'y'])
+    assert str(e.value).startswith(f'{path}: cannot write it ([Errno 27] File too large)')
+    assert list(tmp_path.iterdir()) == []
+    write_predictions_csv(path, rows, ['x', 'y'])
+    assert len(read_predictions_csv(path)) == 50

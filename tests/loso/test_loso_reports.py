@@ -1,5 +1,6 @@
 """Pooled vs per-fold metrics, summary/markdown content, figures, compare_runs."""
 import json
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -100,3 +101,26 @@ def test_subject_selection_and_order():
     assert select_subjects(['s1', 's2', 's3'], ['s3', 's1']) == ['s1', 's3']
     with pytest.raises(ValueError, match='unknown subjects'):
         select_subjects(['s1', 's2'], ['s9'])
+
+
+@pytest.mark.parametrize('limit,plots,failing', [
+    (300, False, 'predictions.csv'), (1000, False, 'summary.md'), (1500, False, 'summary.json'),
+    (5000, True, 'confusion_matrix.png')])
+def test_a_failed_report_write_names_the_file(tmp_path, file_size_limit, limit, plots, failing):
+    """Was: ``[Errno 27] File too large`` naming no file, and a cut-off predictions.csv /
+    summary.md left beside the previous summary.json."""
+    from mer_clip.utils.atomic_write import FileWriteError
+    work = str(tmp_path / 'run')
+    earlier = _rows('A', [(0, 1)] * 4) + _rows('B', [(0, 0), (1, 0), (2, 2)])
+    write_reports(work, build_summary('loso', {'pooled': earlier}, CLASSES), earlier, plots=plots)
+    before = {n: open(osp.join(work, n), 'rb').read() for n in sorted(os.listdir(work))}
+    rows = constructed_rows()
+    summary = build_summary('loso', {'pooled': rows}, CLASSES, config='x.py')
+    with file_size_limit(limit):
+        with pytest.raises(FileWriteError) as e:
+            write_reports(work, summary, rows, plots=plots)
+    assert str(e.value).startswith(f'{osp.join(work, failing)}: cannot write it ([Errno 27]')
+    assert sorted(os.listdir(work)) == sorted(before)  # no .part left
+    assert open(osp.join(work, 'summary.json'), 'rb').read() == before['summary.json']
+    if not failing.endswith('.png'):  # the file that failed is the earlier one, whole
+        assert open(osp.join(work, failing), 'rb').read() == before[failing]

@@ -8,6 +8,7 @@ import runpy
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from mer_clip.checkpoint import save_checkpoint
@@ -76,3 +77,72 @@ def test_train_resume_repairs_a_damaged_resume_point(tmp_path):
     repair_auto_resume(cfg)
     assert open(osp.join(work, 'last_checkpoint')).read() == osp.join(work, 'epoch_1.pth')
     assert not osp.exists(osp.join(work, 'epoch_2.pth'))
+
+
+def _one_line_error(main, argv, capsys):
+    """``main(argv)`` ends with status 2 and ``error: ...`` (then the --debug hint) on stderr;
+    returns the error line."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert 'Traceback' not in err and lines[-1].startswith('(run again with --debug'), err
+    assert lines[-2].startswith('error: ')
+    return lines[-2]
+
+
+@pytest.fixture(scope='module')
+def checkpoints(tmp_path_factory):
+    """Checkpoints for the tiny synthetic config: good, cut off, of another model, missing; and a
+    text file named like a video."""
+    from mer_clip.apis import init_recognizer
+    root = tmp_path_factory.mktemp('checkpoints')
+    files = {k: str(root / f'{k}.pth') for k in ('good', 'cut', 'other', 'missing')}
+    model = init_recognizer(osp.join(REPO_ROOT, SYNTHETIC_CONFIG))
+    save_checkpoint({'state_dict': model.state_dict(), 'meta': {}}, files['good'])
+    open(files['cut'], 'wb').write(open(files['good'], 'rb').read()[:100000])
+    save_checkpoint({'state_dict': {'a.weight': torch.ones(3)}, 'meta': {}}, files['other'])
+    files['not_video'] = str(root / 'clip.mp4')
+    open(files['not_video'], 'w').write('not a video')
+    return files
+
+
+@pytest.mark.parametrize('case', ['config', 'missing', 'cut', 'other', 'not_video'])
+def test_demo_fails_in_one_line(case, checkpoints, tmp_path, capsys, synthetic_root):
+    """Were raw tracebacks: mmengine's FileNotFoundError, CheckpointNotFoundError,
+    CheckpointFormatError, torch's load_state_dict RuntimeError (hundreds of keys, no file),
+    decord's RuntimeError."""
+    demo = runpy.run_path(osp.join(REPO_ROOT, 'tools', 'demo.py'))['main']
+    config = osp.join(REPO_ROOT, SYNTHETIC_CONFIG)
+    clip = osp.join(synthetic_root, 'frames', 's01')
+    ck = checkpoints
+    argv, expected = {
+        'config': ([str(tmp_path / 'nope.py'), ck['good'], clip], 'nope.py: config file not found'),
+        'missing': ([config, ck['missing'], clip], f"{ck['missing']}: checkpoint file not found"),
+        'cut': ([config, ck['cut'], clip], f"{ck['cut']}: not a complete checkpoint"),
+        'other': ([config, ck['other'], clip],
+                  f"{ck['other']}: does not fit the model of the config (missing keys: "),
+        'not_video': ([config, ck['good'], ck['not_video']],
+                      f"{ck['not_video']}: not a readable video file")}[case]
+    assert expected in _one_line_error(demo, argv, capsys)
+
+
+@pytest.mark.parametrize('trust', [False, True])
+def test_publish_model_fails_in_one_line(trust, checkpoints, tmp_path, capsys):
+    publish = runpy.run_path(osp.join(REPO_ROOT, 'tools', 'publish_model.py'))['main']
+    out = str(tmp_path / 'zoo' / 'm')
+    flag = ['--trust-input'] if trust else []
+    for name, expected in (('missing', 'checkpoint file not found'),
+                           ('cut', 'not a complete checkpoint')):
+        line = _one_line_error(publish, [checkpoints[name], out] + flag, capsys)
+        assert f'{checkpoints[name]}: {expected}' in line
+    assert publish([checkpoints['cut'], out, '--debug'] + flag) == 2
+    assert 'Traceback' in capsys.readouterr().err
+
+
+def test_compare_runs_on_a_damaged_summary_is_one_line(tmp_path, capsys):
+    """Already one line since compare_runs runs under run_tool (7683aa6); kept by this test."""
+    compare = runpy.run_path(osp.join(REPO_ROOT, 'tools', 'compare_runs.py'))['main']
+    (tmp_path / 'a').mkdir()
+    (tmp_path / 'a' / 'summary.json').write_text('{"protocol": "loso", "cla')  # cut off
+    line = _one_line_error(compare, [str(tmp_path / 'a'), str(tmp_path / 'a')], capsys)
+    assert f"{tmp_path / 'a' / 'summary.json'} is not a summary.json of tools/loso.py" in line

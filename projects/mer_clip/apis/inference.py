@@ -42,6 +42,10 @@ _LOADERS = ('LoadMEFrames', 'LoadMEVideo', 'LoadClipCache')
 def init_recognizer(config, checkpoint: Optional[str] = None, device: str = 'cpu',
                     cfg_options: Optional[dict] = None):
     """Build the model of ``config`` (path or Config), load ``checkpoint`` safely, eval mode."""
+    if isinstance(config, str) and not osp.isfile(config):
+        raise FileNotFoundError(f'{config}: config file not found' + (
+            ' (a folder; give a config file such as configs/<name>.py)' if osp.isdir(config)
+            else ''))
     cfg = Config.fromfile(config) if isinstance(config, str) else config
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -97,7 +101,11 @@ def clip_results(clip: str, onset: Optional[int] = None, apex: Optional[int] = N
         first, last = info['first'], info['last']
     elif osp.isfile(clip):
         import decord  # here: needed for video input only, as in mmaction's loaders
-        first, last = 0, len(decord.VideoReader(clip)) - 1
+        try:
+            first, last = 0, len(decord.VideoReader(clip)) - 1
+        except (RuntimeError, decord.DECORDError) as e:  # decord: 'Error reading <file>...'
+            raise ValueError(f'{clip}: not a readable video file ({e}); give a video (e.g. .mp4, '
+                             '.avi) or a folder of face frames') from None
         results = dict(video=clip)
     else:
         raise FileNotFoundError(f'clip {clip} is neither a frame folder nor a video file')

@@ -14,11 +14,10 @@ composite published as apex frames and onset-apex flow images). A clip needs int
 an image-only record may leave onset/apex/offset null (they index frames it does not have).
 """
 import json
-import os
-import os.path as osp
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from mer_clip.au.codes import AUCode, parse_au_string, sort_codes
+from mer_clip.utils.atomic_write import atomic_write_json
 
 FORMAT_VERSION = 1
 REQUIRED_KEYS = ('sample_id', 'subject', 'emotion', 'aus', 'au_list', 'onset', 'apex', 'offset')
@@ -191,11 +190,8 @@ def dump_annotations(records: Iterable[Dict[str, Any]], path: str,
     data_list = validate_records(records, source=str(path))
     meta = dict(metainfo or {})
     meta.setdefault('format_version', FORMAT_VERSION)
-    dirname = osp.dirname(osp.abspath(path))
-    os.makedirs(dirname, exist_ok=True)
-    with open(path, 'w', encoding='utf-8') as f:
-        json.dump({'metainfo': meta, 'data_list': data_list}, f, indent=1, ensure_ascii=False)
-        f.write('\n')
+    atomic_write_json(path, {'metainfo': meta, 'data_list': data_list}, indent=1, end='\n',
+                      ensure_ascii=False)
     return path
 
 

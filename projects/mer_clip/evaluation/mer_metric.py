@@ -1,7 +1,5 @@
 """MERMetric: UF1 / UAR / ACC on pooled predictions, with per-sample dumps for LOSO pooling."""
 import csv
-import os
-import os.path as osp
 from collections import defaultdict
 from typing import Dict, List, Optional, Sequence
 
@@ -11,6 +9,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 from mmaction.registry import METRICS
 
+from ..utils.atomic_write import atomic_open
 from .functional import mer_metrics
 
 
@@ -26,9 +25,7 @@ def write_predictions_csv(path: str, rows: List[Dict], classes: Optional[Sequenc
         raise ValueError(f'no predictions to write to {path}')
     num_classes = len(rows[0]['scores'])
     names = list(classes) if classes else [str(i) for i in range(num_classes)]
-    if osp.dirname(path):
-        os.makedirs(osp.dirname(path), exist_ok=True)
-    with open(path, 'w', newline='') as f:
+    with atomic_open(path, newline='') as f:
         w = csv.writer(f)
         w.writerow(['sample_id', 'subject', 'gt', 'pred'] + [f'score_{n}' for n in names])
         for r in rows:

@@ -23,6 +23,7 @@ import time
 from typing import Dict, List, Optional
 
 from ..checkpoint import CheckpointError, remove_checkpoint, verify_checkpoint
+from ..utils.atomic_write import atomic_write_json
 from .fold_job import JOB_FILE, RULE_BEST_ON_TEST_FOLD, FoldJob
 
 TRAIN_DONE = 'train_done.json'
@@ -80,7 +81,7 @@ def mark_trained(job: FoldJob) -> str:
         checked = verify_checkpoint(ckpt)
     except CheckpointError as e:
         raise FoldFailed(f'{job.name}: training ended but its checkpoint is damaged: {e}') from None
-    _write_json(osp.join(job.work_dir, TRAIN_DONE),
+    atomic_write_json(osp.join(job.work_dir, TRAIN_DONE),
                 dict(checkpoint=ckpt, seed=job.seed, finished=time.time(), verified=checked))
     return ckpt
 
@@ -127,7 +128,7 @@ def record_seconds(job: FoldJob, step: str, seconds: float) -> None:
     """Add one step's seconds to ``fold.json``."""
     info = read_fold_info(job.work_dir)
     info.setdefault('seconds', {})[step] = seconds
-    _write_json(osp.join(job.work_dir, FOLD_INFO), info)
+    atomic_write_json(osp.join(job.work_dir, FOLD_INFO), info)
 
 
 def read_fold_info(work_dir: str) -> Dict:
@@ -147,7 +148,7 @@ def finish_fold(job: FoldJob) -> None:
     info.update(fold=job.name, fold_key=job.fold_key, held_out=job.held_out, seed=job.seed,
                 seconds=info.get('seconds', {}), fold_mode=job.fold_mode,
                 checkpoint=osp.relpath(ckpt, osp.dirname(job.work_dir)))
-    _write_json(osp.join(job.work_dir, FOLD_INFO), info)
+    atomic_write_json(osp.join(job.work_dir, FOLD_INFO), info)
     if job.keep_checkpoints == 'all':
         return
     keep = osp.abspath(ckpt)
@@ -173,12 +174,6 @@ def retire_fold(job: FoldJob, to_dir: str, training: bool) -> None:
 def format_seconds(seconds: Dict[str, float]) -> str:
     """``{'train': 22.2, 'test': 2.2}`` -> ``'train 22.2s, test 2.2s'`` (a fold's steps)."""
     return ', '.join(f'{k} {v:.1f}s' for k, v in seconds.items())
-
-
-def _write_json(path: str, data: Dict) -> None:
-    with open(path + '.part', 'w') as f:
-        json.dump(data, f, indent=2)
-    os.replace(path + '.part', path)
 
 
 __all__ = ['FoldFailed', 'check_trained', 'final_checkpoint', 'finish_fold', 'format_seconds',

@@ -21,6 +21,7 @@ from typing import Dict, List, Optional, Sequence
 
 from ..apis.config import load_config
 from ..datasets.protocol import get_protocol, protocol_of_config
+from ..utils.atomic_write import atomic_write_json, atomic_write_text
 from ..utils.config import DATASET_WRAPPERS, set_dataset_option
 from .data_identity import affected_folds, diff_data
 from .fold_files import retire_fold
@@ -162,8 +163,17 @@ class LOSOPlan:
         path = osp.join(self.work_dir, RUN_FILE)
         if not osp.exists(path):
             return None
-        with open(path) as f:
-            old = json.load(f)
+        try:
+            with open(path, encoding='utf-8') as f:
+                old = json.load(f)
+            if not isinstance(old, dict):
+                raise ValueError('not a JSON object')
+        except (ValueError, OSError) as e:  # JSONDecodeError, UnicodeDecodeError: ValueErrors
+            raise RunStateMismatch(
+                f'{path}: cannot be read ({e}); it records which experiment the folds in '
+                f'{self.work_dir} belong to (cut off by a full disk or a kill?). If they are of '
+                'this config and options, delete it and run the same command again (it is '
+                'written anew), otherwise use another --work-dir.') from None
         old.setdefault('protocol', 'loso')  # runs from before protocols were selectable
         state = self.run_state()
         for key, option in (('config_hash', 'the config / --cfg-options'), ('seed', '--seed'),
@@ -208,10 +218,8 @@ class LOSOPlan:
             if self.data_change is None:
                 return
             self._retire_changed_folds()
-        with open(osp.join(self.work_dir, RUN_FILE), 'w') as f:
-            json.dump(self.run_state(), f, indent=2)
-        with open(osp.join(self.work_dir, 'config.py'), 'w') as f:
-            f.write(self.config_text)
+        atomic_write_text(osp.join(self.work_dir, 'config.py'), self.config_text)
+        atomic_write_json(osp.join(self.work_dir, RUN_FILE), self.run_state())
 
     def _retire_changed_folds(self) -> None:
         """``--retrain-changed``: the folds whose data changed go to ``stale_<time>/`` (those

@@ -7,12 +7,12 @@ per-dataset blocks (:mod:`.summary`), which summary.md shows beside the pooled o
 """
 import csv
 import hashlib
-import json
 import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 from ..evaluation import read_predictions_csv
+from ..utils.atomic_write import atomic_open, atomic_write_json, atomic_write_text, errors_name
 from .plots import plot_confusion_matrix, plot_per_fold
 from .summary import SUBJECT_MEAN_NOTE, LOSOSummary
 
@@ -81,7 +81,7 @@ def write_pooled_csv(path: str, rows: Sequence[Dict], classes: Sequence[str]) ->
     """Every sample of every fold: fold, subject, sample_id, gt, pred (index and name), scores
     (and, for joint annotations, the sample's ``dataset`` as the last column)."""
     with_ds = any(r.get('dataset') for r in rows)
-    with open(path, 'w', newline='') as f:
+    with atomic_open(path, newline='') as f:
         w = csv.writer(f)
         w.writerow(['fold', 'subject', 'sample_id', 'gt', 'pred', 'gt_class', 'pred_class'] +
                    [f'score_{c}' for c in classes] + (['dataset'] if with_ds else []))
@@ -165,26 +165,22 @@ def write_reports(work_dir: str, summary: LOSOSummary, rows: Sequence[Dict],
                  summary_json=osp.join(work_dir, 'summary.json'),
                  summary_md=osp.join(work_dir, 'summary.md'))
     write_pooled_csv(paths['predictions'], rows, classes)
-    with open(paths['summary_md'], 'w') as f:
-        f.write(summary_markdown(summary))
+    atomic_write_text(paths['summary_md'], summary_markdown(summary))
     if plots:
         if summary.protocol == 'loso':
-            paths['confusion_matrix'] = plot_confusion_matrix(
-                summary.pooled['confusion_matrix'], classes,
-                osp.join(work_dir, 'confusion_matrix.png'),
-                title=_cm_title('pooled LOSO', summary.pooled))
+            figures = [('confusion_matrix', 'pooled LOSO', summary.pooled)]
         else:
-            for name, m in summary.splits.items():
-                paths[f'confusion_matrix_{name}'] = plot_confusion_matrix(
-                    m['confusion_matrix'], classes, osp.join(work_dir,
-                                                             f'confusion_matrix_{name}.png'),
-                    title=_cm_title(name, m))
-        paths['per_fold'] = plot_per_fold(summary, osp.join(work_dir, 'per_fold.png'))
+            figures = [(f'confusion_matrix_{name}', name, m) for name, m in summary.splits.items()]
+        for key, name, m in figures:
+            png = osp.join(work_dir, f'{key}.png')
+            with errors_name(png):  # matplotlib's errors do not name the file
+                paths[key] = plot_confusion_matrix(m['confusion_matrix'], classes, png,
+                                                   title=_cm_title(name, m))
+        png = osp.join(work_dir, 'per_fold.png')
+        with errors_name(png):
+            paths['per_fold'] = plot_per_fold(summary, png)
     summary.report_files = paths
-    part = paths['summary_json'] + '.part'
-    with open(part, 'w') as f:
-        json.dump(summary.to_json(), f, indent=2)
-    os.replace(part, paths['summary_json'])
+    atomic_write_json(paths['summary_json'], summary.to_json())
     return paths
 
 

@@ -161,8 +161,9 @@ class FoldScheduler:
                 fold = running[name]
                 if fold.proc is not None and fold.proc.poll() is None:
                     continue
-                self._advance(fold, failures)
-                if fold.proc is None:  # finished or failed
+                if fold.proc is not None:  # its step ended: the next one, if it may run
+                    self._advance(fold, failures)
+                if fold.proc is None:  # finished, failed, or its step could not start
                     running.pop(name)
                     free.append(fold.slot)
                     free.sort()
@@ -199,8 +200,9 @@ class FoldScheduler:
         step = fold.steps.popleft()
         try:
             cmd, env = self.step_command(job, step, self.device_groups[fold.slot], fold.slot)
-        except FoldFailed as e:
-            failures.append(str(e))
+        except FoldFailed as e:  # e.g. PORT taken: the fold stops here, no later step runs
+            failures.append(f'{job.name}: {step} could not start: {e}')
+            self.progress.log(f'[loso] fold {job.name} FAILED ({step} could not start)')
             self.progress.fold_failed(job.name)
             return
         log_file = step_log(job, step)

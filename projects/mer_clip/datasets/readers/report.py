@@ -12,12 +12,11 @@ Readers add one entry per finding, with the file/row/column it came from:
 ``tools/data/convert_annotations.py`` prints :meth:`ConversionReport.summary` (counts per kind)
 and writes the whole report beside the JSON (:meth:`ConversionReport.write`).
 """
-import json
-import os
 import os.path as osp
 from collections import Counter
 from typing import Any, Dict, List, Optional, Tuple
 
+from ...utils.atomic_write import atomic_write_json, atomic_write_text
 from .errors import ReaderError
 
 LEVELS = ('note', 'warning')
@@ -90,12 +89,8 @@ class ConversionReport:
         """Write ``<stem>.conversion.json`` and ``<stem>.conversion.md`` beside ``out_json``."""
         stem = osp.splitext(out_json)[0]
         paths = (stem + '.conversion.json', stem + '.conversion.md')
-        os.makedirs(osp.dirname(osp.abspath(out_json)), exist_ok=True)
-        with open(paths[0], 'w', encoding='utf-8') as f:
-            json.dump(self.to_dict(), f, indent=1, ensure_ascii=False)
-            f.write('\n')
-        with open(paths[1], 'w', encoding='utf-8') as f:
-            f.write(self.markdown(f'Conversion report: {osp.basename(out_json)}'))
+        atomic_write_json(paths[0], self.to_dict(), indent=1, end='\n', ensure_ascii=False)
+        atomic_write_text(paths[1], self.markdown(f'Conversion report: {osp.basename(out_json)}'))
         return paths
 
 
