@@ -68,3 +68,10 @@ def test_configs_equal_the_tools(fold_key, synthetic_root, tmp_path, in_repo, da
     args = test.parse_args([osp.abspath(SYNTHETIC_CONFIG), 'ckpt.pth', '--work-dir',
                             osp.join(job.work_dir, 'test'), *fold_args, '--cfg-options', *opts])
     assert job.test_config().dump() == config_from_args(args).dump()
+
+
+def test_damaged_fold_info_is_named(tmp_path):
+    from mer_clip.loso.fold_files import FoldFailed, read_fold_info
+    (tmp_path / 'fold.json').write_text('{"seed": ')
+    with pytest.raises(FoldFailed, match=r'fold.json: cannot be read .* delete it'):
+        read_fold_info(str(tmp_path))

@@ -135,8 +135,14 @@ def read_fold_info(work_dir: str) -> Dict:
     path = osp.join(work_dir, FOLD_INFO)
     if not osp.exists(path):
         return {}
-    with open(path) as f:
-        return json.load(f)
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        raise FoldFailed(f'{path}: cannot be read ({e}); it records the fold\'s seed, step '
+                         'seconds and tested checkpoint: delete it (the report then takes the '
+                         'seed from loso_run.json), or delete the fold folder to run the fold '
+                         'again') from None
 
 
 def finish_fold(job: FoldJob) -> None:

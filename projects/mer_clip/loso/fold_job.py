@@ -15,13 +15,13 @@ copies of it with their own settings.
 """
 import copy
 import json
-import os
 import os.path as osp
 from dataclasses import asdict, dataclass, field
 from typing import List, Optional
 
 from ..apis.config import load_config
 from ..apis.training import apply_train_options
+from ..utils.atomic_write import atomic_write_json
 from ..utils.config import parse_cfg_options
 
 JOB_FILE = 'fold_job.json'
@@ -88,12 +88,7 @@ class FoldJob:
 
     def save(self, path: Optional[str] = None) -> str:
         """Write the job (atomically) to ``path``, default ``work_dir/fold_job.json``."""
-        path = path or osp.join(self.work_dir, JOB_FILE)
-        os.makedirs(osp.dirname(path), exist_ok=True)
-        with open(path + '.part', 'w') as f:
-            json.dump(self.to_json(), f, indent=2)
-        os.replace(path + '.part', path)
-        return path
+        return atomic_write_json(path or osp.join(self.work_dir, JOB_FILE), self.to_json())
 
     @classmethod
     def load(cls, path: str) -> 'FoldJob':

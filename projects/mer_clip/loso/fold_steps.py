@@ -29,6 +29,7 @@ from typing import Callable, List, Optional
 
 from ..apis.testing import test
 from ..apis.training import train
+from ..utils.atomic_write import errors_name
 from ..utils.cli import add_debug_argument, run_tool
 from .fold_files import (FoldFailed, check_trained, finish_fold, is_done, mark_trained,
                          pending_steps, prediction_file, record_seconds, tested_checkpoint)
@@ -64,7 +65,8 @@ def run_step(job: FoldJob, step: str, nproc: int = 1, job_file: Optional[str] = 
         test(job.test_config(split), tested_checkpoint(job), dump=tmp)
         if not osp.exists(tmp):
             raise FoldFailed(f'{job.name}: the test step did not write {tmp}')
-        os.replace(tmp, final)  # atomic: predictions exist only complete
+        with errors_name(final):
+            os.replace(tmp, final)  # atomic: predictions exist only complete
     else:
         raise ValueError(f'unknown fold step {step!r} (train, test or test:<split>)')
     record_seconds(job, step.replace(':', ' '), time.time() - t0)
