@@ -11,7 +11,9 @@
 
 and, over the dataset, that every clip folder under the frames root belongs to a record. It never
 raises for a bad clip: the problems are collected in the returned report (also written as JSON by
-``tools/data/check_dataset.py`` and at the end of ``prepare_dataset.py``).
+``tools/data/check_dataset.py`` and at the end of ``prepare_dataset.py``). A dataset without any
+clip is not ok: nothing was verified (an empty ``data_list`` is a failed conversion, not a clean
+dataset).
 """
 import json
 import os
@@ -112,7 +114,7 @@ def verify_dataset(ann_file: str, frames_root: Optional[str] = None, *, workers:
 
     Returns:
         ``dict(ok, num_clips, num_bad_clips, num_problems, problems=[{sample_id, file,
-        problem}], orphan_folders=[...], frames_root)``.
+        problem}], orphan_folders=[...], frames_root)``; ``ok`` is False without any clip.
     """
     meta, file_records = load_annotations(ann_file)
     records = list(file_records if records is None else records)
@@ -129,7 +131,8 @@ def verify_dataset(ann_file: str, frames_root: Optional[str] = None, *, workers:
     problems = [p for r in records for p in results.get(r.get('sample_id', '?'), [])]
     orphans = _orphan_folders(records, frames_root)
     bad_clips = sum(1 for v in results.values() if v)
-    return dict(ok=not problems and not orphans, ann_file=ann_file, frames_root=frames_root,
+    return dict(ok=bool(records) and not problems and not orphans, ann_file=ann_file,
+                frames_root=frames_root,
                 num_clips=len(records), num_bad_clips=bad_clips, num_problems=len(problems),
                 problems=problems, orphan_folders=orphans)
 
@@ -151,6 +154,11 @@ def _orphan_folders(records: Sequence[dict], frames_root: str) -> List[str]:
 
 def format_report(report: Dict, limit: int = 20) -> str:
     """A few lines for the terminal: the counts and the first problems."""
+    if not report['num_clips']:
+        ann = report.get('ann_file', 'the annotation file')
+        return (f'0 clips checked: {ann} holds no clips (its data_list is empty), so nothing was '
+                'verified; convert the annotations again '
+                '(tools/data/convert_annotations.py)')
     lines = [f"{report['num_clips']} clips checked under {report['frames_root']}: "
              f"{report['num_bad_clips']} with problems ({report['num_problems']} problems), "
              f"{len(report['orphan_folders'])} clip folders without a record"]
