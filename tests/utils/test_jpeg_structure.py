@@ -36,6 +36,9 @@ def test_restart_markers_and_stuffed_bytes_do_not_end_the_scan():
     assert any(b'\xff' + bytes([c]) in data[sos:] for c in range(0xD0, 0xD8))
     assert jpeg_structure_problem(data) is None
     assert 'scan 1' in jpeg_structure_problem(data[:-2])  # EOI removed: the scan runs to the end
+    rst = data.index(b'\xff\xd0', sos)  # fill bytes 0xFF before a restart marker or EOI
+    filled = data[:rst] + b'\xff\xff' + data[rst:-2] + b'\xff\xff\xff\xd9'
+    assert jpeg_structure_problem(filled) is None
 
 
 def test_progressive_scans_are_each_walked():
