@@ -125,3 +125,34 @@ def test_check_dataset_tool_on_real_frames_whole_then_damaged(tmp_path, capsys, 
     text = capsys.readouterr().out
     assert '1 with problems (1 problems)' in text
     assert f'c1: {frame}: truncated or damaged JPEG' in text
+
+
+def test_check_dataset_tool_checks_image_only_records(synthetic_root, tmp_path, capsys):
+    """Records with only apex_image / flow_image (the published MEGC2019 composite) used to crash
+    the tool (int(None) onset: a TypeError traceback); their images are now checked to the end."""
+    import cv2
+    _, records = _copy(synthetic_root, tmp_path)
+    src = records[0]
+    (tmp_path / 'img').mkdir()
+    rows = []
+    for k, r in enumerate(records[:3]):
+        apex = osp.join(tmp_path, 'data', 'frames', r['frame_dir'],
+                        r['filename_tmpl'].format(r['apex']))
+        shutil.copy(apex, tmp_path / 'img' / f'{k}.jpg')
+        cv2.imwrite(str(tmp_path / 'img' / f'{k} .png'), np.full((28, 28, 3), 40 * k, np.uint8))
+        rows.append(dict(sample_id=f'x{k}', subject=r['subject'], emotion=r['emotion'],
+                         aus=r['aus'], au_list=r['au_list'], onset=None, apex=None, offset=None,
+                         apex_image=f'img/{k}.jpg', flow_image=f'img/{k} .png'))
+    ann = tmp_path / 'images.json'
+    ann.write_text(json.dumps(dict(metainfo=dict(dataset_name=src['subject']), data_list=rows)))
+    assert _check_tool()([str(ann), '--no-progress']) == 0
+    assert '3 clips checked' in capsys.readouterr().out
+    jpg = tmp_path / 'img' / '1.jpg'
+    data = jpg.read_bytes()
+    jpg.write_bytes(damaged(data, 0.7, 'zeros'))
+    (tmp_path / 'img' / '2 .png').unlink()
+    assert _check_tool()([str(ann), '--no-progress']) == 1
+    text = capsys.readouterr().out
+    assert '2 with problems (2 problems)' in text
+    assert f'x1: {jpg}: truncated or damaged JPEG' in text
+    assert f"x2: flow_image not found [{tmp_path / 'img' / '2 .png'}]" in text

@@ -8,6 +8,8 @@
 - clip caches (``clip_cache``): the ``.npy`` loads, is uint8 (T, H, W, 3) and T matches the
   ``clip_len`` the annotation's ``metainfo['prepared']`` records;
 - video files: the file opens and holds frame ``offset``;
+- derived images (``apex_image``, ``flow_image``: the image modality, e.g. the published MEGC2019
+  composite, whose records have nothing else): each exists and decodes fully (:func:`read_image`);
 
 and, over the dataset, that every clip folder under the frames root belongs to a record. It never
 raises for a bad clip: the problems are collected in the returned report (also written as JSON by
@@ -22,7 +24,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from mer_clip.datasets.annotation import load_annotations
+from mer_clip.datasets.annotation import IMAGE_KEYS, load_annotations
 from mer_clip.datasets.frame_names import frame_numbers
 from mer_clip.utils.image_io import ImageReadError, read_image
 
@@ -41,6 +43,18 @@ def verify_record(record: dict, root: str = '', clip_len: Optional[int] = None) 
     def join(p):
         return p if (not root or osp.isabs(p)) else osp.join(root, p)
 
+    for key in IMAGE_KEYS:
+        if record.get(key):
+            path = join(record[key])
+            if not osp.isfile(path):
+                bad(path, f'{key} not found')
+                continue
+            try:
+                read_image(path, rgb=False)
+            except ImageReadError as e:
+                bad(path, str(e))
+    if not (record.get('video') or record.get('frame_dir')):
+        return problems  # an image-only record: no frames, onset..offset may be null
     onset, offset = int(record['onset']), int(record['offset'])
     if record.get('video'):
         path = join(record['video'])
