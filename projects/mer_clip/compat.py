@@ -302,9 +302,11 @@ def imdecode_reporting_warnings(data: bytes, flags: int):
             else:
                 os.dup2(saved, 2)
                 os.close(saved)
+            text = b''
             size = os.lseek(fd, 0, os.SEEK_CUR)  # bytes written; emptied only then (ftruncate
-            text = os.pread(fd, size, 0) if size else b''  # costs ~10 us, the rest ~3 us)
-            if size:
+            if size:                              # costs ~10 us, the rest ~3 us)
+                os.lseek(fd, 0, os.SEEK_SET)
+                text = os.read(fd, size)
                 os.ftruncate(fd, 0)
                 os.lseek(fd, 0, os.SEEK_SET)
     return img, text.decode('utf-8', 'replace').strip()
