@@ -44,8 +44,9 @@ site-packages is edited; each patch is idempotent, says why it exists and when i
    "... bad Huffman code" go to the C-level stderr and the damaged image is returned as if whole
    (Pillow ignores them as well). :func:`imdecode_reporting_warnings` decodes with file
    descriptor 2 pointed at a per-process temporary file and returns what the decoder printed.
-   It is not a patch (nothing changes for other callers); threads decode through it one at a time.
-   Remove when OpenCV reports decoder warnings.
+   It is not a patch (nothing changes for other callers); threads decode through it one at a time
+   (text that another thread writes to fd 2 meanwhile would count as the decoder's: a false
+   refusal that shows the text, never a silent pass). Remove when OpenCV reports decoder warnings.
 """
 import atexit
 import importlib.util

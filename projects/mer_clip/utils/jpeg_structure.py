@@ -1,9 +1,8 @@
 """The marker structure of a JPEG file: its last scan ends in EOI, with only padding after it.
 
 Why: a frame cut off by an interrupted copy and then padded with zeros to its size decodes without
-an error and mostly without a warning (libjpeg reads the zeros as valid Huffman codes; the rows past
-the cut come out 25-46 grey levels off), and a search for ``FFD9`` at the end cannot see the cut
-either. :func:`jpeg_structure_problem` walks the file as a decoder does: SOI, then each marker
+an error and mostly without a warning, in OpenCV and in Pillow (libjpeg reads the zeros as valid
+Huffman codes; the rows past the cut come out 25-46 grey levels off). :func:`jpeg_structure_problem` walks the file as a decoder does: SOI, then each marker
 segment by its length (APPn, DQT, SOFn, DHT, DRI, COM, ...); after each SOS, its entropy-coded data
 up to the next marker that is neither a stuffed byte (``FF00``) nor a restart marker (``FFD0`` to
 ``FFD7``). That marker must start another segment or be EOI; the file must reach EOI.
