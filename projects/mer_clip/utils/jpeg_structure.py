@@ -2,10 +2,11 @@
 
 Why: a frame cut off by an interrupted copy and then padded with zeros to its size decodes without
 an error and mostly without a warning, in OpenCV and in Pillow (libjpeg reads the zeros as valid
-Huffman codes; the rows past the cut come out 25-46 grey levels off). :func:`jpeg_structure_problem` walks the file as a decoder does: SOI, then each marker
-segment by its length (APPn, DQT, SOFn, DHT, DRI, COM, ...); after each SOS, its entropy-coded data
-up to the next marker that is neither a stuffed byte (``FF00``) nor a restart marker (``FFD0`` to
-``FFD7``). That marker must start another segment or be EOI; the file must reach EOI.
+Huffman codes; the rows past the cut come out 25-46 grey levels off).
+:func:`jpeg_structure_problem` walks the file as a decoder does: SOI, then each marker segment by
+its length (APPn, DQT, SOFn, DHT, DRI, COM, ...); after each SOS, its entropy-coded data up to the
+next marker that is neither a stuffed byte (``FF00``) nor a restart marker (``FFD0`` to ``FFD7``).
+That marker must start another segment or be EOI; the file must reach EOI.
 
 After EOI only padding is allowed: nothing, or bytes ``00`` / ``FF``. Measured: the 442 JPEGs of
 the MEGC2019 composite (HTNet's aligned apex frames) and the frames that OpenCV's libjpeg writes
