@@ -163,3 +163,47 @@ def test_mmengine_checkpoint_io_goes_through_mer_clip_reader_and_writer(tmp_path
     torch.save({'state_dict': {}, 'x': _Foreign()}, path)
     with pytest.raises(Exception, match='refused for safety'):
         mm_ckpt._load_checkpoint(path)
+
+
+def _cut_with_eoi():
+    """A JPEG cut at 60 % with an EOI appended: libjpeg warns, OpenCV returns an image anyway."""
+    import cv2
+    img = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    data = cv2.imencode('.jpg', img)[1].tobytes()
+    return data, data[:int(len(data) * 0.6)] + b'\xff\xd9'
+
+
+def test_imdecode_reports_libjpeg_warnings_and_gives_stderr_back(capfd):
+    import cv2
+    good, bad = _cut_with_eoi()
+    assert cv2.imdecode(np.frombuffer(bad, np.uint8), cv2.IMREAD_COLOR) is not None  # the gap
+    assert 'premature end of data segment' in capfd.readouterr().err  # ... only on stderr
+    sys.stderr.write('pending python text')  # not flushed yet: must not be taken for a warning
+    img, text = compat.imdecode_reporting_warnings(good, cv2.IMREAD_COLOR)
+    assert img.shape == (64, 64, 3) and text == ''
+    img, text = compat.imdecode_reporting_warnings(bad, cv2.IMREAD_REDUCED_GRAYSCALE_8)
+    assert img.shape == (8, 8) and text == 'Corrupt JPEG data: premature end of data segment'
+    os.write(2, b'after\n')  # fd 2 is the real stderr again
+    assert capfd.readouterr().err == 'pending python textafter\n'
+
+
+def test_imdecode_warnings_in_threads_and_forked_children():
+    """fd 2 is process-wide: threads take turns (each gets its own decode's text), and a forked
+    child (a DataLoader worker) uses its own capture file, not the parent's."""
+    import cv2
+    from concurrent.futures import ThreadPoolExecutor
+    good, bad = _cut_with_eoi()
+    compat.imdecode_reporting_warnings(good, cv2.IMREAD_COLOR)  # the parent's capture file exists
+
+    def decode(k):
+        return bool(compat.imdecode_reporting_warnings(bad if k % 2 else good,
+                                                       cv2.IMREAD_COLOR)[1])
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(decode, range(40))) == [bool(k % 2) for k in range(40)]
+    pid = os.fork()
+    if pid == 0:  # the child: report through the exit status only
+        ok = decode(1) and not decode(0) and os.getpid() in compat._SINKS
+        os._exit(0 if ok and len(compat._SINKS) == 1 else 1)
+    assert os.waitpid(pid, 0)[1] == 0
+    assert decode(1) and not decode(0)

@@ -4,11 +4,12 @@
     python tools/data/check_dataset.py ANN_FILE --frames-root data/samm/frames --workers 2 \
         --out check_report.json
 
-Checks, per clip, the frames of onset..offset (present, fully decodable: a cut-off JPEG is
-reported, not filled with grey), their sizes, the frame count recorded in ``clip.json``, the clip
-cache (``clip_cache``) and video files; and lists clip folders that no record uses. Prints a
-summary and the first problems, writes the full report as JSON with ``--out``; exits 1 when
-anything is wrong.
+Checks, per clip, the frames of onset..offset (present, checked to their end: a cut-off JPEG, also
+one padded with zeros to its size, is reported, not filled with grey), their sizes, the frame count
+recorded in ``clip.json``, the clip cache (``clip_cache``), video files and derived images
+(``apex_image`` / ``flow_image``); and lists clip folders that no record uses. Prints a summary
+and the first problems, writes the full report as JSON with ``--out``; exits 1 when anything is
+wrong, or when the annotation file holds no clip (nothing was verified).
 """
 import argparse
 import json

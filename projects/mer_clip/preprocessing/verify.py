@@ -8,10 +8,14 @@
 - clip caches (``clip_cache``): the ``.npy`` loads, is uint8 (T, H, W, 3) and T matches the
   ``clip_len`` the annotation's ``metainfo['prepared']`` records;
 - video files: the file opens and holds frame ``offset``;
+- derived images (``apex_image``, ``flow_image``: the image modality, e.g. the published MEGC2019
+  composite, whose records have nothing else): each exists and decodes fully (:func:`read_image`);
 
 and, over the dataset, that every clip folder under the frames root belongs to a record. It never
 raises for a bad clip: the problems are collected in the returned report (also written as JSON by
-``tools/data/check_dataset.py`` and at the end of ``prepare_dataset.py``).
+``tools/data/check_dataset.py`` and at the end of ``prepare_dataset.py``). A dataset without any
+clip is not ok: nothing was verified (an empty ``data_list`` is a failed conversion, not a clean
+dataset).
 """
 import json
 import os
@@ -20,7 +24,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from mer_clip.datasets.annotation import load_annotations
+from mer_clip.datasets.annotation import IMAGE_KEYS, load_annotations
 from mer_clip.datasets.frame_names import frame_numbers
 from mer_clip.utils.image_io import ImageReadError, read_image
 
@@ -39,6 +43,18 @@ def verify_record(record: dict, root: str = '', clip_len: Optional[int] = None) 
     def join(p):
         return p if (not root or osp.isabs(p)) else osp.join(root, p)
 
+    for key in IMAGE_KEYS:
+        if record.get(key):
+            path = join(record[key])
+            if not osp.isfile(path):
+                bad(path, f'{key} not found')
+                continue
+            try:
+                read_image(path, rgb=False)
+            except ImageReadError as e:
+                bad(path, str(e))
+    if not (record.get('video') or record.get('frame_dir')):
+        return problems  # an image-only record: no frames, onset..offset may be null
     onset, offset = int(record['onset']), int(record['offset'])
     if record.get('video'):
         path = join(record['video'])
@@ -112,7 +128,7 @@ def verify_dataset(ann_file: str, frames_root: Optional[str] = None, *, workers:
 
     Returns:
         ``dict(ok, num_clips, num_bad_clips, num_problems, problems=[{sample_id, file,
-        problem}], orphan_folders=[...], frames_root)``.
+        problem}], orphan_folders=[...], frames_root)``; ``ok`` is False without any clip.
     """
     meta, file_records = load_annotations(ann_file)
     records = list(file_records if records is None else records)
@@ -129,7 +145,8 @@ def verify_dataset(ann_file: str, frames_root: Optional[str] = None, *, workers:
     problems = [p for r in records for p in results.get(r.get('sample_id', '?'), [])]
     orphans = _orphan_folders(records, frames_root)
     bad_clips = sum(1 for v in results.values() if v)
-    return dict(ok=not problems and not orphans, ann_file=ann_file, frames_root=frames_root,
+    return dict(ok=bool(records) and not problems and not orphans, ann_file=ann_file,
+                frames_root=frames_root,
                 num_clips=len(records), num_bad_clips=bad_clips, num_problems=len(problems),
                 problems=problems, orphan_folders=orphans)
 
@@ -151,6 +168,11 @@ def _orphan_folders(records: Sequence[dict], frames_root: str) -> List[str]:
 
 def format_report(report: Dict, limit: int = 20) -> str:
     """A few lines for the terminal: the counts and the first problems."""
+    if not report['num_clips']:
+        ann = report.get('ann_file', 'the annotation file')
+        return (f'0 clips checked: {ann} holds no clips (its data_list is empty), so nothing was '
+                'verified; convert the annotations again '
+                '(tools/data/convert_annotations.py)')
     lines = [f"{report['num_clips']} clips checked under {report['frames_root']}: "
              f"{report['num_bad_clips']} with problems ({report['num_problems']} problems), "
              f"{len(report['orphan_folders'])} clip folders without a record"]

@@ -1,24 +1,35 @@
 """Read a frame only when the whole file decodes: a cut-off JPEG is an error, not a grey image.
 
 OpenCV's ``imread`` decodes a truncated JPEG without complaint: libjpeg prints "Premature end of
-JPEG file" to stderr and fills the missing rows with grey. A frame cut off by an interrupted copy
-or extraction would then train and test silently. :func:`read_image` reads the file's bytes,
-checks that they are complete (:func:`check_image_bytes`: a JPEG ends with its EOI marker, a PNG
-with its IEND chunk; where the end is unclear, Pillow decodes the file strictly) and decodes them
-with OpenCV; anything else raises :class:`ImageReadError` naming the file.
+JPEG file" to stderr and fills the missing rows with grey; a file cut off and padded with zeros to
+its size (what an interrupted copy can leave) decodes without even that warning. A frame like that
+would train and test silently. :func:`read_image` reads the file's bytes, checks that they are
+complete and decodes them with OpenCV, refusing any decoder warning; anything else raises
+:class:`ImageReadError` naming the file. :func:`check_image_bytes` is the same check without the
+image.
+
+A JPEG is checked to its end: its marker structure (:mod:`mer_clip.utils.jpeg_structure`: the
+entropy-coded data of the last scan ends in EOI, only ``00`` / ``FF`` padding after it) and a decode
+during which libjpeg prints nothing (:func:`mer_clip.compat.imdecode_reporting_warnings`). A PNG
+must hold its IEND chunk at the end; other formats: OpenCV's decoder refuses truncated files itself.
 """
-import io
 import os
 import os.path as osp
 from collections import OrderedDict
-from typing import Optional
+from typing import Optional, Tuple
 
 import cv2
 import numpy as np
-from PIL import Image, ImageFile
 
-_JPEG_SOI, _JPEG_EOI = b'\xff\xd8', b'\xff\xd9'
+from mer_clip.compat import imdecode_reporting_warnings
+
+from .jpeg_structure import jpeg_structure_problem
+
+_JPEG_SOI = b'\xff\xd8'
 _PNG_SIGNATURE, _PNG_IEND = b'\x89PNG\r\n\x1a\n', b'IEND\xaeB`\x82'
+#: what :func:`check_image_bytes` decodes a JPEG to: the decoder still reads all the entropy-coded
+#: data (so it warns as at full size) but skips most of the rest of the work
+_CHECK_FLAGS = cv2.IMREAD_REDUCED_GRAYSCALE_8
 
 
 class ImageReadError(ValueError):
@@ -29,41 +40,50 @@ class ImageNotFoundError(FileNotFoundError, ImageReadError):
     """The image file does not exist (both a ``FileNotFoundError`` and an ``ImageReadError``)."""
 
 
-def _strict_pillow_error(data: bytes) -> Optional[str]:
-    """Pillow's complaint when it decodes ``data`` without tolerating truncation, or None."""
-    if ImageFile.LOAD_TRUNCATED_IMAGES:  # a global that some libraries switch on
-        return 'cannot check (PIL.ImageFile.LOAD_TRUNCATED_IMAGES is set)'
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            img.load()
-    except Exception as e:  # noqa: BLE001 - Pillow raises OSError / SyntaxError / ValueError
-        return str(e) or type(e).__name__
-    return None
-
-
-def check_image_bytes(data: bytes) -> Optional[str]:
-    """Why ``data`` is not a complete image file, or None when it is.
-
-    JPEG: the EOI marker ends the file (trailing zero padding allowed; a cut-off file lacks it, and
-    entropy-coded data cannot contain it). A JPEG without it at the end (e.g. trailing bytes after
-    the image) is decoded strictly by Pillow instead. PNG: the IEND chunk is present. Other formats:
-    OpenCV's decoder refuses truncated files itself.
-    """
+def _structure_problem(data: bytes) -> Optional[str]:
+    """Why ``data`` is not a whole image file, judged from its bytes alone (no decoding)."""
     if not data:
         return 'empty file'
     if data.startswith(_JPEG_SOI):
-        if data.rstrip(b'\x00').endswith(_JPEG_EOI):
-            return None
-        problem = _strict_pillow_error(data)
+        problem = jpeg_structure_problem(data)
         return None if problem is None else f'truncated or damaged JPEG ({problem})'
     if data.startswith(_PNG_SIGNATURE):
         return None if _PNG_IEND in data[-64:] else 'truncated PNG (no IEND chunk at the end)'
     return None
 
 
+def _decode(data: bytes, flags: int) -> Tuple[Optional[np.ndarray], Optional[str]]:
+    """``(cv2.imdecode(data, flags), None)``, or ``(None, why)`` when libjpeg warned while decoding
+    the JPEG ``data`` (the image it returns then holds made-up rows)."""
+    if not data.startswith(_JPEG_SOI):
+        return cv2.imdecode(np.frombuffer(data, np.uint8), flags), None
+    img, warning = imdecode_reporting_warnings(data, flags)
+    if warning:
+        said = ' / '.join(warning.splitlines())
+        return None, f'truncated or damaged JPEG (libjpeg warns: {said})'
+    return img, None
+
+
+def check_image_bytes(data: bytes) -> Optional[str]:
+    """Why ``data`` is not a complete image file, or None when it is.
+
+    JPEG: the marker structure ends in EOI with only padding after it (the rule and its reason:
+    :mod:`mer_clip.utils.jpeg_structure`), and it decodes without a warning from libjpeg. PNG: the
+    IEND chunk is at the end. Other formats: OpenCV's decoder refuses truncated files itself.
+    """
+    problem = _structure_problem(data)
+    if problem is None and data.startswith(_JPEG_SOI):
+        img, problem = _decode(data, _CHECK_FLAGS)
+        if img is None and problem is None:
+            problem = 'cannot decode the JPEG (corrupt)'
+    return problem
+
+
 def read_image(path: str, flags: int = cv2.IMREAD_COLOR, rgb: bool = True,
                what: str = '') -> np.ndarray:
     """Decode a complete image file (H, W, 3) uint8, RGB by default (``flags`` as ``cv2.imread``).
+
+    The checks of :func:`check_image_bytes`, with the file decoded once.
 
     Raises:
         ImageReadError: the file is truncated / partially decodable or not an image;
@@ -74,10 +94,12 @@ def read_image(path: str, flags: int = cv2.IMREAD_COLOR, rgb: bool = True,
         raise ImageNotFoundError(f'{what}image not found: {path}')
     with open(path, 'rb') as f:
         data = f.read()
-    problem = check_image_bytes(data)
+    problem = _structure_problem(data)
     if problem is not None:
         raise ImageReadError(f'{what}{path}: {problem}; re-extract or re-copy this frame')
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    img, problem = _decode(data, flags)
+    if problem is not None:
+        raise ImageReadError(f'{what}{path}: {problem}; re-extract or re-copy this frame')
     if img is None:
         raise ImageReadError(f'{what}cannot decode image {path} (corrupt or not an image); '
                              're-extract this frame')
