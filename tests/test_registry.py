@@ -10,7 +10,7 @@ EXPECTED = {
     'MODELS': ['MERCLIP', 'MERUniFormerV2', 'CLIPTextEncoder', 'AUTextAlignHead',
                'EmotionTransformerHead', 'SoftmaxFocalLoss', 'LocalStaticFaceMix',
                'OnsetDifferencePreprocessor'],
-    'HOOKS': ['ProgressiveLossHook', 'RNGStateHook'],
+    'HOOKS': ['ProgressiveLossHook', 'RNGStateHook', 'CheckInvalidLossHook'],
 }
 
 

@@ -29,7 +29,9 @@ load_from = None
 resume = False
 randomness = dict(seed=0, deterministic=False, diff_rank_seed=False)
 
-# Per-epoch seeding + RNG states in checkpoints: a resumed run (e.g. an interrupted LOSO fold) gives
-# the same results as an uninterrupted one (see mer_clip/engine/hooks/rng_state_hook.py). Configs
-# that set their own custom_hooks should keep this entry.
-custom_hooks = [dict(type='RNGStateHook')]
+# RNGStateHook: per-epoch seeding + RNG states in checkpoints: a resumed run (an interrupted LOSO
+# fold) gives the same results as an uninterrupted one (mer_clip/engine/hooks/rng_state_hook.py).
+# CheckInvalidLossHook: a NaN / inf training loss stops the run with one clear error instead of
+# training on and testing NaN weights. Configs that set their own custom_hooks keep both entries
+# (tests/configs/test_config_hooks.py checks every config).
+custom_hooks = [dict(type='RNGStateHook'), dict(type='CheckInvalidLossHook')]

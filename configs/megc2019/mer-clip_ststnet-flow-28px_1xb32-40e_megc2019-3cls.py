@@ -12,8 +12,9 @@ _base_ = [
     '../_base_/schedules/adamw_flow_tiny.py', '../_base_/flow_runtime.py'
 ]
 
-# as _base_/mer_clip_runtime.py: exact resume + progressive loss weights (Eq. 14-15)
+# as _base_/mer_clip_runtime.py: exact resume, NaN loss check + progressive loss weights (Eq. 14-15)
 custom_hooks = [
     dict(type='RNGStateHook'),
+    dict(type='CheckInvalidLossHook'),
     dict(type='ProgressiveLossHook', start=1.0, end=0.5, total=1.0),
 ]

@@ -5,4 +5,4 @@
 _base_ = ['./mer-clip_ststnet-flow-28px_1xb32-40e_megc2019-3cls.py']
 
 model = dict(text_encoder=None, align_head=None)
-custom_hooks = [dict(type='RNGStateHook')]
+custom_hooks = [dict(type='RNGStateHook'), dict(type='CheckInvalidLossHook')]

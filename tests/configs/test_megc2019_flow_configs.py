@@ -60,7 +60,8 @@ def test_models_and_ablations():
     assert m.cls_head.type == 'EmotionTransformerHead'
     assert m.cls_head.loss_cls.type == 'SoftmaxFocalLoss'
     assert m.align_head.type == 'AUTextAlignHead' and m.text_encoder.type == 'CLIPTextEncoder'
-    assert [h['type'] for h in full.custom_hooks] == ['RNGStateHook', 'ProgressiveLossHook']
+    assert [h['type'] for h in full.custom_hooks] == ['RNGStateHook', 'CheckInvalidLossHook',
+                                                     'ProgressiveLossHook']
     assert m.data_preprocessor == dict(type='NoCopyActionDataPreprocessor', format_shape='NCHW')
     # linear head: only the head changes
     assert linear.model.cls_head.type == 'UniFormerHead'
@@ -72,7 +73,7 @@ def test_models_and_ablations():
     assert noalign.model.align_head is None and noalign.model.text_encoder is None
     assert {k: v for k, v in noalign.model.items() if k not in ('align_head', 'text_encoder')} \
         == {k: v for k, v in m.items() if k not in ('align_head', 'text_encoder')}
-    assert [h['type'] for h in noalign.custom_hooks] == ['RNGStateHook']
+    assert [h['type'] for h in noalign.custom_hooks] == ['RNGStateHook', 'CheckInvalidLossHook']
 
 
 @pytest.mark.parametrize('name, params', [(CONFIGS[0], 1683), (CONFIGS[1], 2664475),

@@ -96,3 +96,29 @@ def test_predictions_file_is_whole_or_not_at_all_and_names_it(tmp_path, file_siz
     assert list(tmp_path.iterdir()) == []
     write_predictions_csv(path, rows, ['x', 'y'])
     assert len(read_predictions_csv(path)) == 50
+
+
+@pytest.mark.parametrize('bad', [float('nan'), float('inf')])
+def test_a_non_finite_score_is_an_error_naming_the_sample(tmp_path, bad):
+    """Not a silent argmax to class 0: a diverged model's NaN scores would pool as numbers."""
+    from mmengine.logging import MessageHub
+    out = tmp_path / 'preds.csv'
+    metric = METRICS.build(dict(type='MERMetric', out_file=str(out)))
+    good = [_sample([0.8, 0.1, 0.1], 0, 'a1', 's1')]
+    metric.process({}, good)
+    with pytest.raises(ValueError, match=r"^sample b1 \(subject 's2'\): the class scores "
+                       rf"are not finite \({bad:g}, 0.1, 0.1\): the model diverged.*"
+                       r'optim_wrapper.optimizer.lr') as err:
+        metric.process({}, [_sample([bad, 0.1, 0.1], 2, 'b1', 's2')])
+    assert type(err.value).__name__ == 'NonFiniteScoreError'  # a ValueError: a user error
+    assert len(metric.results) == 1 and not out.exists()
+    # in a training run's validation the epoch is named (mmengine's runtime info)
+    hub = MessageHub.get_instance('test_mer_metric_nan')
+    hub.update_info('loop_stage', 'val')
+    hub.update_info('epoch', 1)
+    try:
+        with pytest.raises(ValueError, match=r"^sample c1 \(subject 's3'\) in the "
+                           'validation after epoch 2: '):
+            metric.process({}, [_sample([0.1, bad, 0.1], 1, 'c1', 's3')])
+    finally:
+        hub.pop_info('loop_stage')

@@ -93,3 +93,17 @@ def test_two_ranks_under_torchrun(tmp_path, repo_root):
     assert 'torch.distributed.run' in log and '--nproc_per_node=2' in log
     assert 'Distributed launcher: pytorch' in log and 'Distributed training: True' in log
     assert is_done(job)
+
+
+def test_failure_reason_is_the_last_steps_error_line(tmp_path):
+    from mer_clip.loso.fold_steps import failure_reason
+    log = tmp_path / 'train.out'
+    assert failure_reason(str(log)) is None  # no log yet
+    log.write_text('\n$ python -m mer_clip.loso fold J --step train\nerror: an old failure\n'
+                   '\n$ (in-process) fold a: train\nTraceback (most recent call last):\n'
+                   '  ...\nValueError: x\nerror: training diverged at epoch 3: x\n'
+                   '(run again with --debug to see the traceback)\n')
+    assert failure_reason(str(log)) == 'training diverged at epoch 3: x'
+    with open(log, 'a') as f:  # a later run of the step that crashed without a user error
+        f.write('\n$ (in-process) fold a: train\nSegmentation fault\n')
+    assert failure_reason(str(log)) is None

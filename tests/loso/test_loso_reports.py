@@ -124,3 +124,27 @@ def test_a_failed_report_write_names_the_file(tmp_path, file_size_limit, limit, 
     assert open(osp.join(work, 'summary.json'), 'rb').read() == before['summary.json']
     if not failing.endswith('.png'):  # the file that failed is the earlier one, whole
         assert open(osp.join(work, failing), 'rb').read() == before[failing]
+
+
+@pytest.mark.parametrize('bad', ['nan', 'inf', '-inf'])
+def test_fold_predictions_with_non_finite_scores_are_refused(tmp_path, bad):
+    """What a diverged fold wrote before training stopped on a NaN loss: scores ``nan``, every
+    prediction class 0. Such rows are no predictions; the message names file and sample."""
+    from mer_clip.loso.reports import load_fold_predictions
+    fold = tmp_path / 'fold_a'
+    fold.mkdir()
+    path = fold / 'predictions.csv'
+    path.write_text('sample_id,subject,gt,pred,score_negative,score_positive,score_surprise\n'
+                    'a_0,a,0,0,0.800000,0.100000,0.100000\n'
+                    f'a_1,a,1,0,{bad},{bad},{bad}\n'
+                    f'a_2,a,2,0,0.100000,{bad},0.100000\n')
+    with pytest.raises(ValueError) as err:
+        load_fold_predictions(str(path), 'a', 3)
+    msg = str(err.value)
+    assert msg.startswith(f'{path}: sample a_1 has scores that are not finite ({bad}, {bad}, '
+                          f'{bad}; 2 of 3 samples): the model of fold a diverged')
+    assert f'Delete the fold folder {fold} and run tools/loso.py again' in msg
+    assert 'optim_wrapper.optimizer.lr' in msg
+    path.write_text('sample_id,subject,gt,pred,score_negative,score_positive,score_surprise\n'
+                    'a_0,a,0,0,0.800000,0.100000,0.100000\n')
+    assert [r['sample_id'] for r in load_fold_predictions(str(path), 'a', 3)] == ['a_0']

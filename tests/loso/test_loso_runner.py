@@ -85,6 +85,28 @@ def test_pooling_refuses_a_sample_or_subject_twice(synthetic_root, tmp_path, in_
         exp.report(plots=False)
 
 
+def test_no_summary_from_a_fold_with_nan_scores(synthetic_root, tmp_path, in_repo, data_options):
+    """A fold's predictions.csv of NaN scores (a diverged model, written before training stopped on
+    a NaN loss) stops the report with the file and the sample named; no summary.json."""
+    exp = LOSOExperiment(SYNTHETIC_CONFIG, str(tmp_path / 'run'),
+                         cfg_options=data_options(synthetic_root))
+    exp.plan()
+    with open(osp.join(synthetic_root, 'annotations.json')) as f:
+        records = json.load(f)['data_list']
+    _finish_folds(exp, records)
+    fold = exp.folds[1]
+    rows = [dict(sample_id=r['sample_id'], subject=r['subject'], gt=0, pred=0,
+                 scores=[float('nan')] * len(exp.fold_list.classes))
+            for r in records if r['subject'] == fold.held_out]
+    write_predictions_csv(prediction_file(fold), rows, exp.fold_list.classes)
+    with pytest.raises(ValueError, match=f"{prediction_file(fold)}: sample {rows[0]['sample_id']} "
+                       r'has scores that are not finite \(nan, nan, nan; .* Delete the fold '
+                       f'folder {fold.work_dir} and run tools/loso.py again'):
+        exp.report(plots=False)
+    assert not osp.exists(osp.join(exp.work_dir, 'summary.json'))
+    assert not osp.exists(osp.join(exp.work_dir, 'predictions.csv'))
+
+
 def test_report_only_keeps_the_provenance_of_the_trained_folds(synthetic_root, tmp_path,
                                                                 in_repo, data_options, repo_root):
     opts = data_options(synthetic_root)

@@ -51,6 +51,22 @@ def test_tools_without_a_runner_fail_in_one_line(tmp_path, capsys):
     assert 'Traceback' in err  # --debug: after the line
 
 
+def test_train_py_stops_a_diverged_run_in_one_line(tmp_path):
+    """lr 1e6 on the tiny STSTNet: the loss is NaN from epoch 3 (CheckInvalidLossHook); before,
+    training went on and exited 0 with NaN weights."""
+    from tests.loso.test_loso_inprocess import make_flow_set, write_config
+    cfg = write_config(tmp_path / 'cfg.py', make_flow_set(str(tmp_path / 'data')), REPO_ROOT)
+    out = _tool('tools/train.py', cfg, '--loso-subject', 'a', '--work-dir', str(tmp_path / 'w'),
+                '--cfg-options', 'optim_wrapper.optimizer.lr=1e6')
+    assert out.returncode == 2, out.stderr[-3000:]
+    lines = out.stderr.strip().splitlines()
+    assert lines[-2] == ('error: training diverged at epoch 3, iteration 1 of 3: the loss is not '
+                         'finite (loss=nan, loss_cls=nan); lower the learning rate '
+                         '(optim_wrapper.optimizer.lr, now 1e+06) and train again')
+    assert lines[-1].startswith('(run again with --debug') and 'Traceback' not in out.stderr
+    assert not osp.exists(str(tmp_path / 'w' / 'epoch_3.pth'))
+
+
 def _train_tool():
     spec = importlib.util.spec_from_file_location('train_tool', osp.join(REPO_ROOT, 'tools',
                                                                          'train.py'))

@@ -1,4 +1,7 @@
-"""MERMetric: UF1 / UAR / ACC on pooled predictions, with per-sample dumps for LOSO pooling."""
+"""MERMetric: UF1 / UAR / ACC on pooled predictions, with per-sample dumps for LOSO pooling.
+
+A sample whose scores are NaN or infinite (a diverged model) is an error naming it, never a
+prediction of class 0."""
 import csv
 from collections import defaultdict
 from typing import Dict, List, Optional, Sequence
@@ -6,7 +9,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import torch
 from mmengine.evaluator import BaseMetric
-from mmengine.logging import MMLogger
+from mmengine.logging import MessageHub, MMLogger
 from mmaction.registry import METRICS
 
 from ..utils.atomic_write import atomic_open
@@ -17,6 +20,30 @@ def _to_numpy(x) -> np.ndarray:
     if isinstance(x, torch.Tensor):
         return x.detach().float().cpu().numpy()
     return np.asarray(x)
+
+
+class NonFiniteScoreError(ValueError):
+    """A sample's class scores are NaN or infinite: the model diverged, there is no prediction
+    (``argmax`` would silently call it class 0)."""
+
+
+def _during() -> str:
+    """`` in the validation after epoch N`` when a training run validates, else ``''``."""
+    hub = MessageHub.get_current_instance()
+    epoch = hub.get_info('epoch')
+    if hub.get_info('loop_stage') == 'val' and isinstance(epoch, int):
+        return f' in the validation after epoch {epoch + 1}'
+    return ''
+
+
+def check_scores(scores: np.ndarray, sample_id: str, subject: str) -> None:
+    """Raise :class:`NonFiniteScoreError`, naming the sample, when a score is not finite."""
+    if not np.isfinite(scores).all():
+        shown = ', '.join(f'{v:g}' for v in scores.reshape(-1)[:8])
+        raise NonFiniteScoreError(
+            f'sample {sample_id} (subject {subject!r}){_during()}: the class scores are not '
+            f'finite ({shown}): the model diverged in training. Lower the learning rate '
+            '(optim_wrapper.optimizer.lr) or train without AMP, and train again')
 
 
 def write_predictions_csv(path: str, rows: List[Dict], classes: Optional[Sequence[str]] = None):
@@ -71,9 +98,12 @@ class MERMetric(BaseMetric):
             scores = _to_numpy(get('pred_score'))
             gt = _to_numpy(get('gt_label')).reshape(-1)
             meta = ds if isinstance(ds, dict) else ds.metainfo
+            sample_id = str(meta.get('sample_id', len(self.results)))
+            subject = str(meta.get('subject', ''))
+            check_scores(scores, sample_id, subject)
             self.results.append(dict(
-                sample_id=str(meta.get('sample_id', len(self.results))),
-                subject=str(meta.get('subject', '')),
+                sample_id=sample_id,
+                subject=subject,
                 gt=int(gt[0]),
                 pred=int(scores.argmax()),
                 scores=scores.reshape(-1).tolist()))

@@ -29,8 +29,9 @@ from typing import Callable, List, Optional
 
 from ..apis.testing import test
 from ..apis.training import train
+from ..evaluation import NonFiniteScoreError
 from ..utils.atomic_write import errors_name
-from ..utils.cli import add_debug_argument, run_tool
+from ..utils.cli import USER_ERRORS, add_debug_argument, error_line, run_tool
 from .fold_files import (FoldFailed, check_trained, finish_fold, is_done, mark_trained,
                          pending_steps, prediction_file, record_seconds, tested_checkpoint)
 from .fold_job import JOB_FILE, FoldJob
@@ -62,7 +63,11 @@ def run_step(job: FoldJob, step: str, nproc: int = 1, job_file: Optional[str] = 
         split = step_split(step)
         final = prediction_file(job, split)
         tmp = final + '.part'
-        test(job.test_config(split), tested_checkpoint(job), dump=tmp)
+        checkpoint = tested_checkpoint(job)
+        try:
+            test(job.test_config(split), checkpoint, dump=tmp)
+        except NonFiniteScoreError as e:  # name the epoch: the checkpoint tested
+            raise NonFiniteScoreError(f'testing {osp.basename(checkpoint)}: {e}') from e
         if not osp.exists(tmp):
             raise FoldFailed(f'{job.name}: the test step did not write {tmp}')
         with errors_name(final):
@@ -94,8 +99,9 @@ def free_port() -> int:
 
 def run_step_in_process(job: FoldJob, step: str) -> None:
     """:func:`run_step` with its output appended to the step's log, mmengine's per-run singletons
-    released afterwards (:mod:`.mmengine_state`); a failure raises FoldFailed with the log's
-    tail."""
+    released afterwards (:mod:`.mmengine_state`); a failure raises FoldFailed: a user error
+    (``mer_clip.utils.cli``) with its one line, written last in the log as a step process would
+    (``error: ...``), anything else with the log's tail."""
     log_file = step_log(job, step)
     before = run_state_names()
     failed = None
@@ -106,13 +112,17 @@ def run_step_in_process(job: FoldJob, step: str) -> None:
         try:
             run_step(job, step)
         except FoldFailed as e:
-            log.write(f'{e}\n')
+            log.write(f'{error_line(e)}\n')
             failed = 'failed'
         except SystemExit as e:  # a library's sys.exit('message')
             if e.code not in (None, 0):
                 failed = f'exited with {e.code}'
                 if not isinstance(e.code, int):
                     log.write(f'{e.code}\n')
+        except USER_ERRORS as e:  # the traceback for the record, the line for the user
+            traceback.print_exc(file=log)
+            log.write(f'{error_line(e)}\n')
+            failed = 'failed'
         except Exception:  # noqa: BLE001 - reported with the fold, like a failed subprocess
             traceback.print_exc(file=log)
             failed = 'raised an exception'
@@ -120,6 +130,9 @@ def run_step_in_process(job: FoldJob, step: str) -> None:
             release_run_state(before)
             gc.collect()
     if failed:
+        reason = failure_reason(log_file)
+        if reason:
+            raise FoldFailed(f'fold {job.name}: {step}: {reason} (log: {log_file})')
         raise FoldFailed(f'{job.name}: {step} {failed} (in-process); see {log_file}:\n'
                          f'{tail(log_file)}')
 
@@ -148,6 +161,24 @@ def fold_lock(job: FoldJob):
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def failure_reason(path: str) -> Optional[str]:
+    """The one line of a user error that ended the last step in the log ``path`` (its last
+    ``error: ...`` line, :mod:`mer_clip.utils.cli`, after the step's ``$ ...`` line), without
+    ``error: ``; None when the step ended otherwise (a crash: its tail tells more)."""
+    try:
+        with open(path, errors='replace') as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    reason = None
+    for line in lines:
+        if line.startswith('$ '):  # a step (or a run of it) starts: earlier errors are old
+            reason = None
+        elif line.startswith('error: '):
+            reason = line[len('error: '):].strip() or None
+    return reason
 
 
 def tail(path: str, n: int = 25) -> str:

@@ -7,6 +7,8 @@ per-dataset blocks (:mod:`.summary`), which summary.md shows beside the pooled o
 """
 import csv
 import hashlib
+import json
+import math
 import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
@@ -23,7 +25,9 @@ def config_hash(text: str) -> str:
 
 
 def load_fold_predictions(path: str, fold: str, num_classes: int) -> List[Dict]:
-    """Rows of one fold's ``predictions.csv`` tagged with the fold name; checks the class count."""
+    """Rows of one fold's ``predictions.csv`` tagged with the fold name; checks the class count
+    and that every score is finite (NaN scores are a diverged model, not predictions of class 0,
+    e.g. in a fold trained before training stopped on a NaN loss)."""
     rows = read_predictions_csv(path)
     if not rows:
         raise ValueError(f'{path}: no predictions (empty test fold?); delete the file to re-test')
@@ -33,6 +37,15 @@ def load_fold_predictions(path: str, fold: str, num_classes: int) -> List[Dict]:
                              f'class scheme has {num_classes}; the fold was run with another '
                              'config - delete it to re-run')
         r['fold'] = fold
+    bad = [r for r in rows if not all(math.isfinite(s) for s in r['scores'])]
+    if bad:
+        scores = ', '.join(f'{s:g}' for s in bad[0]['scores'])
+        raise ValueError(
+            f'{path}: sample {bad[0]["sample_id"]} has scores that are not finite ({scores}; '
+            f'{len(bad)} of {len(rows)} samples): the model of fold {fold} diverged, these are '
+            f'no predictions. Delete the fold folder {osp.dirname(path) or "."} and run '
+            'tools/loso.py again with a fixed config (a lower optim_wrapper.optimizer.lr, or '
+            'without AMP)')
     return rows
 
 

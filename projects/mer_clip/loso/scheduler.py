@@ -28,7 +28,7 @@ from typing import IO, Deque, Dict, List, Optional, Sequence
 from .fold_files import (FoldFailed, check_trained, format_seconds, is_done, pending_steps,
                          read_fold_info)
 from .fold_job import JOB_FILE, FoldJob
-from .fold_steps import step_log, tail
+from .fold_steps import failure_reason, step_log, tail
 from .inprocess import STOP_FILE, worker_command
 from .progress import Progress
 
@@ -172,7 +172,7 @@ class FoldScheduler:
             self.progress.update()
             time.sleep(self.poll_interval)
         if failures:
-            raise FoldFailed('folds failed:\n' + '\n'.join(failures))
+            raise folds_failed(failures)
 
     def _advance(self, fold: RunningFold, failures: List[str]) -> None:
         """Finish the fold's current step (if any) and start its next one."""
@@ -188,7 +188,10 @@ class FoldScheduler:
                 if 'EADDRINUSE' in text or 'address already in use' in text.lower():
                     hint = ('\nhint: the DDP rendezvous port is taken (another job on this '
                             'node?); set PORT to a free port, or leave it unset to get one')
-                failures.append(f'{job.name}: {fold.step} exited with {proc.returncode}; '
+                reason = failure_reason(log_file)
+                failures.append(f'fold {job.name}: {fold.step}: {reason} (log: {log_file})'
+                                if reason and not hint else
+                                f'fold {job.name}: {fold.step} exited with {proc.returncode}; '
                                 f'see {log_file}:\n{text}{hint}')
                 self.progress.log(f'[loso] fold {job.name} FAILED ({fold.step}); see {log_file}')
                 self.progress.fold_failed(job.name)
@@ -201,7 +204,7 @@ class FoldScheduler:
         try:
             cmd, env = self.step_command(job, step, self.device_groups[fold.slot], fold.slot)
         except FoldFailed as e:  # e.g. PORT taken: the fold stops here, no later step runs
-            failures.append(f'{job.name}: {step} could not start: {e}')
+            failures.append(f'fold {job.name}: {step} could not start: {e}')
             self.progress.log(f'[loso] fold {job.name} FAILED ({step} could not start)')
             self.progress.fold_failed(job.name)
             return
@@ -252,7 +255,8 @@ class FoldScheduler:
                     if w.proc.returncode == 3:  # stopped before a fold, as asked
                         continue
                     fold = w.current or (w.share[0].name if w.share else '?')
-                    failures.append(f'{fold}: in-process worker {w.slot} exited with '
+                    reason = self._worker_failure(w)
+                    failures.append(reason or f'{fold}: in-process worker {w.slot} exited with '
                                     f'{w.proc.returncode}; see {w.log_file}:\n{tail(w.log_file)}')
                     self.progress.log(f'[loso] fold {fold} FAILED; see {w.log_file}')
                     self.progress.fold_failed(fold)
@@ -264,7 +268,22 @@ class FoldScheduler:
         if osp.exists(stop):
             os.remove(stop)
         if failures:
-            raise FoldFailed('folds failed:\n' + '\n'.join(failures))
+            raise folds_failed(failures)
+
+    @staticmethod
+    def _worker_failure(w: Worker) -> Optional[str]:
+        """``fold F: STEP: <the user error's line> (log: ...)`` of the fold a failed worker was
+        on (its first step not done), None when that step did not end with a user error."""
+        if not w.share:
+            return None
+        job = w.share[0]
+        try:
+            steps = pending_steps(job)
+        except (OSError, ValueError):
+            return None
+        log_file = step_log(job, steps[0]) if steps else None
+        reason = failure_reason(log_file) if log_file else None
+        return f'fold {job.name}: {steps[0]}: {reason} (log: {log_file})' if reason else None
 
     def _follow_worker(self, w: Worker) -> None:
         """Progress of one worker: its folds finish in order, and the first one not done is the
@@ -283,6 +302,13 @@ class FoldScheduler:
             job = w.share[0]
             w.current, w.start = job.name, time.time()
             self.progress.fold_started(job.name, job.work_dir)
+
+
+def folds_failed(failures: Sequence[str]) -> FoldFailed:
+    """One failure as it is (a user error's failure is one line), several under a heading."""
+    if len(failures) == 1:
+        return FoldFailed(failures[0])
+    return FoldFailed(f'{len(failures)} folds failed:\n' + '\n'.join(failures))
 
 
 def parse_device_groups(devices: Optional[str], gpus: Optional[int], per_fold: int,
