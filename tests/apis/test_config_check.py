@@ -118,7 +118,7 @@ modle = 'read by my own hook'
      "param_scheduler[1]: unexpected 'eta_min_ration'; did you mean 'eta_min_ratio'?"),
     ('default_hooks.logger.intervall=5',
      "default_hooks.logger: unexpected 'intervall'; did you mean 'interval'?"),
-    ('custom_hooks.1.strat=0.5', "custom_hooks[1]: unexpected 'strat'; did you mean 'start'?"),
+    ('custom_hooks.2.strat=0.5', "custom_hooks[2]: unexpected 'strat'; did you mean 'start'?"),
     ('val_evaluator.out_fil=x.csv',
      "val_evaluator: unexpected 'out_fil'; did you mean 'out_file'?"),
     ('val_cfg.fp61=True', "val_cfg: unexpected 'fp61'; did you mean 'fp16'?"),
