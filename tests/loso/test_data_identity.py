@@ -145,3 +145,32 @@ def test_runs_recorded_without_data_still_report(synthetic_root, tmp_path, in_re
     exp = LOSOExperiment(SYNTHETIC_CONFIG, work, cfg_options=opts)
     exp.plan()
     assert exp.report(plots=False).pooled['num_samples'] > 0
+
+
+@pytest.mark.slow
+def test_retrain_changed_equals_a_fresh_run_on_the_new_data(tmp_path, repo_root):
+    """A real LOSO (tiny STSTNet), one label changed, --retrain-changed: every fold's predictions
+    are byte-identical to those of a fresh run on the changed annotation."""
+    from tests.loso.test_loso_inprocess import make_flow_set, write_config
+    root = make_flow_set(str(tmp_path / 'data'), subjects=['a', 'b', 'c'], per_subject=4)
+    cfg = write_config(tmp_path / 'cfg.py', root, repo_root)
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+
+    def loso(work, *extra):
+        return subprocess.run([sys.executable, 'tools/loso.py', cfg, '--work-dir', work,
+                               '--no-plots', '--cfg-options', 'train_cfg.max_epochs=2', *extra],
+                              cwd=repo_root, env=env, capture_output=True, text=True, timeout=600)
+
+    work, fresh = str(tmp_path / 'run'), str(tmp_path / 'fresh')
+    assert loso(work).returncode == 0
+    ann = osp.join(root, 'annotations.json')
+    data = json.load(open(ann))
+    data['data_list'][0]['emotion'] = 'surprise'  # a_0, was negative
+    json.dump(data, open(ann, 'w'))
+    out = loso(work, '--retrain-changed')
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert '1 sample(s) relabelled (a_0)): 2 fold(s) retrain, 1 re-test' in out.stderr
+    assert loso(fresh).returncode == 0
+    for s in 'abc':
+        assert open(osp.join(work, f'fold_{s}', 'predictions.csv'), 'rb').read() == open(
+            osp.join(fresh, f'fold_{s}', 'predictions.csv'), 'rb').read()
