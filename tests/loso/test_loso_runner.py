@@ -48,6 +48,17 @@ def _finish_folds(exp, records):
             json.dump(dict(fold=fold.name, held_out=fold.held_out, seed=exp.seed), f)
 
 
+def _finished_experiment(synthetic_root, tmp_path, data_options):
+    """The synthetic set's LOSO with every fold finished (:func:`_finish_folds`)."""
+    exp = LOSOExperiment(SYNTHETIC_CONFIG, str(tmp_path / 'run'),
+                         cfg_options=data_options(synthetic_root))
+    exp.plan()
+    with open(osp.join(synthetic_root, 'annotations.json')) as f:
+        records = json.load(f)['data_list']
+    _finish_folds(exp, records)
+    return exp, records
+
+
 def test_fold_folders_are_one_per_subject(synthetic_root, tmp_path, in_repo, data_options):
     names = ['s 2', 's_2', 's02 ', 's02']  # 's02 ' and 's02' are one subject once stripped
     ann, records = _renamed_annotation(synthetic_root, tmp_path, names)
@@ -66,12 +77,7 @@ def test_fold_folders_are_one_per_subject(synthetic_root, tmp_path, in_repo, dat
 
 def test_pooling_refuses_a_sample_or_subject_twice(synthetic_root, tmp_path, in_repo,
                                                    data_options):
-    exp = LOSOExperiment(SYNTHETIC_CONFIG, str(tmp_path / 'run'),
-                         cfg_options=data_options(synthetic_root))
-    exp.plan()
-    with open(osp.join(synthetic_root, 'annotations.json')) as f:
-        records = json.load(f)['data_list']
-    _finish_folds(exp, records)
+    exp, records = _finished_experiment(synthetic_root, tmp_path, data_options)
     first, second = exp.folds[:2]
     good = open(prediction_file(second)).read()
     # another fold's predictions in this fold's folder (what colliding folders produced)
@@ -88,12 +94,7 @@ def test_pooling_refuses_a_sample_or_subject_twice(synthetic_root, tmp_path, in_
 def test_no_summary_from_a_fold_with_nan_scores(synthetic_root, tmp_path, in_repo, data_options):
     """A fold's predictions.csv of NaN scores (a diverged model, written before training stopped on
     a NaN loss) stops the report with the file and the sample named; no summary.json."""
-    exp = LOSOExperiment(SYNTHETIC_CONFIG, str(tmp_path / 'run'),
-                         cfg_options=data_options(synthetic_root))
-    exp.plan()
-    with open(osp.join(synthetic_root, 'annotations.json')) as f:
-        records = json.load(f)['data_list']
-    _finish_folds(exp, records)
+    exp, records = _finished_experiment(synthetic_root, tmp_path, data_options)
     fold = exp.folds[1]
     rows = [dict(sample_id=r['sample_id'], subject=r['subject'], gt=0, pred=0,
                  scores=[float('nan')] * len(exp.fold_list.classes))
