@@ -77,6 +77,8 @@ def search(run_try, base, start, max_batch, time_budget, clock=time.monotonic):
         if b <= base:
             return tries, fits, f'batch {oom} ran out of memory; {base} fits (the base run)'
         left = time_budget - (clock() - t0)
+        if left <= 0:
+            return tries, fits, 'out of time: no time left for a try'
         if last is not None and left < 1.5 * last:
             return tries, fits, f'out of time: {left:.0f} s left, the last try took {last:.0f} s'
         t = clock()

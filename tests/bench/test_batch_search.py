@@ -73,6 +73,8 @@ def test_max_batch_and_time_budget_stop_the_search():
                                  clock=lambda: now[0])
     # after 16 (50 s) and 32 (100 s) only 60 s are left, less than 1.5 x 50 s
     assert [t['batch'] for t in tries] == [16, 32] and fits == 32 and 'out of time' in why
+    tries, fits, why = bs.search(slow, base=8, start=16, max_batch=512, time_budget=-5)
+    assert tries == [] and fits is None and 'out of time' in why
 
 
 def test_an_error_that_is_no_oom_stops_with_it():
