@@ -126,12 +126,14 @@ def measures(results, dry_run):
         rows.append((f'  at b{largest}', matmul(big)[1], '', ''))
     total = _get(b8, 'device_memory_bytes')
     mem = f'b{batch}: {peak(b8)}' + (f', b{largest}: {peak(big)}' if largest else '') + ' GiB'
-    if b8 and _get(b8, 'device') == 'cpu':
+    if not b8:
+        mem = '-'
+    elif _get(b8, 'device') == 'cpu':
         mem = 'n/a on the CPU'
     rows.append(('peak memory MER-CLIP (max allocated)',
                  mem + (f' of {total / 2**30:.1f}' if total else ''), '', ''))
-    rows.append(('batch search', f'largest {largest or batch}: {_get(search, "stopped") or "-"}',
-                 '', ''))
+    rows.append(('batch search', f'largest {largest or batch}: {search["stopped"]}'
+                 if search else '-', '', ''))
 
     data, model = results['data_path'], _get(b8, 'models', 'a', 'samples_per_s')
     workers = _get(data, 'procs') or '?'
@@ -139,7 +141,8 @@ def measures(results, dry_run):
                                  (JPEG_LOADER, 'JPEG frames', False)):
         rate = _get(data, 'clips_per_s', loader)
         ok = None if not (_num(rate) and _num(model)) else rate >= model
-        value = f'{rate:.0f} clips/s; model {model:.0f} (b{batch})' if ok is not None else '-'
+        value = '-' if not _num(rate) else f'{rate:.0f} clips/s; model ' + (
+            f'{model:.0f} (b{batch})' if _num(model) else '-')
         if target:
             rows.append((f'data: {what}, {workers} workers', value, '>= model', judged(ok)))
         else:

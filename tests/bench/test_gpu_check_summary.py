@@ -108,3 +108,15 @@ def test_a_passed_stage_without_its_result_fails_the_run(tmp_path, capsys):
     text = capsys.readouterr().out
     assert rc == 1 and 'train_resume: passed but left no resume.json' in text
     assert row(text, 'train.py, then --resume').split()[-1] == '-'
+
+
+def test_targets_without_their_numbers_are_not_measured(tmp_path, capsys):
+    work = tmp_path / 'work'
+    write_work(work, status=dict(train_step='failed'))
+    os.remove(work / 'train_step.json')
+    rc = summary.report(str(work), str(tmp_path / 'out'), 'gpu', 'configs/x.py', 300)
+    text = capsys.readouterr().out
+    assert rc == 1 and 'FAILED: train_step' in text
+    assert row(text, 'step MER-CLIP').split()[-2:] == ['not', 'measured']
+    assert row(text, 'data: clip cache').endswith('not measured')
+    assert '1500 clips/s; model -' in row(text, 'data: clip cache')
