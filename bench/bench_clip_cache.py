@@ -9,7 +9,9 @@ after either
   - ``cache-ram``:   ``LoadClipCache(cache_size=-1)`` (whole dataset in RAM),
   - ``cache256-*``:  the same with the cache written by ``--cache-short-side 256`` (frames stored at
                      the Resize's output size; the network input is identical, see the tests).
-Printed side by side with the ratio to ``jpeg`` (target: cache >= 5x).
+Printed side by side with the ratio to ``jpeg`` (target: cache >= 5x). ``--procs N`` (or
+``--config CONFIG``: N = its ``train_dataloader.num_workers``) times N processes at once, each
+loading every clip, as N DataLoader workers share the machine: clips/s is then that of all N.
 
 Part 2 (prepare throughput): ``prepare_records`` on a fabricated release with frames of a real
 release's size (default SAMM, 2040 x 1088) and the face of scikit-image's astronaut, with 1..N
@@ -17,8 +19,11 @@ workers.
 
     python bench/bench_clip_cache.py                 # both parts
     python bench/bench_clip_cache.py --skip-prepare  # only the pipeline
+    python bench/bench_clip_cache.py --skip-prepare --config CONFIG --json out.json  # its workers
 """
 import argparse
+import json
+import multiprocessing
 import os
 import os.path as osp
 import shutil
@@ -103,6 +108,29 @@ def _epoch(name, pipe, records, clip_len):
     return out
 
 
+_WORK = {}  # what forked timing processes read: loader name -> (pipeline, records, clip_len)
+
+
+def _epochs_in_worker(task):
+    name, epochs = task
+    pipe, records, clip_len = _WORK[name]
+    for _ in range(epochs):
+        _epoch(name, pipe, records, clip_len)
+
+
+def _parallel_rates(pipes, records, clip_len, epochs, procs):
+    """clips/s of ``procs`` processes loading at once (forked after the warm-up, so each starts
+    with the parent's caches, as persistent DataLoader workers do)."""
+    _WORK.update({k: (p, records, clip_len) for k, p in pipes.items()})
+    res = {}
+    with multiprocessing.get_context('fork').Pool(procs) as pool:
+        for name in pipes:
+            t0 = time.perf_counter()
+            pool.map(_epochs_in_worker, [(name, epochs)] * procs, chunksize=1)
+            res[name] = procs * epochs * len(records) / (time.perf_counter() - t0)
+    return res
+
+
 def bench_pipeline(args):
     init_default_scope('mmaction')
     root = tempfile.mkdtemp(prefix='bench_cache_')
@@ -114,18 +142,21 @@ def bench_pipeline(args):
             out = _epoch(name, pipe, records, args.clip_len)
             ref = out['imgs'] if ref is None else ref
             assert all(np.array_equal(a, b) for a, b in zip(ref, out['imgs'])), name
-        spent = dict.fromkeys(pipes, 0.0)
-        for _ in range(args.epochs):  # interleaved, so load changes on a shared machine hit all
-            for name, pipe in pipes.items():
-                t0 = time.perf_counter()
-                _epoch(name, pipe, records, args.clip_len)
-                spent[name] += time.perf_counter() - t0
-        res = {k: args.epochs * len(records) / v for k, v in spent.items()}
+        if args.procs > 1:
+            res = _parallel_rates(pipes, records, args.clip_len, args.epochs, args.procs)
+        else:
+            spent = dict.fromkeys(pipes, 0.0)
+            for _ in range(args.epochs):  # interleaved: load changes on a shared machine hit all
+                for name, pipe in pipes.items():
+                    t0 = time.perf_counter()
+                    _epoch(name, pipe, records, args.clip_len)
+                    spent[name] += time.perf_counter() - t0
+            res = {k: args.epochs * len(records) / v for k, v in spent.items()}
     finally:
         shutil.rmtree(root)
     print(f'\n== data pipeline: {args.clips} clips x {args.clip_len} sampled frames, 224x224 JPEG '
-          f'-> Resize(-1, 256) + CenterCrop(224), {args.epochs} epochs, 1 process; all loaders '
-          'give the same output pixels (checked)')
+          f'-> Resize(-1, 256) + CenterCrop(224), {args.epochs} epochs, {args.procs} process(es) '
+          'at once; all loaders give the same output pixels (checked)')
     print(f'{"loader":<15}{"clips/s":>10}{"ms/clip":>10}{"vs jpeg":>10}')
     for k, v in res.items():
         print(f'{k:<15}{v:>10.1f}{1000 / v:>10.2f}{v / res["jpeg"]:>9.1f}x')
@@ -187,12 +218,31 @@ def main():
     p.add_argument('--prepare-frames', type=int, default=40)
     p.add_argument('--frame-size', default='2040x1088', help='release frame size WxH (SAMM)')
     p.add_argument('--workers', type=int, default=2, help='prepare with 1..N workers')
+    procs = p.add_mutually_exclusive_group()
+    procs.add_argument('--procs', type=int, default=1,
+                       help='pipeline: time N processes loading at once (N DataLoader workers)')
+    procs.add_argument('--config', help="pipeline: as many processes as this config's "
+                       'train_dataloader.num_workers')
+    p.add_argument('--json', help='write the pipeline clips/s (and the process count) here')
     args = p.parse_args()
+    if args.config:
+        from mmengine.config import Config
+        args.procs = max(1, int(Config.fromfile(args.config).train_dataloader.num_workers))
+    if args.procs < 1:
+        p.error(f'--procs must be >= 1, got {args.procs}')
     cv2.setNumThreads(1)  # one DataLoader worker = one thread
+    rates = None
     if not args.skip_pipeline:
-        bench_pipeline(args)
+        rates = bench_pipeline(args)
     if not args.skip_prepare:
         bench_prepare(args)
+    if args.json:
+        out = dict(clips_per_s=rates, procs=args.procs, config=args.config, clips=args.clips,
+                   epochs=args.epochs, clip_len=args.clip_len)
+        os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
+        with open(args.json, 'w') as f:
+            json.dump(out, f, indent=1)
+        print(f'wrote {args.json}')
 
 
 if __name__ == '__main__':

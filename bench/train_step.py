@@ -18,8 +18,8 @@ a/c is the text branch alone, c/b the emotion transformer head alone.
     python bench/train_step.py --size full --steps 2 --warmup 1 --batch 1   # CPU smoke run
 
 Sizes: ``small`` = the tiny synthetic configs (8 x 32 x 32, batch 8); ``full`` = UniFormerV2-B/16,
-the SAMM configs (16 x 224 x 224, batch 8). On CUDA the optimizer wrapper is the bf16 AmpOptimWrapper of
-configs/_base_/amp_bf16.py (``--amp none`` for fp32); on CPU fp32.
+the SAMM configs (16 x 224 x 224, batch 8). On CUDA the optimizer wrapper is the bf16
+AmpOptimWrapper of configs/_base_/amp_bf16.py (``--amp none`` for fp32); on CPU fp32.
 
 AU prompts are rendered (mer_clip.au.au_prompt) from the AU combinations of the synthetic set's
 statistics with the paper's 7 templates; per step a batch draws combinations and templates at
@@ -31,8 +31,10 @@ Reports: median step time and IQR per model, the ratios (of medians, and the med
 ratios), samples/s, peak memory (CUDA: ``max_memory_allocated`` per step; CPU: the peak RSS of
 the step, reset per step through /proc/self/clear_refs, minus the RSS before it), FLOPs per step
 (``torch.utils.flop_counter.FlopCounterMode`` on one train step: forward + backward, with
-corrected formulas for grouped-convolution backward and CPU attention, see ``_flop_formulas``) and achieved FLOP/s against the measured dense matmul rate of the device (bf16 on CUDA,
-fp32 on CPU). ``--json PATH`` writes everything for bench/loso_cost.py.
+corrected formulas for grouped-convolution backward and CPU attention, see ``_flop_formulas``)
+and achieved FLOP/s against the measured dense matmul rate of the device (bf16 on CUDA, fp32 on
+CPU). ``--json PATH`` writes everything for bench/loso_cost.py (on CUDA also the memory
+the models keep between steps and the card's size, for bench/batch_search.py).
 """
 import argparse
 import copy
@@ -404,6 +406,10 @@ def main(argv=None):
         raise RuntimeError('the text cache grew during the timed steps: the uncached path was '
                            'timed')
     load1 = os.getloadavg()
+    # CUDA: what every model keeps between steps (weights, AdamW moments; gradients are freed)
+    # and the card's size, for extrapolating the batch that fits (bench/batch_search.py)
+    resident = torch.cuda.memory_allocated() if device == 'cuda' else None
+    total_mem = torch.cuda.get_device_properties(0).total_memory if device == 'cuda' else None
 
     res = dict(peak_rss_bytes=_peak_rss_bytes(), size=args.size, overrides=args.set, device=device,
                device_name=torch.cuda.get_device_name() if device == 'cuda' else
@@ -411,7 +417,8 @@ def main(argv=None):
                batch=batch, frames=frames, input_size=size, amp=amp, steps=steps, warmup=warmup,
                threads=torch.get_num_threads(), torch=torch.__version__,
                load_avg_before=load0, load_avg_after=load1, text_cache_prompts=len(unique),
-               text_cache_fill_s=fill, models={})
+               text_cache_fill_s=fill, resident_bytes=resident, device_memory_bytes=total_mem,
+               models={})
     for k, r in runners.items():
         st = _stats(r.times)
         res['models'][k] = dict(name=NAMES[k], step_time_s=st, first_step_s=first[k],
