@@ -2,11 +2,12 @@
 
     python watchdog.py CALLER_PID -- CMD [ARGS ...]
 
-``tools/loso.py`` starts every step of a fold (``tools/train.py``, ``tools/dist_train.sh`` ->
-torchrun -> one process per rank, ``tools/test.py``) through this watchdog. A signal to a process
-group is not enough: torchrun starts each rank in a session of its own, so a killed torchrun, or a
-``kill -9`` of ``tools/loso.py``, used to leave ranks training into the fold folder after the work
-dir's lock was released (and holding the rendezvous port). Here:
+``tools/loso.py`` starts every step of a fold (``python -m mer_clip.loso fold JOB --step ...``, on
+several devices -> torchrun -> one process per rank) and every in-process worker through this
+watchdog. A signal to a process group is not enough: torchrun starts each rank in a session of
+its own, so a killed torchrun, or a ``kill -9`` of ``tools/loso.py``, used to leave ranks training
+into the fold folder after the work dir's lock was released (and holding the rendezvous port).
+Here:
 
 - ``PR_SET_CHILD_SUBREAPER``: descendants whose parent dies are re-parented to the watchdog, not to
   init, so every process the command ever starts stays in its process tree, whatever sessions or
