@@ -82,16 +82,21 @@ def mark_trained(job: FoldJob) -> str:
     except CheckpointError as e:
         raise FoldFailed(f'{job.name}: training ended but its checkpoint is damaged: {e}') from None
     atomic_write_json(osp.join(job.work_dir, TRAIN_DONE),
-                dict(checkpoint=ckpt, seed=job.seed, finished=time.time(), verified=checked))
+                      dict(checkpoint=ckpt, seed=job.seed, finished=time.time(), verified=checked))
     return ckpt
+
+
+def _marked_checkpoint(marker: str) -> Optional[str]:
+    """The checkpoint a ``train_done.json`` names (OSError / ValueError when unreadable)."""
+    with open(marker) as f:
+        return json.load(f).get('checkpoint')
 
 
 def tested_checkpoint(job: FoldJob) -> str:
     """The checkpoint ``train_done.json`` names (the one the fold's predictions come from)."""
     marker = osp.join(job.work_dir, TRAIN_DONE)
     try:
-        with open(marker) as f:
-            ckpt = json.load(f).get('checkpoint')
+        ckpt = _marked_checkpoint(marker)
     except (OSError, ValueError) as e:
         raise FoldFailed(f'{job.name}: cannot read {marker} ({e}); run the same command again '
                          'to retrain the fold') from None
@@ -107,8 +112,7 @@ def check_trained(job: FoldJob) -> Optional[str]:
         return None
     marker = osp.join(job.work_dir, TRAIN_DONE)
     try:
-        with open(marker) as f:
-            ckpt = json.load(f).get('checkpoint')
+        ckpt = _marked_checkpoint(marker)
     except (OSError, ValueError):
         ckpt = None
     try:

@@ -81,7 +81,7 @@ def run_step(job: FoldJob, step: str, nproc: int = 1, job_file: Optional[str] = 
 
 def _train_distributed(job: FoldJob, nproc: int, job_file: str) -> None:
     """torchrun, ``nproc`` ranks on this node, each running this module's rank worker."""
-    port = os.environ.get('PORT') or str(free_port())
+    port = launch_port()
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--nnodes=1',
            f'--nproc_per_node={nproc}', '--master_addr=127.0.0.1', f'--master_port={port}',
            '-m', 'mer_clip.loso', 'fold', job_file, '--step', 'train', '--rank-worker']
@@ -91,8 +91,21 @@ def _train_distributed(job: FoldJob, nproc: int, job_file: str) -> None:
         raise FoldFailed(f'{job.name}: torchrun exited with {status}')
 
 
-def free_port() -> int:
+def launch_port(slot: int = 0) -> int:
+    """The DDP rendezvous port of a fold starting now in ``slot``: ``PORT + slot`` when the user
+    set ``PORT`` (checked to be free), otherwise a port the OS reports free."""
+    base = os.environ.get('PORT')
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if base:
+            port = int(base) + slot
+            try:
+                sock.bind(('', port))
+            except OSError as e:
+                raise FoldFailed(f'PORT={base}: port {port} (PORT + slot {slot}) is in use ({e}); '
+                                 'another job on this node? Set PORT to a free port, or unset it '
+                                 'to let tools/loso.py pick free ones') from None
+            return port
         sock.bind(('', 0))
         return sock.getsockname()[1]
 

@@ -17,7 +17,6 @@ import ctypes
 import os
 import os.path as osp
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ from typing import IO, Deque, Dict, List, Optional, Sequence
 from .fold_files import (FoldFailed, check_trained, format_seconds, is_done, pending_steps,
                          read_fold_info)
 from .fold_job import JOB_FILE, FoldJob
-from .fold_steps import failure_reason, step_log, tail
+from .fold_steps import failure_reason, launch_port, step_log, tail
 from .inprocess import STOP_FILE, worker_command
 from .progress import Progress
 
@@ -66,25 +65,6 @@ def _set_pdeathsig():  # runs in the child between fork and exec (single-threade
         ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except OSError:
         pass
-
-
-def launch_port(slot: int = 0) -> int:
-    """The DDP rendezvous port of a fold starting now in ``slot``: ``PORT + slot`` when the user
-    set ``PORT`` (checked to be free), otherwise a port the OS reports free."""
-    base = os.environ.get('PORT')
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if base:
-            port = int(base) + slot
-            try:
-                sock.bind(('', port))
-            except OSError as e:
-                raise FoldFailed(f'PORT={base}: port {port} (PORT + slot {slot}) is in use ({e}); '
-                                 'another job on this node? Set PORT to a free port, or unset it '
-                                 'to let tools/loso.py pick free ones') from None
-            return port
-        sock.bind(('', 0))
-        return sock.getsockname()[1]
 
 
 class FoldScheduler:
@@ -327,4 +307,4 @@ def parse_device_groups(devices: Optional[str], gpus: Optional[int], per_fold: i
     return [ids[i:i + per_fold] for i in range(0, len(ids), per_fold)]
 
 
-__all__ = ['FoldScheduler', 'RunningFold', 'Worker', 'launch_port', 'parse_device_groups']
+__all__ = ['FoldScheduler', 'RunningFold', 'Worker', 'parse_device_groups']
