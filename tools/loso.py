@@ -39,13 +39,13 @@ runs them, one task a line: ``python -m mer_clip.loso fold --list FILE`` (tools/
 """
 import argparse
 import json
-import os
 import os.path as osp
 import sys
 import time
 
 import mer_clip  # noqa: F401  (compat, registries)
 from mer_clip.loso import LOSOExperiment, parse_device_groups
+from mer_clip.utils.atomic_write import atomic_write_text
 from mer_clip.utils.cli import add_debug_argument, run_tool
 
 
@@ -131,7 +131,7 @@ def run(argv=None):
               'proper LOSO evaluation.', file=sys.stderr, flush=True)
     if args.write_jobs:
         pending = exp.write_jobs()
-        write_lines(args.write_jobs, pending)
+        atomic_write_text(args.write_jobs, ''.join(f'{path}\n' for path in pending))
         print(f'[loso] {len(pending)} of {len(folds)} folds to run: {args.write_jobs}')
         return
     kind = exp.fold_list.kind if exp.fold_list.kind != 'loso' else exp.fold_list.title
@@ -148,15 +148,6 @@ def run(argv=None):
               f'ACC {sm["ACC"]:.4f})')
     print(f'[loso] reports in {work_dir} ({time.time() - t0:.0f}s): '
           + ', '.join(osp.basename(p) for p in summary.report_files.values()))
-
-
-def write_lines(path, lines):
-    """``lines`` to ``path``, one a line, atomically (nothing at all for no lines)."""
-    if osp.dirname(path):
-        os.makedirs(osp.dirname(path), exist_ok=True)
-    with open(path + '.part', 'w') as f:
-        f.writelines(line + '\n' for line in lines)
-    os.replace(path + '.part', path)
 
 
 def main(argv=None) -> int:
