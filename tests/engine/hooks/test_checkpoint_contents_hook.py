@@ -1,7 +1,7 @@
 """Checkpoints through mmengine's Runner with CheckpointContentsHook (tools/test.py, load_from,
 --resume, a fold's training): a checkpoint that leaves model tensors unloaded is refused unless a
-partial load is asked for; a full one loads exactly; the frozen text tower is recorded by its file;
-the last checkpoint of a fold keeps no optimizer state."""
+partial load is asked for; the frozen text tower is recorded by its file and a checkpoint without
+it loads every tensor exactly; the last checkpoint of a fold keeps no optimizer state."""
 import glob
 import os.path as osp
 import runpy
@@ -82,21 +82,6 @@ def test_tools_test_refuses_another_layout_and_loads_it_only_on_request(
         'PARTIAL LOAD (allow_partial_load)' in log
 
 
-def test_a_full_checkpoint_fills_every_tensor(small_synthetic_config, tmp_path, fresh_run_state):
-    cfg = _config(small_synthetic_config())
-    state = _model_state(cfg.filename, 1)
-    ckpt = str(tmp_path / 'full.pth')
-    save_checkpoint({'meta': {}, 'state_dict': state}, ckpt)
-    cfg.work_dir = str(tmp_path / 'w')
-    runner = Runner.from_cfg(with_checkpoint_contents_hook(cfg))  # built with another seed's init
-    runner.load_checkpoint(ckpt)
-    loaded = runner.model.state_dict()
-    assert loaded.keys() == state.keys() and all(torch.equal(loaded[k], v) for k, v in
-                                                 state.items())
-    assert f'checkpoint: loaded {len(state)}/{len(state)} tensors from {ckpt}' in \
-        _log_text(cfg.work_dir)
-
-
 @pytest.mark.parametrize('how', ['load_from', 'resume'])
 def test_load_from_and_resume_refuse_another_layout(how, small_synthetic_config, tmp_path,
                                                     fresh_run_state):
@@ -127,6 +112,7 @@ def test_fold_checkpoints_record_the_text_tower_and_end_weights_only(
     tower_file = str(tmp_path / 'tower.pth')
     cfg_file = small_synthetic_config('''
 train_cfg = dict(max_epochs=2, val_interval=5)
+train_dataloader = dict(batch_size=2, dataset=dict(indices=2))
 model = dict(text_encoder=dict(pretrained={!r}))
 final_checkpoint_weights_only = True
 '''.format(tower_file))
@@ -149,10 +135,12 @@ final_checkpoint_weights_only = True
     test_cfg.work_dir = str(tmp_path / 'test')
     test_cfg.model.text_encoder.pretrained = None  # the record, not the config, names the file
     runner = Runner.from_cfg(with_checkpoint_contents_hook(test_cfg))
-    runner.load_checkpoint(last)
-    text = runner.model.text_encoder.text.state_dict()
-    assert all(torch.equal(text[k], v) for k, v in tower.items())
-    n = len(runner.model.state_dict())
+    runner.load_checkpoint(last)  # a full checkpoint: every tensor is the file's or the tower's
+    loaded = runner.model.state_dict()
+    expected = dict(final['state_dict'], **{f'text_encoder.text.{k}': v for k, v in tower.items()})
+    assert loaded.keys() == expected.keys()
+    assert all(torch.equal(loaded[k], v) for k, v in expected.items())
+    n = len(loaded)
     log = _log_text(test_cfg.work_dir)
     assert f'checkpoint: loaded {n}/{n} tensors from {last}' in log
     assert f'{len(tower)} tensors from its recorded file {tower_file}' in log
