@@ -112,7 +112,19 @@ def load_bench(path: Optional[str]):
     return res
 
 
-def print_disk_table(lists_root: str, repeats: int) -> None:
+#: the MEGC2019 composite (tools/data/build_megc2019.py): a LOSO over its 68 subjects
+MEGC2019_ANN = osp.join(ROOT, 'data', 'megc2019_htnet', 'annotations.json')
+
+
+def composite_folds(ann_file: str) -> Optional[int]:
+    """Folds (subjects) of a converted annotation file's LOSO; None when there is no file."""
+    if not osp.isfile(ann_file):
+        return None
+    with open(ann_file) as f:
+        return len({r['subject'] for r in json.load(f)['data_list']})
+
+
+def print_disk_table(lists_root: str, repeats: int, megc2019_ann: str = MEGC2019_ANN) -> None:
     """The ``--disk`` table (see the module docstring)."""
     sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
     import checkpoint_disk as disk
@@ -142,8 +154,15 @@ def print_disk_table(lists_root: str, repeats: int) -> None:
     print('| task | folds | peak before (GiB) | peak now (GiB) | now, --keep-checkpoints none '
           '(GiB) |')
     print('| --- | --- | --- | --- | --- |')
-    for name, _, ds, emo, au, scheme in TASKS:
-        n = len(task_folds(ds, emo, au, scheme, lists_root))
+    rows = [(name, len(task_folds(ds, emo, au, scheme, lists_root)))
+            for name, _, ds, emo, au, scheme in TASKS]
+    composite = composite_folds(megc2019_ann)
+    if composite is None:
+        print(f'# MEGC2019 composite: {megc2019_ann} not found (tools/data/build_megc2019.py '
+              'writes it); its row is left out', file=sys.stderr)
+    else:
+        rows.insert(-1, ('MEGC2019 composite 3-class (B/16)', composite))
+    for name, n in rows:
         print(f'| {name} | {n} | {disk.loso_peak(n, b16, "old") / gib:.1f} | '
               f'{disk.loso_peak(n, b16) / gib:.1f} | {disk.loso_peak(n, b16, "none") / gib:.1f} |')
 
@@ -170,9 +189,11 @@ def main(argv=None):
                    help='print the disk peak of each task\'s checkpoints (B/16, scaled from the '
                    'tiny config\'s) instead of the GPU-hours')
     p.add_argument('--save-repeats', type=int, default=5, help='--disk: timed saves per layout')
+    p.add_argument('--megc2019-ann', default=MEGC2019_ANN,
+                   help='--disk: the converted MEGC2019 composite (its subjects are the folds)')
     args = p.parse_args(argv)
     if args.disk:
-        print_disk_table(args.lists_root, args.save_repeats)
+        print_disk_table(args.lists_root, args.save_repeats, args.megc2019_ann)
         return 0
     evals = args.epochs // 5 + 1  # val_interval=5, and the final test
 
