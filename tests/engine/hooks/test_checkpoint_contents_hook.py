@@ -82,21 +82,22 @@ def test_tools_test_refuses_another_layout_and_loads_it_only_on_request(
         'PARTIAL LOAD (allow_partial_load)' in log
 
 
-@pytest.mark.parametrize('how', ['load_from', 'resume'])
-def test_load_from_and_resume_refuse_another_layout(how, small_synthetic_config, tmp_path,
+def test_load_from_and_resume_refuse_another_layout(small_synthetic_config, tmp_path,
                                                     fresh_run_state):
+    """The Runner's two other load paths (what train() / tools/train.py run before training)."""
     cfg = _config(small_synthetic_config())
     ckpt = str(tmp_path / 'epoch_1.pth')
     save_checkpoint({'meta': {'epoch': 1, 'iter': 3},
                      'state_dict': _other_layout(_model_state(cfg.filename, 0))}, ckpt)
     cfg.work_dir = str(tmp_path / 'w')
-    if how == 'load_from':
-        cfg.load_from = ckpt
-    else:
-        apply_train_options(cfg, resume=ckpt)
+    cfg.load_from = ckpt
+    runner = Runner.from_cfg(with_checkpoint_contents_hook(cfg))
     with pytest.raises(PartialCheckpointError, match=f'{ckpt}: the checkpoint leaves'):
-        train(cfg)
-    assert not glob.glob(osp.join(cfg.work_dir, '*.pth'))  # nothing trained
+        runner.load_or_resume()  # load_from
+    runner._resume = True  # as apply_train_options(cfg, resume=ckpt) builds it: resume=True
+    with pytest.raises(PartialCheckpointError, match=f'{ckpt}: the checkpoint leaves'):
+        runner.load_or_resume()  # Runner.resume(ckpt)
+    assert not runner._has_loaded
 
 
 def _tiny_tower_file(path, cfg_file):
