@@ -24,6 +24,13 @@ assumed model-FLOP utilisations (``--mfu``), labelled as such.
     python bench/loso_cost.py                                  # newest work_dirs/bench/*.json
     python bench/loso_cost.py --from-json work_dirs/bench/train_step_full_cuda.json
     python bench/loso_cost.py --step-time-s 0.85 --flops-per-step 7.9e12
+    python bench/loso_cost.py --disk       # the disk peak of each task's checkpoints instead
+
+``--disk`` measures the tiny config's checkpoints through the real save path and scales them to
+the B/16 model by parameter count (bench/checkpoint_disk.py; its method is printed with the
+table), then gives each task's disk peak: before this layout (text tower and optimizer in every
+checkpoint), now (finished folds keep one weights-only checkpoint) and with
+``tools/loso.py --keep-checkpoints none``.
 """
 import argparse
 import glob
@@ -105,6 +112,61 @@ def load_bench(path: Optional[str]):
     return res
 
 
+#: the MEGC2019 composite (tools/data/build_megc2019.py): a LOSO over its 68 subjects
+MEGC2019_ANN = osp.join(ROOT, 'data', 'megc2019_htnet', 'annotations.json')
+
+
+def composite_folds(ann_file: str) -> Optional[int]:
+    """Folds (subjects) of a converted annotation file's LOSO; None when there is no file."""
+    if not osp.isfile(ann_file):
+        return None
+    with open(ann_file) as f:
+        return len({r['subject'] for r in json.load(f)['data_list']})
+
+
+def print_disk_table(lists_root: str, repeats: int, megc2019_ann: str = MEGC2019_ANN) -> None:
+    """The ``--disk`` table (see the module docstring)."""
+    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+    import checkpoint_disk as disk
+    res = disk.measure(repeats)
+    tiny, b16 = res['tiny'], res['b16']
+    gib = disk.GiB
+    for line in disk.METHOD:
+        print(f'# {line}')
+    c, t = tiny['counts'], res['b16_counts']
+    print(f'# tensors: tiny {c["nontext"]:,} + text tower {c["text"]:,} ({c["trainable"]:,} '
+          f'trainable); B/16 {t["nontext"]:,} + text tower {t["text"]:,} ({t["trainable"]:,} '
+          'trainable)')
+    print(f'# tiny files: resume {tiny["sizes"]["resume"] / 2**20:.2f} MiB, final weights-only '
+          f'{tiny["sizes"]["final"] / 2**20:.2f} MiB, old layout {tiny["sizes"]["old"] / 2**20:.2f}'
+          ' MiB')
+    print(f'# B/16 checkpoint: old {b16["old"] / gib:.2f} GiB (weights {b16["weights"] / gib:.2f}'
+          f' + text tower {b16["text"] / gib:.2f} + optimizer {b16["optimizer"] / gib:.2f}); now '
+          f'resume {b16["resume"] / gib:.2f} GiB, final weights-only {b16["final"] / gib:.2f} GiB')
+    med = {k: v[len(v) // 2] for k, v in tiny['save_seconds'].items()}
+    print(f'# save time, tiny config, median of {repeats} interleaved (shared machine): ' +
+          ', '.join(f'{k} {v * 1000:.0f} ms' for k, v in med.items()) +
+          ' (mostly mmengine formatting the config into the meta, whatever the size)')
+    med = {k: v[len(v) // 2] for k, v in tiny['write_seconds'].items()}
+    print('# of which serialise + write + sha256 (grows with the bytes): ' +
+          ', '.join(f'{k} {v * 1000:.1f} ms' for k, v in med.items()))
+    print()
+    print('| task | folds | peak before (GiB) | peak now (GiB) | now, --keep-checkpoints none '
+          '(GiB) |')
+    print('| --- | --- | --- | --- | --- |')
+    rows = [(name, len(task_folds(ds, emo, au, scheme, lists_root)))
+            for name, _, ds, emo, au, scheme in TASKS]
+    composite = composite_folds(megc2019_ann)
+    if composite is None:
+        print(f'# MEGC2019 composite: {megc2019_ann} not found (tools/data/build_megc2019.py '
+              'writes it); its row is left out', file=sys.stderr)
+    else:
+        rows.insert(-1, ('MEGC2019 composite 3-class (B/16)', composite))
+    for name, n in rows:
+        print(f'| {name} | {n} | {disk.loso_peak(n, b16, "old") / gib:.1f} | '
+              f'{disk.loso_peak(n, b16) / gib:.1f} | {disk.loso_peak(n, b16, "none") / gib:.1f} |')
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('--from-json', default=None,
@@ -123,7 +185,16 @@ def main(argv=None):
     p.add_argument('--epochs', type=int, default=55)
     p.add_argument('--batch', type=int, default=8, help='per GPU')
     p.add_argument('--lists-root', default=LISTS)
+    p.add_argument('--disk', action='store_true',
+                   help='print the disk peak of each task\'s checkpoints (B/16, scaled from the '
+                   'tiny config\'s) instead of the GPU-hours')
+    p.add_argument('--save-repeats', type=int, default=5, help='--disk: timed saves per layout')
+    p.add_argument('--megc2019-ann', default=MEGC2019_ANN,
+                   help='--disk: the converted MEGC2019 composite (its subjects are the folds)')
     args = p.parse_args(argv)
+    if args.disk:
+        print_disk_table(args.lists_root, args.save_repeats, args.megc2019_ann)
+        return 0
     evals = args.epochs // 5 + 1  # val_interval=5, and the final test
 
     bench = load_bench(args.from_json) if (args.from_json or args.step_time_s is None) else None

@@ -207,3 +207,14 @@ def test_imdecode_warnings_in_threads_and_forked_children():
         os._exit(0 if ok and len(compat._SINKS) == 1 else 1)
     assert os.waitpid(pid, 0)[1] == 0
     assert decode(1) and not decode(0)
+
+
+def test_the_mmengine_loader_remembers_which_file_it_read(tmp_path):
+    """Item 5: mmengine's after_load_checkpoint hooks get the checkpoint object only; the loader
+    names its file (the load check's line and errors need it, e.g. for an automatic resume)."""
+    from mer_clip.checkpoint import save_checkpoint
+    path = str(tmp_path / 'epoch_1.pth')
+    save_checkpoint({'state_dict': {'w': torch.ones(1)}}, path)
+    checkpoint = compat.load_from_mer_clip_reader(path)
+    assert compat.checkpoint_source(checkpoint) == path
+    assert compat.checkpoint_source(dict(checkpoint)) is None  # another object: not guessed

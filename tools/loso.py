@@ -90,8 +90,10 @@ def parse_args(argv=None):
                       help='run nothing: write the fold jobs and list those of the unfinished '
                       'folds in FILE, one a line (for a cluster array, tools/slurm_loso.sh)')
     p.add_argument('--no-plots', action='store_true')
-    p.add_argument('--keep-checkpoints', choices=['tested', 'all'], default='tested',
-                   help="after a fold: keep only the tested checkpoint (default) or all")
+    p.add_argument('--keep-checkpoints', choices=['tested', 'all', 'none'], default='tested',
+                   help='after a fold is tested: keep its tested checkpoint, weights only '
+                   '(default), every checkpoint, or none (the disk of a LOSO is then one running '
+                   "fold's; the predictions stay)")
     p.add_argument('--retrain-changed', action='store_true',
                    help='the annotation changed since the folds were trained (samples added, '
                    'removed or relabelled): retrain exactly the folds whose training set changed '

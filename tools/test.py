@@ -6,8 +6,10 @@
         --dump work_dirs/preds.csv
 
 The checkpoint is read by mer_clip's safe reader (weights only, integrity checked), whatever
-``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` says. A user error ends with one ``error: ...`` line
-(``--debug`` adds the traceback).
+``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` says, and must give every model tensor its value (a
+checkpoint of another layout is refused, naming the key prefixes on both sides;
+``--allow-partial-load`` loads it anyway, and the run log says PARTIAL LOAD). A user error ends
+with one ``error: ...`` line (``--debug`` adds the traceback).
 """
 import argparse
 import sys
@@ -25,6 +27,9 @@ def parse_args(argv=None):
     parser.add_argument('--dump', type=str,
                         help='CSV file for per-sample predictions (sample_id, subject, gt, pred, '
                         'scores), used to pool LOSO folds')
+    parser.add_argument('--allow-partial-load', action='store_true',
+                        help='load a checkpoint that leaves model tensors at their initialisation '
+                        '(refused otherwise); the run log\'s checkpoint line says PARTIAL LOAD')
     add_config_arguments(parser)
     add_debug_argument(parser)
     return parser.parse_args(argv)
@@ -32,7 +37,10 @@ def parse_args(argv=None):
 
 def run(argv=None):
     args = parse_args(argv)
-    print(format_metrics(test(config_from_args(args), args.checkpoint, dump=args.dump)))
+    cfg = config_from_args(args)
+    if args.allow_partial_load:
+        cfg.allow_partial_load = True
+    print(format_metrics(test(cfg, args.checkpoint, dump=args.dump)))
 
 
 def main(argv=None) -> int:

@@ -36,6 +36,9 @@ def parse_args(argv=None):
     parser.add_argument('--seed', type=int, default=None, help='random seed')
     parser.add_argument('--deterministic', action='store_true',
                         help='set deterministic options for CUDNN')
+    parser.add_argument('--allow-partial-load', action='store_true',
+                        help='load a checkpoint that leaves model tensors at their initialisation '
+                        '(refused otherwise); the run log\'s checkpoint line says PARTIAL LOAD')
     add_config_arguments(parser)
     add_debug_argument(parser)
     return parser.parse_args(argv)
@@ -46,7 +49,8 @@ def merge_args(cfg, args):
     (:func:`mer_clip.apis.training.apply_train_options`)."""
     return apply_train_options(cfg, resume=args.resume, amp=args.amp, no_amp=args.no_amp,
                                validate=not args.no_validate, auto_scale_lr=args.auto_scale_lr,
-                               seed=args.seed, deterministic=args.deterministic)
+                               seed=args.seed, deterministic=args.deterministic,
+                               allow_partial_load=args.allow_partial_load)
 
 
 def run(argv=None):

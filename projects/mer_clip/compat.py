@@ -34,8 +34,11 @@ site-packages is edited; each patch is idempotent, says why it exists and when i
    (``CheckpointLoader.register_scheme(..., force=True)``) local and http(s) checkpoints are read by
    :func:`mer_clip.checkpoint.read_checkpoint` instead (weights-only, allow-listed, integrity
    checked), and ``mmengine.runner.runner.save_checkpoint`` (the name ``Runner.save_checkpoint``
-   calls) is wrapped to write local files atomically with a sha256 sidecar. Keep while mmengine
-   loads without ``weights_only=True`` and writes checkpoints in place.
+   calls) is wrapped to write local files atomically with a sha256 sidecar. The loader remembers
+   which file it read (:func:`checkpoint_source`): mmengine's ``after_load_checkpoint`` hooks get
+   the checkpoint object only, and the load check (:mod:`mer_clip.engine.checkpoint_fit`) names
+   the file. Keep while mmengine loads without ``weights_only=True`` and writes checkpoints in
+   place.
 6. mmengine's Runner initialises the process group (``launcher='pytorch'``, slurm, mpi) and never
    destroys it. At interpreter exit gloo's worker threads are then torn down with the interpreter,
    which now and then aborts a finished run (SIGABRT, ``terminate called without an active
@@ -222,11 +225,25 @@ def patch_cpu_ddp() -> bool:
 # --------------------------------------------------------------------------------------------------
 # 5. mmengine's checkpoint loading and saving through mer_clip.checkpoint
 # --------------------------------------------------------------------------------------------------
+_LAST_READ: dict = {}  # id of the object last read -> its file (mmengine does not pass it on)
+
+
 def load_from_mer_clip_reader(filename: str, map_location=None):
     """mmengine ``CheckpointLoader`` backend for local files and http(s) URLs:
     :func:`mer_clip.checkpoint.read_checkpoint` (safe unpickling, integrity check, clear errors)."""
     from .checkpoint import read_checkpoint, resolve_url
-    return read_checkpoint(resolve_url(filename), map_location=map_location)
+    path = resolve_url(filename)
+    checkpoint = read_checkpoint(path, map_location=map_location)
+    _LAST_READ.clear()
+    _LAST_READ[id(checkpoint)] = path
+    return checkpoint
+
+
+def checkpoint_source(checkpoint) -> str:
+    """The file mmengine's Runner read ``checkpoint`` from through this loader (its
+    ``after_load_checkpoint`` hooks get the object only), or None. Only the last read object is
+    remembered, by identity, while the caller holds it."""
+    return _LAST_READ.get(id(checkpoint))
 
 
 def save_for_mmengine(orig_save):

@@ -53,7 +53,8 @@ def test_bad_job_files_are_clear_errors(tmp_path):
 @pytest.mark.parametrize('fold_key', ['subject', 'dataset'])
 def test_configs_equal_the_tools(fold_key, synthetic_root, tmp_path, in_repo, data_options):
     """The job's train / test configs are the ones tools/train.py --resume --seed S and
-    tools/test.py build for the same fold and options (text of the dumped configs)."""
+    tools/test.py build for the same fold and options (text of the dumped configs); a fold's
+    training also saves its last checkpoint weights-only."""
     opts = data_options(synthetic_root) + ['train_cfg.max_epochs=2']
     held_out = 's03'
     job = FoldJob(config=osp.abspath(SYNTHETIC_CONFIG), work_dir=str(tmp_path / 'fold'), seed=7,
@@ -62,7 +63,8 @@ def test_configs_equal_the_tools(fold_key, synthetic_root, tmp_path, in_repo, da
                  ['--fold-key', fold_key, '--held-out', held_out])
     train = _tool('train')
     args = train.parse_args([osp.abspath(SYNTHETIC_CONFIG), '--work-dir', job.work_dir,
-                             '--seed', '7', '--resume', *fold_args, '--cfg-options', *opts])
+                             '--seed', '7', '--resume', *fold_args, '--cfg-options', *opts,
+                             'final_checkpoint_weights_only=True'])
     assert job.train_config().dump() == train.merge_args(config_from_args(args), args).dump()
     test = _tool('test')
     args = test.parse_args([osp.abspath(SYNTHETIC_CONFIG), 'ckpt.pth', '--work-dir',

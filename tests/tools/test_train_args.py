@@ -45,6 +45,9 @@ def test_resume_auto_and_path(train_tool, monkeypatch):
     args = _args(train_tool, monkeypatch, 'x.py', '--resume', 'ckpt.pth')
     out = train_tool.merge_args(cfg, args)
     assert out.resume is True and out.load_from == 'ckpt.pth'
+    assert out.allow_partial_load is False  # the default: a partial checkpoint is refused
+    args = _args(train_tool, monkeypatch, 'x.py', '--resume', 'ckpt.pth', '--allow-partial-load')
+    assert train_tool.merge_args(cfg, args).allow_partial_load is True
 
 
 def test_amp_config_falls_back_to_fp32_without_cuda(train_tool, monkeypatch):

@@ -18,6 +18,7 @@ from ..checkpoint import (CheckpointError, CheckpointIntegrityError,  # noqa: F4
                           CheckpointFormatError, CheckpointMismatchError, UnsafeCheckpointError,
                           few_keys, read_checkpoint, resolve_url, sha256_of, unwrap_state_dict,
                           verify_checkpoint)
+from ..engine.frozen_text_tower import restore_frozen_text_towers
 from ..utils.atomic_write import errors_name
 
 
@@ -47,6 +48,8 @@ def load_checkpoint_safe(path_or_url: str,
     path = resolve_url(path_or_url, model_dir)
     checkpoint = read_checkpoint(path, map_location=map_location, verify=check_hash)
     if model is not None:
+        if isinstance(checkpoint, dict) and 'state_dict' in checkpoint:
+            restore_frozen_text_towers(model, checkpoint, path)  # recorded by its file, not saved
         state = unwrap_state_dict(checkpoint, path)
         check_fits(state, model, path, strict)
         model.load_state_dict(state, strict=strict)

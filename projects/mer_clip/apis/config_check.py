@@ -50,9 +50,10 @@ RUNNER_CFG_KEYS = ('model_wrapper_cfg', 'sync_bn', 'find_unused_parameters',
                    'activation_checkpointing', 'efficient_conv_bn_eval', 'compile')
 #: what the tools read: mmengine's Config (custom_imports), mmaction's tools/train.py
 #: (runner_type), this project (loso_subject: apis.config; loso_fold_mode: loso.plan;
-#: test_pipeline: apis.inference) and this check
+#: test_pipeline: apis.inference; allow_partial_load, final_checkpoint_weights_only:
+#: engine.hooks.CheckpointContentsHook) and this check
 TOOL_KEYS = ('custom_imports', 'runner_type', 'loso_subject', 'loso_fold_mode', 'test_pipeline',
-             ALLOW_KEY)
+             'allow_partial_load', 'final_checkpoint_weights_only', ALLOW_KEY)
 #: the variables the project's configs define (configs/, _base_ included): helpers, read by nothing
 CONFIG_VARIABLES = (
     'ann_file', 'au_prompt', 'aug_augmix', 'aug_color_jitter', 'aug_flip', 'aug_lsfm',

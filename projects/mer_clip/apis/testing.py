@@ -4,11 +4,15 @@ from typing import Dict, Optional
 
 from mmengine.runner import Runner
 
+from ..engine.hooks.checkpoint_contents_hook import with_checkpoint_contents_hook
+
 
 def test(cfg, checkpoint: str, dump: Optional[str] = None) -> Dict[str, float]:
     """Test ``checkpoint`` on ``cfg``'s test set; with ``dump``, the MERMetric evaluators write the
     per-sample predictions there (``sample_id, subject, gt, pred, scores``: what LOSO pools).
-    The checkpoint is read by mer_clip's safe reader (:mod:`mer_clip.compat`)."""
+    The checkpoint is read by mer_clip's safe reader (:mod:`mer_clip.compat`) and must fill the
+    model (:class:`~mer_clip.engine.hooks.CheckpointContentsHook`; ``cfg.allow_partial_load``
+    allows a partial load)."""
     cfg.load_from = checkpoint
     if dump:
         evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [
@@ -16,7 +20,7 @@ def test(cfg, checkpoint: str, dump: Optional[str] = None) -> Dict[str, float]:
         for ev in evaluators:
             if ev.get('type') == 'MERMetric':
                 ev['out_file'] = dump
-    runner = Runner.from_cfg(cfg)
+    runner = Runner.from_cfg(with_checkpoint_contents_hook(cfg))
     return runner.test()
 
 

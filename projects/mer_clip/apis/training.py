@@ -13,17 +13,21 @@ import torch
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
+from ..engine.hooks.checkpoint_contents_hook import (ALLOW_PARTIAL_LOAD,
+                                                    with_checkpoint_contents_hook)
 from ..engine.resume import repair_resume_point
 
 
 def apply_train_options(cfg, *, resume: Optional[str] = None, amp: bool = False,
                         no_amp: bool = False, validate: bool = True,
                         auto_scale_lr: bool = False, seed: Optional[int] = None,
-                        deterministic: bool = False):
+                        deterministic: bool = False, allow_partial_load: bool = False):
     """The training options applied to ``cfg``: ``resume='auto'`` continues from the checkpoint
     that ``work_dir/last_checkpoint`` names, a path resumes from that file; AMP on or off (off
     automatically without CUDA, where mmengine cannot run AmpOptimWrapper); validation; lr scaling;
-    the seed and CUDNN determinism."""
+    the seed and CUDNN determinism; ``allow_partial_load``: a ``load_from`` / resume checkpoint
+    may leave model tensors at their initialisation (refused otherwise, mer_clip.engine.
+    checkpoint_fit)."""
     if not validate:
         cfg.val_cfg = None
         cfg.val_dataloader = None
@@ -42,6 +46,8 @@ def apply_train_options(cfg, *, resume: Optional[str] = None, amp: bool = False,
     elif resume is not None:
         cfg.resume = True
         cfg.load_from = resume
+    if allow_partial_load:
+        cfg[ALLOW_PARTIAL_LOAD] = True
     if auto_scale_lr:
         cfg.auto_scale_lr.enable = True
     if seed is not None or deterministic:
@@ -79,9 +85,11 @@ def repair_auto_resume(cfg) -> Optional[str]:
 
 def train(cfg) -> Optional[str]:
     """Train ``cfg`` with mmengine's Runner (an automatic resume repaired first); returns the
-    checkpoint that ``work_dir/last_checkpoint`` names at the end (None if none was saved)."""
+    checkpoint that ``work_dir/last_checkpoint`` names at the end (None if none was saved).
+    Checkpoints are saved and loaded through :class:`~mer_clip.engine.hooks.
+    CheckpointContentsHook` (added when the config lacks it)."""
     repair_auto_resume(cfg)
-    runner = Runner.from_cfg(cfg)
+    runner = Runner.from_cfg(with_checkpoint_contents_hook(cfg))
     runner.train()
     last = osp.join(cfg.work_dir, 'last_checkpoint')
     if not osp.exists(last):

@@ -28,6 +28,8 @@ JOB_FILE = 'fold_job.json'
 #: checkpoint rules: the last epoch, or (UNSAFE, the authors' protocol) the best on the test fold
 RULE_LAST = 'last'
 RULE_BEST_ON_TEST_FOLD = 'best_on_test_fold_UNSAFE'
+#: what a finished fold keeps: its tested (weights-only) checkpoint, every one, or none
+KEEP_CHECKPOINTS = ('tested', 'all', 'none')
 
 
 @dataclass
@@ -58,8 +60,8 @@ class FoldJob:
         if self.checkpoint_rule not in (RULE_LAST, RULE_BEST_ON_TEST_FOLD):
             raise ValueError(f'checkpoint_rule must be {RULE_LAST!r} or '
                              f'{RULE_BEST_ON_TEST_FOLD!r}, got {self.checkpoint_rule!r}')
-        if self.keep_checkpoints not in ('tested', 'all'):
-            raise ValueError("keep_checkpoints must be 'tested' or 'all', got "
+        if self.keep_checkpoints not in KEEP_CHECKPOINTS:
+            raise ValueError(f'keep_checkpoints must be one of {KEEP_CHECKPOINTS}, got '
                              f'{self.keep_checkpoints!r}')
 
     @property
@@ -116,12 +118,15 @@ class FoldJob:
         return self.config
 
     def train_config(self, launcher: str = 'none'):
-        """The config ``tools/train.py CONFIG --work-dir W --seed S --resume`` would train."""
+        """The config ``tools/train.py CONFIG --work-dir W --seed S --resume`` would train, its
+        last checkpoint weights-only (``final_checkpoint_weights_only``: the fold is tested on it
+        and trains no further; the optimizer stays only in the checkpoints it resumes from)."""
         cfg = copy.deepcopy(self.base_config())
         if self.train_options:
             cfg.merge_from_dict(parse_cfg_options(self.train_options))
         cfg.launcher = launcher
         cfg.work_dir = self.work_dir
+        cfg.final_checkpoint_weights_only = True
         return apply_train_options(cfg, resume='auto', seed=self.seed)
 
     def test_config(self, split: Optional[str] = None):
@@ -142,4 +147,4 @@ class FoldJob:
         return 'max_iters' not in (self.base_config().get('train_cfg') or {})
 
 
-__all__ = ['FoldJob', 'JOB_FILE', 'RULE_BEST_ON_TEST_FOLD', 'RULE_LAST']
+__all__ = ['FoldJob', 'JOB_FILE', 'KEEP_CHECKPOINTS', 'RULE_BEST_ON_TEST_FOLD', 'RULE_LAST']

@@ -25,7 +25,7 @@ from ..utils.atomic_write import atomic_write_json, atomic_write_text
 from ..utils.config import DATASET_WRAPPERS, set_dataset_option
 from .data_identity import affected_folds, diff_data
 from .fold_files import retire_fold
-from .fold_job import RULE_BEST_ON_TEST_FOLD, RULE_LAST, FoldJob
+from .fold_job import KEEP_CHECKPOINTS, RULE_BEST_ON_TEST_FOLD, RULE_LAST, FoldJob
 from .folds import FoldList, detect_folds, fold_dirname, select_subjects
 from .reports import config_hash
 
@@ -72,8 +72,8 @@ class LOSOPlan:
             'seed', 0) or 0)
         self.requested_subjects = subjects
         self.unsafe = select_on_test_fold_unsafe
-        if keep_checkpoints not in ('tested', 'all'):
-            raise ValueError("keep_checkpoints must be 'tested' or 'all', got "
+        if keep_checkpoints not in KEEP_CHECKPOINTS:
+            raise ValueError(f'keep_checkpoints must be one of {KEEP_CHECKPOINTS}, got '
                              f'{keep_checkpoints!r}')
         self.keep_checkpoints = keep_checkpoints
         self.strict_labels = strict_labels

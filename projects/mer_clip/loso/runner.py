@@ -49,7 +49,8 @@ class LOSOExperiment:
         device_groups: one entry per parallel slot: a list of device ids (CUDA_VISIBLE_DEVICES) or
             ``None`` for a CPU slot. A group of several devices trains its fold with DDP.
         select_on_test_fold_unsafe: the authors' protocol (see module docstring). Off by default.
-        keep_checkpoints: 'tested' (default) deletes a finished fold's other checkpoints; 'all'.
+        keep_checkpoints: 'tested' (default) keeps a finished fold's tested (weights-only)
+            checkpoint only; 'all' every one; 'none' deletes them all once the fold is tested.
         protocol: ``'loso'`` (folds by subject), ``'lodo'`` (by dataset) or a record field
             (:func:`mer_clip.datasets.protocol.get_protocol`); None: the config's ``fold_key``
             (its test dataset's), else ``'loso'``.

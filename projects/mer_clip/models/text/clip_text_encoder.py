@@ -36,7 +36,7 @@ from mmaction.registry import MODELS
 
 from ...checkpoint import (CheckpointKeyError, CheckpointMismatchError, CheckpointNotFoundError,
                            few_keys, read_state_dict)
-from ..weight_load_report import WeightLoadReport
+from ..weight_load_report import WeightLoadReport, file_sha256
 from .text_weight_source import TextWeightSource, identify_text_weights
 
 # top-level names of open_clip's TextTransformer state dict (= CLIP's flat text keys)
@@ -183,6 +183,9 @@ class CLIPTextEncoder(BaseModule):
         self.pad_positions = pad_positions
         self.use_cache = cache
         self.load_report: Optional[WeightLoadReport] = None
+        #: the file the tower was loaded from: ``dict(file, prefix, sha256)`` (None: not loaded);
+        #: checkpoints record it instead of the frozen tower (mer_clip.engine.frozen_text_tower)
+        self.weights_file: Optional[Dict[str, str]] = None
         # text -> row of the table. The table is deliberately NOT a registered buffer: each rank
         # caches the prompts it has seen (sizes and row orders differ), and DDP's buffer broadcast
         # or mmengine's SyncBuffersHook would overwrite/average it. It follows .to() via _apply
@@ -239,6 +242,8 @@ class CLIPTextEncoder(BaseModule):
             'CLIPTextEncoder', path, total=len(expected), loaded=sorted(state), missing=[],
             unused=sorted(k for k in file_state if k not in used), notes=notes)
         self.load_report.log()
+        self.weights_file = dict(file=os.path.abspath(path), prefix=prefix,
+                                 sha256=file_sha256(path))  # hashed by the log line: cached
         return self.load_report
 
     def _settle_activation(self, source: TextWeightSource, path: str) -> str:
