@@ -1,9 +1,9 @@
 """The reproducible CPU mode: runs whose numbers do not depend on the processor.
 
 On a CPU, torch and the libraries under it pick their kernels by the processor's instruction sets
-(ATen's dispatch, oneDNN's ISA, MKL's code path) and by the thread count; a tiny model trained for
-20 epochs turns their last-bit differences into other predictions (docs/reproducibility.md, the
-measured table). This mode pins each of them to a path every x86-64 processor runs the same way:
+(ATen's dispatch, oneDNN's ISA, MKL's code path; numpy's and OpenCV's in the data pipeline) and by
+the thread count; a tiny model trained for 20 epochs turns their last-bit differences into other
+predictions (docs/reproducibility.md, the measured table). This mode pins each of them to a path every x86-64 processor runs the same way:
 
 - **environment pins** (:data:`ENV_PINS`): read by the libraries when they load, so they must be
   in a process's environment before it starts. The tools re-start themselves with them
@@ -30,6 +30,11 @@ ENV_PINS: Dict[str, str] = {
     'ATEN_CPU_CAPABILITY': 'default',  # ATen's kernels without SIMD dispatch
     'ONEDNN_MAX_CPU_ISA': 'SSE41',     # oneDNN's convolutions / matmuls: the oldest ISA it has
     'MKL_CBWR': 'COMPATIBLE',          # MKL's conditional numerical reproducibility: one path
+    # the data pipeline's numpy and OpenCV run their SIMD variants too (augmentations: the largest
+    # source measured): only their baseline code (numpy x86-64-v2, OpenCV SSE3)
+    'NPY_DISABLE_CPU_FEATURES': 'X86_V3 X86_V4 AVX512_ICL AVX512_SPR',
+    'OPENCV_CPU_DISABLE': 'SSE4.1,SSE4.2,POPCNT,AVX,FP16,AVX2,FMA3,AVX_VNNI,AVX512F,AVX512-SKX,'
+                          'AVX512-CLX',
     'OMP_NUM_THREADS': '1',            # one thread: sums in one order
     'MKL_NUM_THREADS': '1',
 }
