@@ -134,9 +134,9 @@ def run_row(name: str, work_root: str, cfg_options: List[str], log_dir: str,
                 predictions=read_predictions(osp.join(work_dir, 'predictions.csv')))
 
 
-def table(results: List[Dict]) -> str:
-    """The markdown table: each row against the first."""
-    ref = results[0]
+def table(results: List[Dict], reference: Optional[str] = None) -> str:
+    """The markdown table: each row against the first (or the row named ``reference``)."""
+    ref = next(r for r in results if r['name'] == reference) if reference else results[0]
     lines = ['| row | what it changes | labels differ | max score diff | UF1 / UAR / ACC | s |',
              '|---|---|---|---|---|---|']
     for r in results:
@@ -157,10 +157,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument('--work-root', default=osp.join(tempfile.gettempdir(), 'repro_matrix'))
     p.add_argument('--out', help='JSON of the results (written after every row)')
     p.add_argument('--from-json', help='print the table of an earlier --out')
+    p.add_argument('--reference', help='with --from-json: compare with this row, not the first')
     args = p.parse_args(argv)
     if args.from_json:
         with open(args.from_json) as f:
-            print(table(json.load(f)['results']))
+            print(table(json.load(f)['results'], args.reference))
         return 0
     os.makedirs(args.work_root, exist_ok=True)
     results = []
