@@ -28,6 +28,11 @@ annotation (records with ``dataset``) the pooled metrics of each source dataset 
 describe the folds as they were trained (loso_run.json): --report-only refuses a --seed, config,
 --protocol or --cfg-options that contradicts it.
 
+``--reproducible``: every fold process (and worker, torchrun rank, data worker) starts with the
+pins of :mod:`mer_clip.utils.reproducible` (this process computes nothing, so it does not restart
+itself); the mode and its pins are part of the experiment (loso_run.json), and summary.json records
+the CPU model, the kernel paths the folds ran and the library versions.
+
 No process of a fold outlives this command (SIGTERM, SIGINT or SIGKILL), and DDP folds get free
 rendezvous ports (PORT + slot when PORT is set). A user error ends with one ``error: ...`` line
 (--debug adds the traceback).
@@ -99,6 +104,11 @@ def parse_args(argv=None):
                    'removed or relabelled): retrain exactly the folds whose training set changed '
                    '(re-test those whose test set alone did) instead of refusing; their old files '
                    'go to stale_<time>/')
+    p.add_argument('--reproducible', action='store_true',
+                   help='CPU runs whose numbers do not depend on the processor: pinned kernel '
+                   'paths (ATen, oneDNN, MKL), one thread, deterministic algorithms in every '
+                   'process (docs/reproducibility.md); slower. Part of the experiment '
+                   '(loso_run.json)')
     p.add_argument('--strict', action='store_true',
                    help='an emotion label that is no known emotion of the class scheme (a typo) '
                    'is an error instead of a warning')
@@ -125,7 +135,7 @@ def run(argv=None):
                          select_on_test_fold_unsafe=args.unsafe,
                          keep_checkpoints=args.keep_checkpoints, protocol=args.protocol,
                          strict_labels=args.strict, fold_mode=args.fold_mode,
-                         retrain_changed=args.retrain_changed)
+                         retrain_changed=args.retrain_changed, reproducible=args.reproducible)
     folds = exp.plan()
     if args.unsafe:
         print('[loso] WARNING: --select-on-test-fold-UNSAFE: each fold reports the epoch with the '
@@ -139,7 +149,8 @@ def run(argv=None):
     kind = exp.fold_list.kind if exp.fold_list.kind != 'loso' else exp.fold_list.title
     print(f'[loso] {kind} protocol: {len(folds)} fold(s) '
           f'({", ".join(f.name for f in folds)}), {exp.fold_list.num_samples} samples, classes '
-          f'{exp.fold_list.classes}; work dir {work_dir}; fold mode {exp.fold_mode}', flush=True)
+          f'{exp.fold_list.classes}; work dir {work_dir}; fold mode {exp.fold_mode}; CPU mode '
+          f'{"reproducible" if args.reproducible else "default"}', flush=True)
     t0 = time.time()
     summary = exp.report(plots=not args.no_plots) if args.report_only else exp.run()
     for group, m in summary.headline().items():

@@ -10,6 +10,9 @@ The checkpoint is read by mer_clip's safe reader (weights only, integrity checke
 checkpoint of another layout is refused, naming the key prefixes on both sides;
 ``--allow-partial-load`` loads it anyway, and the run log says PARTIAL LOAD). A user error ends
 with one ``error: ...`` line (``--debug`` adds the traceback).
+
+``--reproducible`` (:mod:`mer_clip.utils.reproducible`): the command restarts itself with the pinned
+kernel paths and one thread, so that it tests to the same numbers on any x86-64 processor.
 """
 import argparse
 import sys
@@ -18,6 +21,7 @@ import mer_clip  # noqa: F401  (applies compat workarounds, registers components
 from mer_clip.apis.config import add_config_arguments, config_from_args
 from mer_clip.apis.testing import format_metrics, test
 from mer_clip.utils.cli import add_debug_argument, run_tool
+from mer_clip.utils.reproducible import reexec_with_pins
 
 
 def parse_args(argv=None):
@@ -30,13 +34,20 @@ def parse_args(argv=None):
     parser.add_argument('--allow-partial-load', action='store_true',
                         help='load a checkpoint that leaves model tensors at their initialisation '
                         '(refused otherwise); the run log\'s checkpoint line says PARTIAL LOAD')
+    parser.add_argument('--reproducible', action='store_true',
+                        help='CPU runs whose numbers do not depend on the processor: pinned kernel '
+                        'paths (ATen, oneDNN, MKL), one thread, deterministic algorithms in every '
+                        'process (docs/reproducibility.md); slower')
     add_config_arguments(parser)
     add_debug_argument(parser)
     return parser.parse_args(argv)
 
 
-def run(argv=None):
+def run(argv=None, command=None):
+    """``command``: the arguments when this process is the tool (it may restart itself)."""
     args = parse_args(argv)
+    if args.reproducible:  # restarts this command with the pins unless it has them
+        reexec_with_pins(command, __file__)
     cfg = config_from_args(args)
     if args.allow_partial_load:
         cfg.allow_partial_load = True
@@ -45,7 +56,7 @@ def run(argv=None):
 
 def main(argv=None) -> int:
     """The tool, with user errors reported in one line (mer_clip.utils.cli)."""
-    return run_tool(run, argv)
+    return run_tool(lambda a: run(a, command=a if argv is None else None), argv)
 
 
 if __name__ == '__main__':

@@ -9,6 +9,9 @@
 cut-off or damaged checkpoints (checked against the sha256 written when they were saved) are
 removed first and the newest complete one is used. A user error ends with one ``error: ...`` line
 (``--debug`` adds the traceback).
+
+``--reproducible`` (:mod:`mer_clip.utils.reproducible`): the command restarts itself with the pinned
+kernel paths and one thread, so that it trains to the same numbers on any x86-64 processor.
 """
 import argparse
 import sys
@@ -17,6 +20,7 @@ import mer_clip  # noqa: F401  (applies compat workarounds, registers components
 from mer_clip.apis.config import add_config_arguments, config_from_args
 from mer_clip.apis.training import apply_train_options, train
 from mer_clip.utils.cli import add_debug_argument, run_tool
+from mer_clip.utils.reproducible import reexec_with_pins
 
 
 def parse_args(argv=None):
@@ -39,6 +43,10 @@ def parse_args(argv=None):
     parser.add_argument('--allow-partial-load', action='store_true',
                         help='load a checkpoint that leaves model tensors at their initialisation '
                         '(refused otherwise); the run log\'s checkpoint line says PARTIAL LOAD')
+    parser.add_argument('--reproducible', action='store_true',
+                        help='CPU runs whose numbers do not depend on the processor: pinned kernel '
+                        'paths (ATen, oneDNN, MKL), one thread, deterministic algorithms in every '
+                        'process (docs/reproducibility.md); slower')
     add_config_arguments(parser)
     add_debug_argument(parser)
     return parser.parse_args(argv)
@@ -53,14 +61,17 @@ def merge_args(cfg, args):
                                allow_partial_load=args.allow_partial_load)
 
 
-def run(argv=None):
+def run(argv=None, command=None):
+    """``command``: the arguments when this process is the tool (it may restart itself)."""
     args = parse_args(argv)
+    if args.reproducible:  # restarts this command with the pins unless it has them
+        reexec_with_pins(command, __file__)
     train(merge_args(config_from_args(args), args))
 
 
 def main(argv=None) -> int:
     """The tool, with user errors reported in one line (mer_clip.utils.cli)."""
-    return run_tool(run, argv)
+    return run_tool(lambda a: run(a, command=a if argv is None else None), argv)
 
 
 if __name__ == '__main__':

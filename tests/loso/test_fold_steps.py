@@ -12,7 +12,9 @@ import torch
 
 from mer_clip.loso import FoldJob
 from mer_clip.loso.fold_files import FoldFailed, is_done, pending_steps, prediction_file
-from mer_clip.loso.fold_steps import fold_lock, job_from_list, run_fold
+from mer_clip.loso.fold_steps import fold_lock, job_from_list, run_fold, run_step
+from mer_clip.utils.reproducible import ReproducibleModeError
+from tests.conftest import SYNTHETIC_CONFIG
 from tests.loso.test_loso_inprocess import make_flow_set, write_config
 
 EPOCHS = 3
@@ -107,3 +109,11 @@ def test_failure_reason_is_the_last_steps_error_line(tmp_path):
     with open(log, 'a') as f:  # a later run of the step that crashed without a user error
         f.write('\n$ (in-process) fold a: train\nSegmentation fault\n')
     assert failure_reason(str(log)) is None
+
+
+def test_a_reproducible_fold_step_is_refused_in_an_unpinned_process(tmp_path):
+    job = FoldJob(config=SYNTHETIC_CONFIG, work_dir=str(tmp_path / 'fold_s01'), seed=0,
+                  held_out='s01', reproducible=True)
+    with pytest.raises(ReproducibleModeError, match='fold s01 .train.'):
+        run_step(job, 'train')  # was: trained with this process's kernels, silently
+    assert not osp.exists(tmp_path / 'fold_s01' / 'train_done.json')

@@ -1,6 +1,8 @@
 """mer_clip.loso.plan: the experiment's identity (loso_run.json, config.py) is written atomically,
 and a damaged or unwritable one is named with what to do."""
+import json
 import os
+import os.path as osp
 
 import pytest
 
@@ -43,3 +45,27 @@ def test_the_run_file_is_written_whole_or_not_at_all(synthetic_root, tmp_path, i
     assert os.listdir(tmp_path / 'run') == []  # nothing a later run would misread
     plan.prepare_work_dir()
     assert sorted(os.listdir(tmp_path / 'run')) == ['config.py', RUN_FILE]
+
+
+def test_a_resume_in_the_other_mode_is_refused_in_one_line(synthetic_root, tmp_path, in_repo,
+                                                         data_options):
+    work = str(tmp_path / 'run')
+    opts = data_options(synthetic_root)
+    first = LOSOPlan(SYNTHETIC_CONFIG, work, cfg_options=opts, reproducible=True)
+    first.plan()
+    first.prepare_work_dir()
+    assert first.jobs[0].reproducible
+    other = LOSOPlan(SYNTHETIC_CONFIG, work, cfg_options=opts)  # the default mode
+    with pytest.raises(RunStateMismatch) as e:
+        other.prepare_work_dir()
+    msg = str(e.value)  # was: resumed, and the report mixed folds of two modes
+    assert '\n' not in msg and "cpu_mode was {'mode': 'reproducible'" in msg and \
+        "now {'mode': 'default'}" in msg and '--reproducible' in msg
+    # other pins (a newer mer_clip pinning differently) are refused too
+    with open(osp.join(work, 'loso_run.json')) as f:
+        state = json.load(f)
+    state['cpu_mode']['pins']['env']['ATEN_CPU_CAPABILITY'] = 'avx2'
+    with open(osp.join(work, 'loso_run.json'), 'w') as f:
+        json.dump(state, f)
+    with pytest.raises(RunStateMismatch, match="'avx2'"):
+        first.prepare_work_dir()

@@ -11,6 +11,9 @@ import sys
 
 import pytest
 
+from mer_clip.loso.progress import Progress
+from mer_clip.loso.scheduler import FoldScheduler
+from mer_clip.utils.reproducible import ENV_PINS, MODE_ENV
 from tests.conftest import REPO_ROOT, SYNTHETIC_CONFIG
 from tests.loso.test_loso_inprocess import make_flow_set, write_config
 
@@ -80,3 +83,10 @@ def test_a_taken_port_is_the_only_error(synthetic_root, tmp_path, in_repo, data_
     assert 'train_done.json' not in err and 'test exited' not in err, err
     assert sorted(os.listdir(osp.join(work, 'fold_s01'))) == ['fold_job.json']  # nothing ran
     assert '[loso] fold s01 FAILED (train could not start)' in err
+
+
+def test_the_scheduler_gives_fold_processes_the_pins(tmp_path):
+    progress = Progress(1, 1, stream=open(tmp_path / 'p.log', 'w'))
+    pinned = FoldScheduler([None, None], progress, reproducible=True).env(None)
+    assert {k: pinned[k] for k in ENV_PINS} == ENV_PINS and pinned[MODE_ENV] == '1'
+    assert MODE_ENV not in FoldScheduler([None, None], progress).env(None)

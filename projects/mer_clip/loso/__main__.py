@@ -11,6 +11,7 @@ import sys
 
 
 def main(argv=None) -> int:
+    command = argv is None  # this process is the command: it may restart itself with pins
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = ('fold', 'worker')
     if not argv or argv[0] not in commands:
@@ -18,8 +19,8 @@ def main(argv=None) -> int:
         return 2
     if argv[0] == 'fold':
         from .fold_steps import main as run
-    else:
-        from .inprocess import main as run
+        return run(argv[1:], command=command)
+    from .inprocess import main as run
     return run(argv[1:])
 
 

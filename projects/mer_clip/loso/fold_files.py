@@ -11,7 +11,8 @@ command (:mod:`.runner`):
 - ``fold.json``: seed, tested checkpoint, seconds per step and fold mode, written when the fold is
   done (:func:`finish_fold`), after which only the tested checkpoint is kept (weights only:
   the last epoch's checkpoint of a fold is saved without optimizer state), or none
-  (``keep_checkpoints='none'``).
+  (``keep_checkpoints='none'``); how each step's process computed (CPU, kernel path, pins:
+  :func:`record_process`), for summary.json.
 
 **Checkpoint rule**: the last epoch's checkpoint. The MER-CLIP authors keep the epoch with the best
 UF1 on the validation set, which in their LOSO scripts *is the test subject*; that rule
@@ -134,6 +135,15 @@ def record_seconds(job: FoldJob, step: str, seconds: float) -> None:
     """Add one step's seconds to ``fold.json``."""
     info = read_fold_info(job.work_dir)
     info.setdefault('seconds', {})[step] = seconds
+    atomic_write_json(osp.join(job.work_dir, FOLD_INFO), info)
+
+
+def record_process(job: FoldJob, step: str, record: Dict) -> None:
+    """How the process of one step computes (CPU, kernel path, pins: ``mer_clip.utils.
+    reproducible.process_record``) into ``fold.json``, for summary.json."""
+    os.makedirs(job.work_dir, exist_ok=True)
+    info = read_fold_info(job.work_dir)
+    info.setdefault('processes', {})[step] = record
     atomic_write_json(osp.join(job.work_dir, FOLD_INFO), info)
 
 

@@ -54,6 +54,7 @@ class FoldJob:
     keep_checkpoints: str = 'tested'
     fold_mode: str = 'subprocess'
     cwd: Optional[str] = None  # relative paths in the config and options are relative to this
+    reproducible: bool = False  # every step in a pinned process (mer_clip.utils.reproducible)
 
     def __post_init__(self):
         self._config = None

@@ -32,8 +32,11 @@ from ..apis.training import train
 from ..evaluation import NonFiniteScoreError
 from ..utils.atomic_write import errors_name
 from ..utils.cli import USER_ERRORS, add_debug_argument, error_line, run_tool
+from ..utils.reproducible import (pinned_environ, process_differences, process_record,
+                                  require_pinned)
 from .fold_files import (FoldFailed, check_trained, finish_fold, is_done, mark_trained,
-                         pending_steps, prediction_file, record_seconds, tested_checkpoint)
+                         pending_steps, prediction_file, record_process, record_seconds,
+                         tested_checkpoint)
 from .fold_job import JOB_FILE, FoldJob
 from .mmengine_state import release_run_state, run_state_names
 
@@ -52,6 +55,9 @@ def step_split(step: str) -> Optional[str]:
 def run_step(job: FoldJob, step: str, nproc: int = 1, job_file: Optional[str] = None) -> None:
     """One step of the fold, its output on this process's stdout; raises FoldFailed.
     ``nproc > 1`` trains under torchrun, one rank per device (``job_file``: the job's file)."""
+    if job.reproducible:  # a process without the pins would compute other numbers: refuse
+        require_pinned(f'fold {job.name} ({step})')
+    record_process(job, step.replace(':', ' '), process_record())
     t0 = time.time()
     if step == 'train':
         if nproc > 1:
@@ -226,7 +232,8 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def run(argv=None) -> None:
+def run(argv=None, command: bool = False) -> None:
+    """The ``fold`` command (``command``: this process is it, and may restart itself)."""
     args = parse_args(argv)
     job_file = args.job
     if args.list:
@@ -236,9 +243,17 @@ def run(argv=None) -> None:
     if not job_file:
         raise ValueError('give a fold job file, or --list FILE --index I')
     job = FoldJob.load(job_file)
+    if job.reproducible and command and process_differences():
+        # a job of a reproducible run started without its pins (a cluster array task): restart
+        # with them, once (a second start without them is refused by run_step)
+        sys.stdout.flush()
+        os.execve(sys.executable, [sys.executable, '-m', 'mer_clip.loso', 'fold', *argv],
+                  pinned_environ())
     if job.cwd:
         os.chdir(job.cwd)
     if args.rank_worker:  # one rank under torchrun: the parent holds the lock and marks the end
+        if job.reproducible:
+            require_pinned(f'fold {job.name} (a torchrun rank)')
         train(job.train_config(launcher='pytorch'))
         return
     with fold_lock(job):
@@ -274,6 +289,6 @@ def output_to(path: str):
             os.close(f)
 
 
-def main(argv=None) -> int:
-    return run_tool(run, argv)
+def main(argv=None, command: bool = False) -> int:
+    return run_tool(lambda a: run(a, command=command), argv)
 

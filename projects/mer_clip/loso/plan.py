@@ -2,9 +2,9 @@
 
 :class:`LOSOPlan` reads the config once, finds the folds in its dataset (:mod:`.folds`) and makes a
 :class:`~.fold_job.FoldJob` for each. Its identity, ``work_dir/loso_run.json`` (config hash, seed,
-checkpoint rule, protocol, per-fold options), is recorded at the first start; a restart that asks
-for another experiment is refused, so folds of two experiments are never mixed, and
-``--report-only`` reports the folds as they were trained.
+checkpoint rule, protocol, per-fold options, the CPU mode and its pins), is recorded at the first
+start; a restart that asks for another experiment is refused, so folds of two experiments are never
+mixed, and ``--report-only`` reports the folds as they were trained.
 
 **Per-fold options** (``fold_cfg_options``, ``tools/loso.py --fold-cfg-options FILE``): extra
 ``--cfg-options`` for the folds of some subjects, e.g. the schedule chosen for each fold without its
@@ -23,6 +23,7 @@ from ..apis.config import load_config
 from ..datasets.protocol import get_protocol, protocol_of_config
 from ..utils.atomic_write import atomic_write_json, atomic_write_text
 from ..utils.config import DATASET_WRAPPERS, set_dataset_option
+from ..utils.reproducible import mode_record
 from .data_identity import affected_folds, diff_data
 from .fold_files import retire_fold
 from .fold_job import KEEP_CHECKPOINTS, RULE_BEST_ON_TEST_FOLD, RULE_LAST, FoldJob
@@ -59,8 +60,9 @@ class LOSOPlan:
                  protocol: Optional[str] = None, strict_labels: bool = False,
                  fold_mode: Optional[str] = None,
                  fold_cfg_options: Optional[Dict[str, Sequence[str]]] = None,
-                 retrain_changed: bool = False) -> None:
+                 retrain_changed: bool = False, reproducible: bool = False) -> None:
         self.config = config
+        self.reproducible = reproducible
         self.retrain_changed = retrain_changed
         self.work_dir = work_dir
         self.cfg_options = list(cfg_options or [])
@@ -124,7 +126,8 @@ class LOSOPlan:
             train_options=list(train_options) + (UNSAFE_TRAIN_OPTIONS if self.unsafe else []),
             strict_labels=self.strict_labels,
             checkpoint_rule=RULE_BEST_ON_TEST_FOLD if self.unsafe else RULE_LAST,
-            keep_checkpoints=self.keep_checkpoints, fold_mode=self.fold_mode, cwd=os.getcwd())
+            keep_checkpoints=self.keep_checkpoints, fold_mode=self.fold_mode, cwd=os.getcwd(),
+            reproducible=self.reproducible)
 
     def _split_options(self, found: FoldList) -> List[str]:
         """Fixed-split protocol: train on ``train``, validate (monitoring only) on the first test
@@ -147,7 +150,8 @@ class LOSOPlan:
         state = dict(config=self.config, config_hash=self.config_hash, seed=self.seed,
                      cfg_options=self.cfg_options,
                      checkpoint_rule=CHECKPOINT_RULE_UNSAFE if self.unsafe else
-                     CHECKPOINT_RULE_LAST, protocol=self.protocol_spec.name)
+                     CHECKPOINT_RULE_LAST, protocol=self.protocol_spec.name,
+                     cpu_mode=mode_record(self.reproducible))
         if self.fold_cfg_options:
             state['fold_cfg_options'] = self.fold_cfg_options
         if self.folds_found is not None:
@@ -175,11 +179,13 @@ class LOSOPlan:
                 'this config and options, delete it and run the same command again (it is '
                 'written anew), otherwise use another --work-dir.') from None
         old.setdefault('protocol', 'loso')  # runs from before protocols were selectable
+        old.setdefault('cpu_mode', mode_record(False))  # runs from before the reproducible mode
         state = self.run_state()
         for key, option in (('config_hash', 'the config / --cfg-options'), ('seed', '--seed'),
                             ('checkpoint_rule', '--select-on-test-fold-UNSAFE'),
                             ('protocol', '--protocol'),
-                            ('fold_cfg_options', '--fold-cfg-options')):
+                            ('fold_cfg_options', '--fold-cfg-options'),
+                            ('cpu_mode', '--reproducible and its pins')):
             if old.get(key) != state.get(key):
                 raise RunStateMismatch(
                     f'{self.work_dir} holds folds of another experiment: {key} was '

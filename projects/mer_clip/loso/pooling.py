@@ -10,11 +10,12 @@ import os.path as osp
 import sys
 from typing import Dict, List
 
+from ..utils.reproducible import mode_record
 from .fold_files import FoldFailed, is_done, prediction_file, read_fold_info
 from .folds import FoldList
 from .plan import LOSOPlan
 from .reports import PoolingError, check_pooling, load_fold_predictions, write_reports
-from .summary import LOSOSummary, build_summary
+from .summary import LOSOSummary, build_summary, cpu_block
 
 
 def pool_folds(plan: LOSOPlan, plots: bool = True) -> LOSOSummary:
@@ -31,9 +32,10 @@ def pool_folds(plan: LOSOPlan, plots: bool = True) -> LOSOSummary:
                          'takes config, seed and checkpoint rule from this command\n')
         run = plan.run_state()
     rows_by_group, all_rows, fold_info = {}, [], {}
-    rows_by_fold, files, per_fold_seed = {}, {}, {}
+    rows_by_fold, files, per_fold_seed, processes = {}, {}, {}, []
     for job in plan.jobs:
         info = read_fold_info(job.work_dir)
+        processes += list(info.get('processes', {}).values())
         per_fold_seed[job.name] = info.get('seed', run['seed'])
         for split in job.tests:
             name = job.name if split is None else split
@@ -62,7 +64,8 @@ def pool_folds(plan: LOSOPlan, plots: bool = True) -> LOSOSummary:
         experiment=osp.splitext(osp.basename(run['config']))[0], config=run['config'],
         config_hash=run['config_hash'], cfg_options=run['cfg_options'],
         fold_cfg_options=run.get('fold_cfg_options'), checkpoint_rule=run['checkpoint_rule'],
-        seeds=dict(base=run['seed'], rule='same seed for every fold', per_fold=per_fold_seed))
+        seeds=dict(base=run['seed'], rule='same seed for every fold', per_fold=per_fold_seed),
+        cpu=cpu_block(run.get('cpu_mode', mode_record(False)), processes))
     write_reports(plan.work_dir, summary, all_rows, plots=plots)
     return summary
 

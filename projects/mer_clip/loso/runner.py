@@ -59,6 +59,9 @@ class LOSOExperiment:
         fold_mode: ``'subprocess'`` or ``'inprocess'`` (:mod:`.scheduler`); None: the config's
             ``loso_fold_mode``, else ``'subprocess'``. Not part of the identity either (the same
             steps give the same predictions); each fold.json records it.
+        reproducible: the reproducible CPU mode (:mod:`mer_clip.utils.reproducible`): every fold
+            process starts with its pins; part of the identity (a resume in the other mode, or
+            with other pins, is refused).
         fold_cfg_options: ``{fold value: [key=value, ...]}``, options of those folds only, after
             ``cfg_options`` (:mod:`.plan`).
         retrain_changed: when the annotation's samples changed since the folds were trained
@@ -74,14 +77,14 @@ class LOSOExperiment:
                  keep_checkpoints: str = 'tested', protocol: Optional[str] = None,
                  strict_labels: bool = False, fold_mode: Optional[str] = None,
                  fold_cfg_options: Optional[Dict[str, Sequence[str]]] = None,
-                 retrain_changed: bool = False) -> None:
+                 retrain_changed: bool = False, reproducible: bool = False) -> None:
         self.plan_ = LOSOPlan(config, work_dir, cfg_options=cfg_options, seed=seed,
                               subjects=subjects,
                               select_on_test_fold_unsafe=select_on_test_fold_unsafe,
                               keep_checkpoints=keep_checkpoints, protocol=protocol,
                               strict_labels=strict_labels, fold_mode=fold_mode,
                               fold_cfg_options=fold_cfg_options,
-                              retrain_changed=retrain_changed)
+                              retrain_changed=retrain_changed, reproducible=reproducible)
         self.device_groups = list(device_groups) if device_groups else [None]
         if self.fold_mode == 'inprocess' and any(g is not None and len(g) > 1
                                                  for g in self.device_groups):
@@ -141,7 +144,8 @@ class LOSOExperiment:
                          f'already done in {self.work_dir}: skipped')
         procs = {}
         scheduler = FoldScheduler(self.device_groups, progress, python=self.python,
-                                  poll_interval=self.poll_interval, lock_fd=lock_fd, procs=procs)
+                                  poll_interval=self.poll_interval, lock_fd=lock_fd, procs=procs,
+                                  reproducible=self.plan_.reproducible)
         with StopOnSignal(procs):
             if self.fold_mode == 'inprocess':
                 scheduler.run_workers(pending, self.work_dir)

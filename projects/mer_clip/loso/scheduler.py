@@ -24,6 +24,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import IO, Deque, Dict, List, Optional, Sequence
 
+from ..utils.reproducible import pinned_environ
 from .fold_files import (FoldFailed, check_trained, format_seconds, is_done, pending_steps,
                          read_fold_info)
 from .fold_job import JOB_FILE, FoldJob
@@ -75,8 +76,10 @@ class FoldScheduler:
     def __init__(self, device_groups: Sequence[Devices], progress: Progress,
                  python: str = sys.executable, poll_interval: float = 1.0,
                  lock_fd: Optional[int] = None,
-                 procs: Optional[Dict[str, subprocess.Popen]] = None) -> None:
+                 procs: Optional[Dict[str, subprocess.Popen]] = None,
+                 reproducible: bool = False) -> None:
         self.device_groups = list(device_groups) or [None]
+        self.reproducible = reproducible
         self.progress = progress
         self.python = python
         self.poll_interval = poll_interval
@@ -85,7 +88,9 @@ class FoldScheduler:
 
     # ------------------------------------------------------------------------ processes
     def env(self, devices: Devices) -> Dict[str, str]:
-        env = dict(os.environ)
+        """The environment of a fold process on ``devices``; in the reproducible mode with its
+        pins (they act only when a process starts)."""
+        env = pinned_environ() if self.reproducible else dict(os.environ)
         if devices is not None:
             env['CUDA_VISIBLE_DEVICES'] = ','.join(str(d) for d in devices)
         elif len(self.device_groups) > 1 and 'OMP_NUM_THREADS' not in os.environ:

@@ -13,6 +13,8 @@ the composite one).
 import datetime
 import json
 import os.path as osp
+import platform
+import re
 from dataclasses import dataclass, fields
 from typing import Dict, List, Optional, Sequence
 
@@ -58,6 +60,7 @@ class LOSOSummary:
     fold_cfg_options: Optional[Dict[str, List[str]]] = None
     checkpoint_rule: Optional[str] = None
     seeds: Optional[Dict] = None
+    cpu: Optional[Dict] = None
     versions: Optional[Dict[str, str]] = None
     report_files: Optional[Dict[str, str]] = None
 
@@ -113,14 +116,45 @@ class LOSOSummary:
 
 
 def versions() -> Dict[str, str]:
-    """Versions of the stack that produced a run."""
+    """Versions of the stack that produced a run (with the BLAS / oneDNN torch was built with,
+    and Python's: each can change a last bit)."""
     out = {}
-    for name in ('torch', 'mmengine', 'mmaction', 'mmcv', 'mer_clip', 'numpy'):
+    for name in ('torch', 'mmengine', 'mmaction', 'mmcv', 'mer_clip', 'numpy', 'cv2', 'PIL'):
         try:
             mod = __import__(name)
             out[name] = str(getattr(mod, '__version__', 'unknown'))
         except Exception:  # pragma: no cover - missing optional package
             out[name] = 'not installed'
+    out['python'] = platform.python_version()
+    out.update(torch_libraries())
+    return out
+
+
+def torch_libraries() -> Dict[str, str]:
+    """The MKL and oneDNN versions in torch's build (``torch.__config__.show()``)."""
+    try:
+        import torch
+        text = torch.__config__.show()
+    except Exception:  # pragma: no cover - no torch
+        return {}
+    out = {}
+    for key, pattern in (('mkl', r'Math Kernel Library Version ([^\s]+)'),
+                         ('onednn', r'MKL-DNN v([^\s]+)')):
+        found = re.search(pattern, text)
+        out[key] = found.group(1) if found else 'not in this build'
+    return out
+
+
+def cpu_block(mode: Dict, processes: Sequence[Dict]) -> Dict:
+    """summary.json's ``cpu``: the run's mode and pins (loso_run.json) and how its fold
+    processes computed (their fold.json records): CPU models, kernel paths, threads."""
+    def values(key):
+        return sorted({str(p.get(key)) for p in processes})
+    out = dict(mode)
+    out.update(cpu_models=values('cpu_model'), kernel_paths=values('kernel_path'),
+               torch_threads=values('torch_threads'),
+               deterministic_algorithms=values('deterministic_algorithms'),
+               processes=len(processes))
     return out
 
 
