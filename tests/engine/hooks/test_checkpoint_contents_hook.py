@@ -113,7 +113,7 @@ def test_fold_checkpoints_record_the_text_tower_and_end_weights_only(
     tower_file = str(tmp_path / 'tower.pth')
     cfg_file = small_synthetic_config('''
 train_cfg = dict(max_epochs=2, val_interval=5)
-train_dataloader = dict(batch_size=2, dataset=dict(indices=2))
+train_dataloader = dict(batch_size=2, dataset=dict(_ds, indices=2))
 model = dict(text_encoder=dict(pretrained={!r}))
 final_checkpoint_weights_only = True
 '''.format(tower_file))
