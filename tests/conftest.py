@@ -64,6 +64,32 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+DEMO_DATA = osp.join(REPO_ROOT, 'data', 'synthetic')
+
+
+@pytest.fixture(scope='session')
+def demo_data_root(tmp_path_factory):
+    """The demo's synthetic set (``tools/data/make_synthetic.py`` defaults): ``data/synthetic`` of
+    the checkout when it is there, else rendered once per session (a clean clone has none)."""
+    if osp.exists(osp.join(DEMO_DATA, 'annotations.json')):
+        return DEMO_DATA
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'make_synthetic', osp.join(REPO_ROOT, 'tools', 'data', 'make_synthetic.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    root = str(tmp_path_factory.mktemp('demo_data') / 'synthetic')
+    assert tool.main(['--out', root]) in (0, None)
+    return root
+
+
+def demo_data_options(root):
+    """``cfg_options`` pointing the synthetic config's three dataloaders at ``root``."""
+    return [f'{loader}.dataset.{key}={osp.join(root, name)}'
+            for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
+            for key, name in (('ann_file', 'annotations.json'), ('data_prefix.img', 'frames'))]
+
+
 @pytest.fixture
 def small_synthetic_config(tmp_path, synthetic_root):
     """Write a config inheriting SYNTHETIC_CONFIG (or ``base``) that reads the small synthetic
