@@ -168,7 +168,8 @@ class LOSOExperiment:
         log_file = os.path.join(self.work_dir, 'batched.out')
         with open(log_file, 'a') as out, contextlib.redirect_stdout(out):
             train_batched(pending, self.work_dir, log=progress.log,
-                          on_fold_done=lambda job: progress.fold_finished(job.name))
+                          on_fold_done=lambda job: progress.fold_finished(job.name),
+                          all_jobs=self.folds)
 
     def report(self, plots: bool = True) -> LOSOSummary:
         """Pool the folds' predictions and write predictions.csv, summary.json/.md and figures."""

@@ -61,10 +61,14 @@ class _Fold:
         set_random_seed(job.seed)  # as the Runner before it builds the model
         self.model = MODELS.build(cfg.model)
         self.model.init_weights()
-        self.stream = FoldStream(DATASETS.build(loader.dataset), loader.batch_size, job.seed,
+        # serialize_data=False: mmengine packs a dataset's records for worker processes (and
+        # runs gc.collect, ~2 s with many folds in memory); the batched mode has no workers
+        self.stream = FoldStream(DATASETS.build(dict(loader.dataset, serialize_data=False)),
+                                 loader.batch_size, job.seed,
                                  shuffle=loader.sampler.get('shuffle', True),
                                  drop_last=loader.get('drop_last', False))
-        self.test_set = DATASETS.build(job.test_config().test_dataloader.dataset)
+        self.test_set = DATASETS.build(dict(job.test_config().test_dataloader.dataset,
+                                            serialize_data=False))
         self.max_epochs = int(cfg.train_cfg.max_epochs)
         self.schedule = fold_schedule(self.model, cfg, len(self.stream), self.max_epochs)
         self.unsafe = job.checkpoint_rule == RULE_BEST_ON_TEST_FOLD
@@ -72,16 +76,36 @@ class _Fold:
 
 def train_batched(jobs: Sequence[FoldJob], work_dir: str,
                   log: Callable[[str], None] = print,
-                  on_fold_done: Callable[[FoldJob], None] = lambda job: None) -> None:
-    """Train and test the fold jobs ``jobs`` together (module docstring)."""
+                  on_fold_done: Callable[[FoldJob], None] = lambda job: None,
+                  all_jobs: Optional[Sequence[FoldJob]] = None) -> None:
+    """Train and test the pending fold jobs ``jobs`` together (module docstring). ``all_jobs``:
+    every fold of the plan; a stacked state of an interrupted run that also holds folds which
+    finished before the interruption is resumed with them (they no longer update)."""
     if not jobs:
         return
     init_default_scope('mmaction')
     t0 = time.time()
+    jobs = _jobs_of_state(osp.join(work_dir, STATE_FILE), jobs, all_jobs or jobs)
     folds = [_Fold(job) for job in jobs]
     log(f'[batched] {len(folds)} folds built in {time.time() - t0:.1f}s')
     run = _BatchedRun(folds, osp.join(work_dir, STATE_FILE), log, on_fold_done)
     run.train()
+
+
+def _jobs_of_state(state_file: str, pending: Sequence[FoldJob],
+                   all_jobs: Sequence[FoldJob]) -> List[FoldJob]:
+    """The folds of the interrupted run in ``state_file`` when they include every pending one
+    (the others finished before the interruption), else the pending folds."""
+    if not osp.exists(state_file):
+        return list(pending)
+    try:
+        names = read_checkpoint(state_file).get('folds') or []
+    except CheckpointError:
+        return list(pending)  # reported by _load_state
+    by_name = {job.name: job for job in all_jobs}
+    if {job.name for job in pending} <= set(names) <= set(by_name):
+        return [by_name[n] for n in names]
+    return list(pending)
 
 
 class _BatchedRun:
@@ -134,7 +158,7 @@ class _BatchedRun:
             return
         if state.get('folds') != names:
             self.log(f'[batched] {self.state_file} holds other folds ({len(state.get("folds"))} '
-                     f'folds, not these {len(names)} pending ones); training from the start')
+                     f'folds, not these {len(names)}); training these from the start')
             return
         self.model.load_state_dict(state['model'])
         self.opt.load_state_dict(state['optimizer'])
