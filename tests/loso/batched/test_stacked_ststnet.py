@@ -64,8 +64,16 @@ def test_a_subset_of_folds_updates_only_its_statistics():
 def test_video_models_are_refused_with_the_reason():
     cfg = Config.fromfile(
         f'{REPO_ROOT}/configs/megc2019/mer-clip_uniformerv2-b16_2xb8-55e_megc2019-3cls.py')
-    with pytest.raises(BatchingUnsupported, match='video models such as UniFormerV2'):
+    with pytest.raises(BatchingUnsupported, match="'MERUniFormerV2', a video model"):
         check_batchable(cfg.model)
+    heads = Config.fromfile(
+        f'{REPO_ROOT}/configs/megc2019/mer-clip_ststnet-flow-28px_1xb32-40e_megc2019-3cls.py')
+    with pytest.raises(BatchingUnsupported, match='MER-CLIP heads on STSTNet .* not stacked'):
+        check_batchable(heads.model)
+    off = Config.fromfile(
+        f'{REPO_ROOT}/configs/megc2019/off-apexnet_flow-28px_1xb32-40e_megc2019-3cls.py')
+    with pytest.raises(BatchingUnsupported, match="'OFFApexNet'; the fold-batched mode"):
+        check_batchable(off.model)
     ok = Config.fromfile(f'{REPO_ROOT}/configs/_base_/models/ststnet_flow.py')
     check_batchable(ok.model)
     with pytest.raises(BatchingUnsupported, match='dropout_ratio'):

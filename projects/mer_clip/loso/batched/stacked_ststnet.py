@@ -30,10 +30,15 @@ def check_batchable(model_cfg) -> None:
     backbone = (model_cfg.get('backbone') or {}).get('type')
     head = model_cfg.get('cls_head') or {}
     why = None
-    if model_cfg.get('type') != 'Recognizer2D':
-        why = (f"the recognizer is {model_cfg.get('type')!r} (video models such as UniFormerV2 "
-               'have millions of parameters per fold and their own text tower: they fill the '
-               'machine with one fold)')
+    inner = (model_cfg.get('backbone') or {}).get('backbone') or {}
+    if backbone == 'MERUniFormerV2' or 'UniFormer' in str(backbone):
+        why = (f'the backbone is {backbone!r}, a video model: millions of parameters per fold, '
+               'one fold fills the machine, and nothing is gained by stacking folds')
+    elif inner.get('type') == 'STSTNet':
+        why = ('the MER-CLIP heads on STSTNet (FeatureMapTokens, the emotion transformer head, '
+               'AU-text alignment) are not stacked yet; only STSTNet with its dense head is')
+    elif model_cfg.get('type') != 'Recognizer2D':
+        why = f"the recognizer is {model_cfg.get('type')!r}, not Recognizer2D"
     elif backbone != 'STSTNet':
         why = f'the backbone is {backbone!r}; the fold-batched mode stacks STSTNet only'
     elif head.get('type') != 'TSNHead' or head.get('spatial_type') is not None:
