@@ -90,9 +90,10 @@ class LOSOExperiment:
                                                  for g in self.device_groups):
             raise ValueError('--fold-mode inprocess runs one device per fold; DDP folds '
                              '(--launcher-gpus-per-fold > 1) need --fold-mode subprocess')
-        if self.fold_mode == 'batched' and self.device_groups != [None]:
-            raise ValueError('--fold-mode batched trains every fold in this process on the CPU; '
-                             'drop --gpus / --devices / --parallel, or use --fold-mode inprocess')
+        if self.fold_mode == 'batched' and any(g is not None for g in self.device_groups):
+            raise ValueError('--fold-mode batched trains every fold in this process on the CPU '
+                             '(--parallel N: N threads); drop --gpus / --devices, or use '
+                             '--fold-mode inprocess')
         self.python = python
         self.poll_interval = poll_interval
         self.progress_stream = progress_stream
@@ -166,10 +167,16 @@ class LOSOExperiment:
         for job in pending:
             os.makedirs(job.work_dir, exist_ok=True)
         log_file = os.path.join(self.work_dir, 'batched.out')
+        import torch
+        threads = torch.get_num_threads()
+        torch.set_num_threads(len(self.device_groups))  # --parallel N: the slots as threads
+        progress.log(f'[loso] batched: {len(pending)} folds in this process, '
+                     f'{len(self.device_groups)} thread(s); log {log_file}')
         with open(log_file, 'a') as out, contextlib.redirect_stdout(out):
             train_batched(pending, self.work_dir, log=progress.log,
                           on_fold_done=lambda job: progress.fold_finished(job.name),
                           all_jobs=self.folds)
+        torch.set_num_threads(threads)
 
     def report(self, plots: bool = True) -> LOSOSummary:
         """Pool the folds' predictions and write predictions.csv, summary.json/.md and figures."""

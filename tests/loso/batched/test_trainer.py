@@ -78,3 +78,11 @@ def test_batched_folds_equal_per_fold_runs_and_resume_exactly(tmp_path, in_repo,
         with open(osp.join(job.work_dir, 'predictions.csv'), 'rb') as f1, \
                 open(osp.join(done.work_dir, 'predictions.csv'), 'rb') as f2:
             assert f1.read() == f2.read()  # byte-identical to the uninterrupted run
+
+
+def test_batched_mode_runs_on_the_cpu_only(in_repo):
+    from mer_clip.loso.runner import LOSOExperiment
+    with pytest.raises(ValueError, match='--fold-mode batched trains every fold in this process'):
+        LOSOExperiment(CONFIG, 'unused', fold_mode='batched', device_groups=[['0'], ['1']])
+    exp = LOSOExperiment(CONFIG, 'unused', fold_mode='batched', device_groups=[None, None])
+    assert exp.fold_mode == 'batched'  # --parallel 2: two threads
