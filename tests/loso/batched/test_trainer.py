@@ -37,6 +37,7 @@ class Killed(Exception):
 
 
 def test_batched_folds_equal_per_fold_runs_and_resume_exactly(tmp_path, in_repo, monkeypatch):
+    monkeypatch.setattr(trainer, 'FOLDS_PER_CALL', 1)  # the folds in separate calls, chunked
     # the per-fold runner's fold (in-process mode: mmengine's Runner, train then test)
     [ref] = _plan(tmp_path / 'per_fold', ['casme2_sub01'], 'inprocess')
     run_fold(ref)

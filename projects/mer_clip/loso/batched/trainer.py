@@ -40,6 +40,10 @@ from .stacked_adamw import StackedAdamW
 from .stacked_ststnet import PARAMS, StackedSTSTNet, check_batchable
 
 STATE_FILE = 'batched_state.pth'
+#: folds per stacked forward / backward: the step is bound by memory passes over the maps, and
+#: per sample it cost 317 / 349 / 484 us CPU with 1 / 8 / 34 folds at batch 32 (the maps of 34
+#: folds, ~60 MB, leave the caches; bench/bench_fold_batched.py, docs/speed.md section 7)
+FOLDS_PER_CALL = 8
 
 
 class _Fold:
@@ -202,7 +206,9 @@ class _BatchedRun:
             for par in self.params.values():
                 par.grad = None
             stepping = torch.zeros(len(self.folds), dtype=torch.bool)
-            for members in groups.values():
+            chunks = [m[i:i + FOLDS_PER_CALL] for m in groups.values()
+                      for i in range(0, len(m), FOLDS_PER_CALL)]
+            for members in chunks:
                 batches = [self.folds[i].stream.batch(step, mask_shape) for i in members]
                 x = torch.stack([b[0] for b in batches])  # (G, B, C, H, W)
                 y = torch.stack([b[1] for b in batches])  # (G, B)
