@@ -87,3 +87,22 @@ def test_batched_mode_runs_on_the_cpu_only(in_repo):
         LOSOExperiment(CONFIG, 'unused', fold_mode='batched', device_groups=[['0'], ['1']])
     exp = LOSOExperiment(CONFIG, 'unused', fold_mode='batched', device_groups=[None, None])
     assert exp.fold_mode == 'batched'  # --parallel 2: two threads
+
+
+def test_select_on_test_fold_unsafe_keeps_each_folds_best_epoch(tmp_path, in_repo):
+    plan = LOSOPlan(CONFIG, str(tmp_path), subjects=['samm_006'], fold_mode='batched',
+                    select_on_test_fold_unsafe=True,
+                    cfg_options=['train_cfg.max_epochs=2', 'param_scheduler.1.end=2',
+                                 'param_scheduler.1.T_max=1'])
+    [job] = plan.plan()
+    plan.prepare_work_dir()
+    plan.write_jobs()
+    trainer.train_batched([job], str(tmp_path), log=lambda m: None)
+    import json
+    with open(osp.join(job.work_dir, 'train_done.json')) as f:
+        tested = json.load(f)['checkpoint']
+    assert osp.basename(tested) in ('best_mer_UF1_epoch_1.pth', 'best_mer_UF1_epoch_2.pth')
+    with open(osp.join(job.work_dir, 'fold.json')) as f:
+        info = json.load(f)
+    assert info['fold_mode'] == 'batched' and info['checkpoint'].endswith(osp.basename(tested))
+    assert not osp.exists(osp.join(job.work_dir, 'epoch_2.pth'))
