@@ -62,8 +62,9 @@ class FoldStream:
         self.rng = get_rng_state()
 
     def batch(self, step: int, mask_shape=None) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
-        """Step ``step`` of the epoch: inputs (B, C, H, W), labels (B,), and the dropout mask of
-        ``mask_shape(inputs.shape)`` -> (p, shape) (kept / (1 - p), as ``F.dropout`` multiplies), drawn after the batch."""
+        """Step ``step`` of the epoch: inputs (B, C, H, W), labels (B,) and the dropout mask
+        (``mask_shape(inputs.shape)`` -> (p, shape); kept / (1 - p), as ``F.dropout``
+        multiplies), drawn after the batch."""
         set_rng_state(self.rng)
         ids = self.order[step * self.batch_size:(step + 1) * self.batch_size]
         samples = [self.dataset[i] for i in ids]
