@@ -13,6 +13,8 @@ pooled reports.
     python tools/loso.py CONFIG --fold-cfg-options selection.json          # per-fold schedules
     python tools/loso.py CONFIG --parallel 2 --fold-mode inprocess         # small models: many
                                                                            # folds per process
+    python tools/loso.py CONFIG --fold-mode batched                        # STSTNet: all folds
+                                                                           # as one model
 
 Killed at any moment, the same command resumes: finished folds are skipped, the interrupted fold
 continues from its last epoch checkpoint, and the pooled numbers equal an uninterrupted run.
@@ -68,12 +70,13 @@ def parse_args(argv=None):
     dev.add_argument('--gpus', type=int, help='use GPUs 0..N-1, one fold per GPU (or group)')
     dev.add_argument('--devices', help='comma-separated device ids, e.g. 0,1,2,3')
     dev.add_argument('--parallel', type=int, default=1, help='CPU folds run side by side')
-    p.add_argument('--fold-mode', choices=['subprocess', 'inprocess'],
+    p.add_argument('--fold-mode', choices=['subprocess', 'inprocess', 'batched'],
                    help="subprocess: every fold's train and test steps are processes of their own; "
                    'inprocess: one worker process per parallel slot runs its share of the folds '
                    '(same steps and files; for small models, whose folds would spend more time '
-                   "starting Python than training). Default: the config's loso_fold_mode, else "
-                   'subprocess')
+                   "starting Python than training); batched: every fold of an STSTNet config as "
+                   'one vectorised training in this process (same seeds, batches and files). '
+                   "Default: the config's loso_fold_mode, else subprocess")
     p.add_argument('--launcher-gpus-per-fold', type=int, default=1,
                    help='devices per fold; >1 trains each fold with DDP (tools/dist_train.sh)')
     p.add_argument('--seed', type=int, help='seed of every fold (default: randomness.seed)')

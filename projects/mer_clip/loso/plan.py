@@ -36,7 +36,7 @@ CHECKPOINT_RULE_UNSAFE = ('UNSAFE: epoch with the best UF1 on the held-out test 
                           'inflates results)')
 UNSAFE_TRAIN_OPTIONS = ['default_hooks.checkpoint.save_best=mer/UF1',
                         'default_hooks.checkpoint.rule=greater', 'train_cfg.val_interval=1']
-FOLD_MODES = ('subprocess', 'inprocess')
+FOLD_MODES = ('subprocess', 'inprocess', 'batched')
 RUN_FILE = 'loso_run.json'
 
 

@@ -49,7 +49,8 @@ def pool_folds(plan: LOSOPlan, plots: bool = True) -> LOSOSummary:
             rows_by_group.setdefault('pooled' if split is None else split, []).extend(rows)
             fold_info[name] = dict(seed=per_fold_seed[job.name],
                                    checkpoint=info.get('checkpoint'),
-                                   train_seconds=info.get('seconds', {}).get('train'))
+                                   train_seconds=info.get('seconds', {}).get('train'),
+                                   fold_mode=info.get('fold_mode'))
     loso = found.kind == 'loso'
     if loso:
         check_pooling(rows_by_fold, {job.name: job.held_out_subject for job in plan.jobs}, files)

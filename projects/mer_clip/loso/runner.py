@@ -9,6 +9,8 @@ dataset at a time; :mod:`mer_clip.datasets.protocol`), each a :class:`~.fold_job
 - :mod:`.plan`: the folds as jobs, and the experiment's identity (``loso_run.json``);
 - :mod:`.fold_files`: what a fold has done, its checkpoint rule, what it keeps;
 - :mod:`.scheduler`: fold slots, in the ``subprocess`` or ``inprocess`` fold mode;
+- :mod:`.batched`: the ``batched`` fold mode, every pending fold of a small model in one
+  vectorised training in this process;
 - :mod:`.lock`: one run per work dir, and no fold process left behind on a signal;
 - :mod:`.pooling` / :mod:`.reports`: the pooled report.
 
@@ -21,6 +23,7 @@ The MER-CLIP authors keep the epoch with the best UF1 on the test subject; that 
 test fold inflates the numbers. It is available only as ``select_on_test_fold_unsafe=True``
 (``--select-on-test-fold-UNSAFE``) for reproducing their tables, labelled so in every report.
 """
+import contextlib
 import os
 import sys
 from typing import Dict, List, Optional, Sequence
@@ -56,7 +59,8 @@ class LOSOExperiment:
             (its test dataset's), else ``'loso'``.
         strict_labels: an emotion label that is no known emotion of the class scheme stops the
             run (``--strict``) instead of a warning; not part of the experiment's identity.
-        fold_mode: ``'subprocess'`` or ``'inprocess'`` (:mod:`.scheduler`); None: the config's
+        fold_mode: ``'subprocess'``, ``'inprocess'`` (:mod:`.scheduler`) or ``'batched'``
+            (:mod:`.batched`: STSTNet folds as one vectorised model); None: the config's
             ``loso_fold_mode``, else ``'subprocess'``. Not part of the identity either (the same
             steps give the same predictions); each fold.json records it.
         reproducible: the reproducible CPU mode (:mod:`mer_clip.utils.reproducible`): every fold
@@ -90,6 +94,10 @@ class LOSOExperiment:
                                                  for g in self.device_groups):
             raise ValueError('--fold-mode inprocess runs one device per fold; DDP folds '
                              '(--launcher-gpus-per-fold > 1) need --fold-mode subprocess')
+        if self.fold_mode == 'batched' and any(g is not None for g in self.device_groups):
+            raise ValueError('--fold-mode batched trains every fold in this process on the CPU '
+                             '(--parallel N: N threads); drop --gpus / --devices, or use '
+                             '--fold-mode inprocess')
         self.python = python
         self.poll_interval = poll_interval
         self.progress_stream = progress_stream
@@ -147,13 +155,33 @@ class LOSOExperiment:
                                   poll_interval=self.poll_interval, lock_fd=lock_fd, procs=procs,
                                   reproducible=self.plan_.reproducible)
         with StopOnSignal(procs):
-            if self.fold_mode == 'inprocess':
+            if self.fold_mode == 'batched':
+                self._run_batched(pending, progress)
+            elif self.fold_mode == 'inprocess':
                 scheduler.run_workers(pending, self.work_dir)
             else:
                 scheduler.run_subprocess(pending)
         progress.update(force=True)
         if self.progress_stream is None or getattr(self.progress_stream, 'isatty', lambda: 0)():
             (self.progress_stream or sys.stderr).write('\n')
+
+    def _run_batched(self, pending: List[FoldJob], progress: Progress) -> None:
+        """The pending folds as one vectorised training (:mod:`.batched`); its library output
+        (mmengine's model-building messages) goes to ``WORK_DIR/batched.out``."""
+        from .batched.trainer import train_batched
+        for job in pending:
+            os.makedirs(job.work_dir, exist_ok=True)
+        log_file = os.path.join(self.work_dir, 'batched.out')
+        import torch
+        threads = torch.get_num_threads()
+        torch.set_num_threads(len(self.device_groups))  # --parallel N: the slots as threads
+        progress.log(f'[loso] batched: {len(pending)} folds in this process, '
+                     f'{len(self.device_groups)} thread(s); log {log_file}')
+        with open(log_file, 'a') as out, contextlib.redirect_stdout(out):
+            train_batched(pending, self.work_dir, log=progress.log,
+                          on_fold_done=lambda job: progress.fold_finished(job.name),
+                          all_jobs=self.folds)
+        torch.set_num_threads(threads)
 
     def report(self, plots: bool = True) -> LOSOSummary:
         """Pool the folds' predictions and write predictions.csv, summary.json/.md and figures."""

@@ -1,0 +1,197 @@
+"""The fold-batched LOSO beside the in-process one and beside a plain PyTorch loop (the floor).
+
+Three measurements of the MEGC2019 STSTNet LOSO at a fixed ``--epochs`` (40), in one run:
+
+- ``batched`` and ``inprocess``: ``tools/loso.py CONFIG --fold-mode M --subjects <first --folds
+  subjects>`` end to end (a fresh work dir each), wall and CPU seconds of the child process, and
+  the largest difference of the two modes' predicted scores;
+- ``floor``: the same steps (each fold's training-set size, batch 32, every epoch) as a plain
+  PyTorch loop of one ``nn.Sequential`` per fold on random tensors, AdamW: no data pipeline, no
+  framework. Printed per sample-step (microseconds) for all three;
+- the stacked model's step alone (``StackedSTSTNet``, ``--folds`` folds at batch 32) in both memory
+  formats, with a ``torch.profiler`` split of its operators.
+
+    python bench/bench_fold_batched.py --folds 68 --json out.json
+    python bench/bench_fold_batched.py --folds 8 --epochs 40      # a slice on a busy machine
+
+One thread (OMP_NUM_THREADS=1). The machine's load is printed: on a shared machine wall times
+move, CPU seconds and the ratios measured in one run move less.
+"""
+import argparse
+import csv
+import json
+import os
+import os.path as osp
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIG = 'configs/megc2019/ststnet_flow-28px_1xb32-40e_megc2019-3cls.py'
+
+
+def epoch_options(epochs: int):
+    return [f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs}',
+            f'param_scheduler.1.end={epochs}', f'param_scheduler.1.T_max={epochs - 1}']
+
+
+def run_mode(mode: str, subjects, epochs: int, work: str):
+    """tools/loso.py in ``mode``; returns wall, CPU seconds (the child's) and the scores."""
+    cmd = [sys.executable, 'tools/loso.py', CONFIG, '--work-dir', work, '--fold-mode', mode,
+           '--no-plots', '--subjects', *subjects, '--cfg-options', *epoch_options(epochs)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.time()
+    out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    wall = time.time() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if out.returncode:
+        raise SystemExit(f'{mode} failed:\n{out.stdout[-2000:]}\n{out.stderr[-3000:]}')
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    with open(osp.join(work, 'predictions.csv')) as f:
+        rows = {r['sample_id']: [float(v) for k, v in r.items() if k.startswith('score_')]
+                for r in csv.DictReader(f)}
+    return dict(wall=wall, cpu=cpu), rows
+
+
+def fold_sizes(subjects):
+    """Training-set size of each fold (the annotation's samples without its subject)."""
+    sys.path.insert(0, osp.join(REPO, 'projects'))
+    from mer_clip.loso.plan import LOSOPlan
+    plan = LOSOPlan(CONFIG, tempfile.mkdtemp(), subjects=subjects or None)
+    plan.plan()
+    found = plan.folds_found
+    total = found.num_samples
+    return [total - len(found.fold_samples(s)) for s in subjects or found.folds], found.folds
+
+
+def floor_loop(sizes, epochs: int):
+    """Plain PyTorch: one STSTNet + dense layer per fold, AdamW, random batches of 32."""
+    import torch
+    from torch import nn
+    t0, c0 = time.time(), time.process_time()
+    steps = 0
+    for n in sizes:
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Conv2d(3, 16, 3, padding=2), nn.ReLU(inplace=True),
+                            nn.BatchNorm2d(16), nn.MaxPool2d(3, 3, 1), nn.Dropout(0.5),
+                            nn.AvgPool2d(2, 2), nn.Flatten(), nn.Linear(400, 3))
+        opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=0.01)
+        x_all = torch.randn(n, 3, 28, 28)
+        y_all = torch.randint(0, 3, (n, ))
+        for _ in range(epochs):
+            for i in range(0, n, 32):
+                loss = nn.functional.cross_entropy(net(x_all[i:i + 32]), y_all[i:i + 32])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                steps += 1
+    return dict(wall=time.time() - t0, cpu=time.process_time() - c0, steps=steps)
+
+
+def stacked_step(folds: int, iters: int, channels_last: bool, profile: bool = False):
+    """The stacked model's forward + backward + AdamW at batch 32 of ``folds`` folds."""
+    import torch
+    import torch.nn.functional as F
+    sys.path.insert(0, osp.join(REPO, 'projects'))
+    from mer_clip.loso.batched.stacked_adamw import StackedAdamW
+    from mer_clip.loso.batched.stacked_ststnet import StackedSTSTNet
+    from mmaction.registry import MODELS
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmaction')
+    cfg = Config.fromfile(osp.join(REPO, 'configs/_base_/models/ststnet_flow.py'))
+    model = StackedSTSTNet([MODELS.build(cfg.model) for _ in range(folds)]).train()
+    params = dict(model.named_parameters())
+    opt = StackedAdamW(params)
+    x = torch.randn(folds, 32, 3, 28, 28)
+    if channels_last:
+        x = x.permute(0, 1, 3, 4, 2).contiguous().permute(0, 1, 4, 2, 3)
+    y = torch.randint(0, 3, (folds, 32))
+    masks = torch.empty(folds, 32, 16, 10, 10).bernoulli_(0.5).div_(0.5)
+    idx = torch.arange(folds)
+    active = torch.ones(folds, dtype=torch.bool)
+    lr = {n: torch.full((folds, ), 1e-3, dtype=torch.float64) for n in params}
+    wd = {n: torch.full((folds, ), 0.01, dtype=torch.float64) for n in params}
+
+    def step():
+        for p in params.values():
+            p.grad = None
+        logits = model(x, idx, masks)
+        F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction='none').view(y.shape) \
+            .mean(1).sum().backward()
+        opt.step(active, lr, wd)
+
+    for _ in range(3):
+        step()
+    c0 = time.process_time()
+    for _ in range(iters):
+        step()
+    per = (time.process_time() - c0) / iters
+    table = None
+    if profile:
+        from torch.profiler import ProfilerActivity, profile as prof
+        with prof(activities=[ProfilerActivity.CPU]) as p:
+            for _ in range(5):
+                step()
+        table = p.key_averages().table(sort_by='self_cpu_time_total', row_limit=15)
+    return per, table
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--folds', type=int, default=68, help='the first N subjects (default all 68)')
+    p.add_argument('--epochs', type=int, default=40)
+    p.add_argument('--modes', nargs='+', default=['batched', 'inprocess'])
+    p.add_argument('--json', help='write the figures here')
+    args = p.parse_args(argv)
+    os.environ.setdefault('OMP_NUM_THREADS', '1')
+    import torch
+    torch.set_num_threads(1)
+    print(f'load average {os.getloadavg()}, {os.cpu_count()} cores; torch {torch.__version__}')
+    _, all_folds = fold_sizes(None)
+    subjects = all_folds[:args.folds]
+    sizes, _ = fold_sizes(subjects)
+    sample_steps = sum(sizes) * args.epochs
+    res = dict(folds=len(subjects), epochs=args.epochs, sample_steps=sample_steps,
+               load_before=os.getloadavg())
+    scores = {}
+    for mode in args.modes:
+        with tempfile.TemporaryDirectory() as work:
+            res[mode], scores[mode] = run_mode(mode, subjects, args.epochs, work)
+        print(f'{mode:10s} wall {res[mode]["wall"]:7.1f} s  CPU {res[mode]["cpu"]:7.1f} s  '
+              f'{1e6 * res[mode]["cpu"] / sample_steps:6.1f} us CPU per sample-step', flush=True)
+    res['floor'] = floor_loop(sizes, args.epochs)
+    print(f'{"floor":10s} wall {res["floor"]["wall"]:7.1f} s  CPU {res["floor"]["cpu"]:7.1f} s  '
+          f'{1e6 * res["floor"]["cpu"] / sample_steps:6.1f} us CPU per sample-step (plain loop)')
+    if 'batched' in scores and 'inprocess' in scores:
+        diff = max(abs(a - b) for k in scores['batched'] for a, b in
+                   zip(scores['batched'][k], scores['inprocess'][k]))
+        same = sum(max(range(3), key=lambda c: scores['batched'][k][c])
+                   == max(range(3), key=lambda c: scores['inprocess'][k][c])
+                   for k in scores['batched'])
+        res['max_score_difference'] = diff
+        res['same_predictions'] = f'{same}/{len(scores["batched"])}'
+        for key in ('wall', 'cpu'):
+            res[f'inprocess_over_batched_{key}'] = res['inprocess'][key] / res['batched'][key]
+        print(f'inprocess / batched: wall {res["inprocess_over_batched_wall"]:.2f}x, CPU '
+              f'{res["inprocess_over_batched_cpu"]:.2f}x; scores differ by at most {diff:.2e}; '
+              f'same predicted class for {res["same_predictions"]} samples')
+    for cl in (False, True):
+        per, table = stacked_step(len(subjects), 10, cl, profile=not cl)
+        name = 'channels_last' if cl else 'contiguous'
+        res[f'stacked_step_{name}_ms'] = per * 1e3
+        print(f'stacked step ({len(subjects)} folds x 32, {name}): {per * 1e3:.1f} ms CPU, '
+              f'{1e6 * per / (32 * len(subjects)):.1f} us per sample-step')
+        if table:
+            print(table)
+            res['profile'] = table
+    res['load_after'] = os.getloadavg()
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(res, f, indent=1)
+
+
+if __name__ == '__main__':
+    main()

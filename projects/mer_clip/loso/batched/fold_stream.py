@@ -1,0 +1,99 @@
+"""One fold's training batches and dropout masks, drawn exactly as its per-fold run draws them.
+
+A per-fold run (mmengine's Runner with ``RNGStateHook``, ``num_workers=0``) draws, in each epoch:
+``RNGStateHook`` seeds Python, NumPy and torch from ``(seed, epoch)``; the DataLoader iterator
+takes its base seed from torch's generator; ``DefaultSampler`` permutes the training set with its
+own generator seeded ``seed + epoch``; then each step runs the pipeline on its 32 samples (the
+flips draw from NumPy) and the forward draws the dropout mask from torch. :class:`FoldStream`
+replays that sequence with the fold's generator states swapped in around each of its draws, so
+many folds can interleave their steps in one process and each still sees its own batches and
+masks.
+"""
+import math
+from typing import List, Optional, Tuple
+
+import torch
+from torch import Tensor
+
+from ...engine.hooks.rng_state_hook import epoch_seed, get_rng_state, seed_everything, \
+    set_rng_state
+
+
+class FoldStream:
+    """The batches of one fold's training set (module docstring).
+
+    Args:
+        dataset: the fold's training dataset (its pipeline applied by ``dataset[i]``).
+        batch_size: the train dataloader's batch size.
+        seed: the fold's ``randomness.seed`` (the sampler's and ``RNGStateHook``'s).
+        shuffle: the sampler's ``shuffle``.
+        drop_last: the dataloader's ``drop_last``.
+    """
+
+    def __init__(self, dataset, batch_size: int, seed: int, shuffle: bool = True,
+                 drop_last: bool = False) -> None:
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.seed = seed
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.order: List[int] = []
+        self.rng = None
+
+    def __len__(self) -> int:
+        """Steps per epoch (the per-fold run's ``len(train_dataloader)``)."""
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def batch_sizes(self) -> List[int]:
+        n = len(self.dataset)
+        return [min(self.batch_size, n - i * self.batch_size) for i in range(len(self))]
+
+    def start_epoch(self, epoch: int) -> None:
+        """The generators as the per-fold run has them when its epoch's first batch is fetched."""
+        seed_everything(epoch_seed(self.seed, epoch))
+        torch.empty((), dtype=torch.int64).random_()  # the DataLoader iterator's base seed
+        if self.shuffle:
+            g = torch.Generator()
+            g.manual_seed(self.seed + epoch)
+            self.order = torch.randperm(len(self.dataset), generator=g).tolist()
+        else:
+            self.order = list(range(len(self.dataset)))
+        self.rng = get_rng_state()
+
+    def batch(self, step: int, mask_shape=None) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
+        """Step ``step`` of the epoch: inputs (B, C, H, W), labels (B,) and the dropout mask
+        (``mask_shape(inputs.shape)`` -> (p, shape); kept / (1 - p), as ``F.dropout``
+        multiplies), drawn after the batch."""
+        set_rng_state(self.rng)
+        ids = self.order[step * self.batch_size:(step + 1) * self.batch_size]
+        samples = [self.dataset[i] for i in ids]
+        inputs = torch.stack([s['inputs'] for s in samples]).float()  # (B, 1, C, H, W)
+        inputs = inputs.flatten(0, 1)  # (B, C, H, W): Recognizer2D's one clip per sample
+        labels = torch.cat([s['data_samples'].gt_label.reshape(1) for s in samples])
+        mask = None
+        if mask_shape is not None:
+            p, shape = mask_shape(inputs.shape)
+            # F.dropout on the CPU fills empty_like(its input) in memory order: the per-fold
+            # run's maps are channels_last when the pipeline's images are (HWC arrays seen as
+            # CHW), and the mask must be drawn in that order to be the same mask
+            mask = torch.empty(shape, memory_format=memory_format(inputs))
+            mask = mask.bernoulli_(1 - p).div_(1 - p)
+        self.rng = get_rng_state()
+        return inputs, labels, mask
+
+
+def memory_format(x: Tensor) -> torch.memory_format:
+    """The memory format a convolution of ``x`` (B, C, H, W) gives its output."""
+    if not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
+        return torch.channels_last
+    return torch.contiguous_format
+
+
+def eval_batches(dataset, batch_size: int):
+    """A test set in order, as (inputs (B, C, H, W), labels (B,), metainfo dicts)."""
+    for start in range(0, len(dataset), batch_size):
+        samples = [dataset[i] for i in range(start, min(len(dataset), start + batch_size))]
+        inputs = torch.stack([s['inputs'] for s in samples]).float().flatten(0, 1)
+        labels = torch.cat([s['data_samples'].gt_label.reshape(1) for s in samples])
+        yield inputs, labels, [s['data_samples'].metainfo for s in samples]

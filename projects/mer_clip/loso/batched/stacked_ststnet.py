@@ -1,0 +1,140 @@
+"""STSTNet + its dense head for many LOSO folds at once: one model, each fold its own parameters.
+
+The folds' networks are laid side by side as channel groups of one network (the layout that
+``torch.func.vmap`` over a convolution also produces): a batch of every fold's samples,
+``(F, B, 3, H, W)``, becomes ``(B, F * 3, H, W)``, and then
+
+- the convolution is one **grouped** convolution (``groups=F``, fold f's 16 filters see only fold
+  f's 3 channels);
+- ReLU, max / average pooling and the dropout mask act per channel, so per fold;
+- batch norm over ``F * 16`` channels normalises each fold's channels over that fold's B samples
+  only, and updates each fold's running statistics, exactly as F separate ``BatchNorm2d`` do;
+- the dense layer is a batched matrix product of each fold's (400 -> classes) weight.
+
+The dropout masks are given by the caller (:mod:`.fold_stream` draws each fold's mask from that
+fold's generator, as its per-fold run does), so a fold's arithmetic is that of its own model.
+"""
+from typing import Dict, List
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+class BatchingUnsupported(ValueError):
+    """A config whose model the fold-batched mode cannot stack (the message says why)."""
+
+
+def check_batchable(model_cfg) -> None:
+    """Refuse what :class:`StackedSTSTNet` does not compute exactly; names the reason."""
+    backbone = (model_cfg.get('backbone') or {}).get('type')
+    head = model_cfg.get('cls_head') or {}
+    why = None
+    inner = (model_cfg.get('backbone') or {}).get('backbone') or {}
+    if backbone == 'MERUniFormerV2' or 'UniFormer' in str(backbone):
+        why = (f'the backbone is {backbone!r}, a video model: millions of parameters per fold, '
+               'one fold fills the machine, and nothing is gained by stacking folds')
+    elif inner.get('type') == 'STSTNet':
+        why = ('the MER-CLIP heads on STSTNet (FeatureMapTokens, the emotion transformer head, '
+               'AU-text alignment) are not stacked yet; only STSTNet with its dense head is')
+    elif model_cfg.get('type') != 'Recognizer2D':
+        why = f"the recognizer is {model_cfg.get('type')!r}, not Recognizer2D"
+    elif backbone != 'STSTNet':
+        why = f'the backbone is {backbone!r}; the fold-batched mode stacks STSTNet only'
+    elif head.get('type') != 'TSNHead' or head.get('spatial_type') is not None:
+        why = 'the head is not TSNHead(spatial_type=None), the dense layer on the flat map'
+    elif float(head.get('dropout_ratio', 0.0)) != 0.0:
+        why = "the head's dropout_ratio is not 0"
+    elif (head.get('loss_cls') or {}).get('type', 'CrossEntropyLoss') != 'CrossEntropyLoss':
+        why = 'the head\'s loss is not plain cross-entropy'
+    elif (head.get('loss_cls') or {}).get('loss_weight', 1.0) != 1.0:
+        why = 'the head\'s loss has a loss_weight other than 1'
+    elif head.get('average_clips', 'prob') != 'prob':
+        why = "the head's average_clips is not 'prob'"
+    if why:
+        raise BatchingUnsupported(f'--fold-mode batched cannot train this config: {why}. Use '
+                                  '--fold-mode inprocess (small models) or subprocess.')
+
+
+#: the per-fold model's parameter and buffer names -> the stacked tensors' names
+PARAMS = {'backbone.streams.0.weight': 'conv_w', 'backbone.streams.0.bias': 'conv_b',
+          'backbone.streams.2.weight': 'bn_w', 'backbone.streams.2.bias': 'bn_b',
+          'cls_head.fc_cls.weight': 'fc_w', 'cls_head.fc_cls.bias': 'fc_b'}
+BUFFERS = {'backbone.streams.2.running_mean': 'bn_mean',
+           'backbone.streams.2.running_var': 'bn_var',
+           'backbone.streams.2.num_batches_tracked': 'bn_count'}
+
+
+class StackedSTSTNet(nn.Module):
+    """F folds' STSTNet + TSNHead as one module (module docstring).
+
+    Built from the folds' own initialised models (:meth:`from_models`), so every fold starts
+    from the weights its per-fold run starts from. Parameters are ``(F, ...)`` leaves.
+    """
+
+    def __init__(self, models: List[nn.Module]) -> None:
+        super().__init__()
+        first = models[0]
+        bb = first.backbone
+        conv, bn, pool = bb.streams[0], bb.streams[2], bb.streams[3]
+        self.folds = len(models)
+        self.channels = bb.out_channels
+        self.in_channels = bb.in_channels
+        self.padding = conv.padding
+        self.pool_cfg = (pool.kernel_size, pool.stride, pool.padding)
+        self.avg = (bb.pool.kernel_size, bb.pool.stride)
+        self.bn_momentum, self.bn_eps = bn.momentum, bn.eps
+        self.dropout_p = bb.streams[4].p
+        states = [m.state_dict() for m in models]
+        for key, name in PARAMS.items():
+            self.register_parameter(name, nn.Parameter(
+                torch.stack([s[key].detach().clone() for s in states])))
+        for key, name in BUFFERS.items():
+            self.register_buffer(name, torch.stack([s[key].clone() for s in states]))
+
+    def fold_state_dict(self, f: int) -> Dict[str, Tensor]:
+        """Fold ``f``'s weights under the per-fold model's names (its checkpoint's state_dict)."""
+        out = {key: getattr(self, name)[f].detach().clone() for key, name in PARAMS.items()}
+        out.update({key: getattr(self, name)[f].clone() for key, name in BUFFERS.items()})
+        return out
+
+    def mask_shape(self, batch: int, height: int, width: int):
+        """The dropout mask of one fold's batch: STSTNet's map after max pooling."""
+        k, s, p = self.pool_cfg
+        conv_h = height + 2 * self.padding[0] - 2
+        conv_w = width + 2 * self.padding[1] - 2
+        return (batch, self.channels, (conv_h + 2 * p - k) // s + 1, (conv_w + 2 * p - k) // s + 1)
+
+    def forward(self, x: Tensor, folds: Tensor, masks: Tensor = None) -> Tensor:
+        """x: (G, B, C, H, W), the batches of the folds ``folds`` (G indices); masks: (G, B, 16,
+        h, w) kept / (1 - p) values, None in eval mode. Returns logits (G, B, classes)."""
+        g, b = x.shape[:2]
+        every = g == self.folds
+        pick = (lambda t: t) if every else (lambda t: t[folds])
+        conv_w, conv_b = pick(self.conv_w), pick(self.conv_b)
+        h = x.transpose(0, 1).reshape(b, g * self.in_channels, *x.shape[3:])  # (B, G*C, H, W)
+        h = F.conv2d(h, conv_w.flatten(0, 1), conv_b.flatten(), padding=self.padding, groups=g)
+        h = F.relu(h)  # (B, G*16, H+2, W+2)
+        mean, var = self.bn_mean, self.bn_var
+        if not every:
+            mean, var = mean[folds], var[folds]
+        flat_mean, flat_var = mean.flatten().clone(), var.flatten().clone()
+        h = F.batch_norm(h, flat_mean, flat_var, pick(self.bn_w).flatten(),
+                         pick(self.bn_b).flatten(), self.training, self.bn_momentum, self.bn_eps)
+        if self.training:  # the running statistics, updated in place above, back to the folds
+            with torch.no_grad():
+                if every:
+                    self.bn_mean.copy_(flat_mean.view_as(self.bn_mean))
+                    self.bn_var.copy_(flat_var.view_as(self.bn_var))
+                    self.bn_count += 1
+                else:
+                    self.bn_mean[folds] = flat_mean.view(g, -1)
+                    self.bn_var[folds] = flat_var.view(g, -1)
+                    self.bn_count[folds] += 1
+        k, s, p = self.pool_cfg
+        h = F.max_pool2d(h, k, s, p)  # (B, G*16, 10, 10)
+        if masks is not None:
+            h = h * masks.transpose(0, 1).reshape(h.shape)
+        h = F.avg_pool2d(h, *self.avg)  # (B, G*16, 5, 5)
+        h = h.reshape(b, g, -1).transpose(0, 1)  # (G, B, 400), each fold's flat map as TSNHead's
+        return torch.baddbmm(pick(self.fc_b).unsqueeze(1), h, pick(self.fc_w).transpose(1, 2))
