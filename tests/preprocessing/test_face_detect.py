@@ -137,6 +137,8 @@ def test_real_faces_hog_misses_are_found_by_the_cnn_stage(name):
     assert FaceCascade(stages=('hog', )).find(img) is None
     det = FaceCascade().find(img)
     assert det.stage == 'cnn' and det.num_faces == 1
+    if name != HOG_MISSES[0]:
+        return  # the 640 x 480 frame for one of them (the CNN is the slow stage)
     frame, m = _in_frame(img)
     det2 = FaceCascade().find(frame)  # the same face in a 640 x 480 frame
     assert det2 is not None

@@ -58,19 +58,22 @@ def model_path(name: str) -> str:
     return path
 
 
-def dlib_models() -> dict:
-    """dlib's HOG detector, CNN detector and 68-point predictor, loaded once per process."""
+def dlib_models(cnn: bool = False) -> dict:
+    """dlib's HOG detector and 68-point predictor (and with ``cnn`` its CNN detector), loaded once
+    per process (the CNN only when a stage needs it)."""
     if not _MODELS:
         try:
             import dlib
         except ImportError as e:  # pragma: no cover - depends on the environment
             raise ImportError('Face detection needs dlib: `pip install dlib-bin`.') from e
         _MODELS['hog'] = dlib.get_frontal_face_detector()
-        _MODELS['cnn'] = dlib.cnn_face_detection_model_v1(
-            model_path('mmod_human_face_detector.dat'))
         _MODELS['predictor'] = dlib.shape_predictor(
             model_path('shape_predictor_68_face_landmarks.dat'))
         _MODELS['rectangle'] = dlib.rectangle
+    if cnn and 'cnn' not in _MODELS:
+        import dlib
+        _MODELS['cnn'] = dlib.cnn_face_detection_model_v1(
+            model_path('mmod_human_face_detector.dat'))
     return _MODELS
 
 
@@ -165,7 +168,7 @@ class FaceCascade:
         """CNN detections, mapped onto HOG-like boxes (:data:`CNN_TO_HOG_BOX`) -> [(box, conf)]."""
         small, scale = self._downscaled(img, self.cnn_max_side)
         out = []
-        for d in dlib_models()['cnn'](small, 0):
+        for d in dlib_models(cnn=True)['cnn'](small, 0):
             if d.confidence < self.cnn_min_confidence:
                 continue
             r = d.rect
