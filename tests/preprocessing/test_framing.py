@@ -16,3 +16,16 @@ def test_presets_and_names():
     assert framing_name(*FRAMINGS['megc2019_samm']) == 'megc2019_samm'
     with pytest.raises(ValueError, match="unknown framing 'tight'.*megc2019_smic"):
         framing('tight')
+
+
+def test_every_dataset_config_names_its_framing():
+    import glob
+    import os.path as osp
+
+    from mmengine.config import Config
+    root = osp.join(osp.dirname(__file__), '..', '..', 'configs', '_base_', 'datasets')
+    for path in sorted(glob.glob(osp.join(root, '*.py'))):
+        if osp.basename(path) in ('me_pipelines.py', 'me_loso.py'):
+            continue
+        name = Config.fromfile(path).get('framing')
+        assert name in FRAMINGS or name == 'megc2019_released', (path, name)

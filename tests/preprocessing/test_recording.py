@@ -37,7 +37,8 @@ def test_raw_folder_aligned_with_the_cascade_or_a_said_centre_crop(tmp_path):
     assert sorted(os.listdir(tmp_path / 'out'))[:3] == ['clip.json', 'img_00007.jpg',
                                                         'img_00008.jpg']
     info = align_recording(str(blank), str(tmp_path / 'out2'), apex=1, cfg=cfg)
-    assert info['face_align']['method'] == 'center_crop' and info['face_align']['tried'] == [0, 1, 2]
+    assert info['face_align']['method'] == 'center_crop'
+    assert info['face_align']['tried'] == [0, 1, 2]
     assert info['apex'] == 1 and not info['apex_picked']
     with pytest.raises(ValueError, match='onset'):
         align_recording(str(blank), str(tmp_path / 'out3'), onset=2, offset=1, cfg=cfg)

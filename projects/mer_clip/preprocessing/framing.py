@@ -25,7 +25,7 @@ FRAMINGS: Dict[str, Tuple[float, float]] = {
     # median (IQR) over the source's samples, of 224 px:
     'megc2019_casme2': (0.545, 0.280),  # 122 px (119-125), y 0.276-0.286; 145 samples
     'megc2019_smic': (0.521, 0.272),    # 117 px (114-119), y 0.267-0.275; 164 samples
-    'megc2019_samm': (0.453, 0.382),    # 101 px (99-105),  y 0.370-0.394; 133 samples
+    'megc2019_samm': (0.454, 0.384),    # 102 px (99-105),  y 0.371-0.395; 133 samples
 }
 DEFAULT_FRAMING = 'mer_clip'
 
