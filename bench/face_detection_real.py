@@ -92,7 +92,8 @@ def measure(task):
             p0 = apply_affine(centre, cv2.invertAffineTransform(m0))
             p1 = apply_affine(apply_affine(centre, cv2.invertAffineTransform(al.matrix)),
                               cv2.invertAffineTransform(k))
-            out['alignment'] = dict(rmse=round(rmse, 3),
+            crop_scale = float(np.sqrt(abs(np.linalg.det(m0[:, :2]))))  # crop px per source px
+            out['alignment'] = dict(rmse=round(rmse, 3), rmse_crop=round(rmse * crop_scale, 3),
                                     centre_error=round(float(np.linalg.norm(p1 - p0)), 3),
                                     stage=al.stage)
         else:
@@ -137,8 +138,12 @@ def summarise(results):
         ce = np.array([a['centre_error'] for a in al])
         lines += ['', f'alignment against a known similarity ({len(al)} faces): landmark RMSE '
                   f'median {np.median(rm):.2f} px (IQR {np.percentile(rm, 25):.2f}-'
-                  f'{np.percentile(rm, 75):.2f}, p95 {np.percentile(rm, 95):.2f}); crop centre '
-                  f'error median {np.median(ce):.2f} px (p95 {np.percentile(ce, 95):.2f})']
+                  f'{np.percentile(rm, 75):.2f}, p95 {np.percentile(rm, 95):.2f}) of the source '
+                  f'face; crop centre error median {np.median(ce):.2f} px (p95 '
+                  f'{np.percentile(ce, 95):.2f})']
+        if all('rmse_crop' in a for a in al):
+            lines[-1] += (f'; landmark RMSE in px of the 224 crop: median '
+                          f"{np.median([a['rmse_crop'] for a in al]):.2f}")
     times = defaultdict(list)
     for r in results:
         for t in [r['pasted']] + [r['tilted'][k] for k in TILTS if k]:
@@ -167,7 +172,17 @@ def main(argv=None):
     p.add_argument('--workers', type=int, default=1)
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--json', help='write the per-image results here')
+    p.add_argument('--summarise', metavar='JSONL',
+                   help='only print the tables of the results so far (JSON.partial.jsonl)')
     args = p.parse_args(argv)
+    if args.summarise:
+        with open(args.summarise) as f:
+            results = [json.loads(line) for line in f if line.strip()]
+        for r in results:  # JSON made the tilt keys strings
+            r['tilted'] = {int(k): v for k, v in r['tilted'].items()}
+        print(summarise(results))
+        print(f'\n{len(results)} images (results so far)')
+        return
     with open(args.ann) as f:
         recs = json.load(f)['data_list']
     root = osp.dirname(osp.abspath(args.ann))

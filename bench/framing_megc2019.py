@@ -31,7 +31,8 @@ def main(argv=None):
         y = (pts[0, 1] + pts[1, 1]) / 2 / h
         rows[r.get('dataset', '?')].append((d, y))
         rows['all'].append((d, y))
-    print('| source | samples | eye distance / width, median (IQR) | eye y / height, median (IQR) |')
+    print('| source | samples | eye distance / width, median (IQR) | '
+          'eye y / height, median (IQR) |')
     print('|---|---|---|---|')
     for ds, v in sorted(rows.items(), key=lambda kv: (kv[0] == 'all', kv[0])):
         v = np.array(v)
