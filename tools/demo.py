@@ -7,11 +7,25 @@
 CLIP is a folder of aligned face frames (file-name template inferred, or --filename-tmpl) or a video
 file (0-based frame indices). The checkpoint is loaded with weights_only=True (a published
 model-zoo file is checked against the hash in its name).
+
+With ``--align`` CLIP is a raw recording whose face is not cropped (a video or a frame folder): it
+is aligned first as ``tools/data/prepare_dataset.py`` does (the face detector cascade, one
+transform per clip, ``--framing``), into ``--save-aligned DIR`` (default: a temporary folder). The
+demo prints the frames used and how the face was found. Without ``--apex`` the apex is the frame
+that differs most from the onset frame: a heuristic, not micro-expression spotting.
+
+    python tools/demo.py CONFIG CHECKPOINT my_recording.mp4 --align --save-aligned aligned/
 """
 import argparse
 import sys
+import tempfile
+
+import os.path as osp
 
 from mer_clip.apis import inference_me_clip, init_recognizer, retrieve_aus
+from mer_clip.preprocessing.framing import DEFAULT_FRAMING, FRAMINGS, framing
+from mer_clip.preprocessing.prepare import PrepareConfig
+from mer_clip.preprocessing.recording import align_recording
 from mer_clip.utils.cli import add_debug_argument, run_tool
 
 
@@ -28,12 +42,39 @@ def run(argv=None):
     p.add_argument('--combinations', type=int, default=1,
                    help='also score AU combinations of up to this many AUs')
     p.add_argument('--device', default='cpu')
+    p.add_argument('--align', action='store_true',
+                   help='CLIP is a raw recording (face not cropped): align it first')
+    p.add_argument('--save-aligned', help='with --align: write the aligned frames here')
+    p.add_argument('--framing', default=DEFAULT_FRAMING, choices=sorted(FRAMINGS),
+                   help='with --align: the framing the model was trained on')
     add_debug_argument(p)
     args = p.parse_args(argv)
 
     model = init_recognizer(args.config, args.checkpoint, device=args.device)
     kw = dict(onset=args.onset, apex=args.apex, offset=args.offset,
               filename_tmpl=args.filename_tmpl)
+    tmp = None
+    if args.align:
+        if args.save_aligned is None:
+            tmp = tempfile.TemporaryDirectory(prefix='mer_clip_aligned_')
+        out_dir = args.save_aligned or osp.join(tmp.name, 'clip')
+        d, y = framing(args.framing)
+        info = align_recording(args.clip, out_dir, args.onset, args.apex, args.offset,
+                               cfg=PrepareConfig(eye_distance=d, eye_y=y),
+                               filename_tmpl=args.filename_tmpl)
+        fa = info['face_align']
+        how = (f"face found by {fa['stage']} on frame {fa['ref_frame']}"
+               + (f", rotated {fa['rotation']:.1f} deg" if fa.get('rotation') else '')
+               if fa['method'] == 'landmarks' else
+               f"NO FACE found on frames {fa['tried']}: centre crop, not aligned")
+        picked = (' (picked: most different from the onset; a heuristic, not ME spotting)'
+                  if info['apex_picked'] else '')
+        print(f"aligned {args.clip}: frames {info['onset']}..{info['offset']} "
+              f"({info['num_frames']}), apex {info['apex']}{picked}; {how}; framing {args.framing}"
+              + (f"; aligned frames in {out_dir}" if args.save_aligned else ''))
+        args.clip = out_dir
+        kw = dict(onset=info['onset'], apex=info['apex'], offset=info['offset'],
+                  filename_tmpl=info['filename_tmpl'])
     probs = inference_me_clip(model, args.clip, **kw)
     print(f'emotion probabilities for {args.clip}:')
     for name, prob in sorted(probs.items(), key=lambda kv: -kv[1]):

@@ -102,15 +102,17 @@ def test_one_transform_per_clip_preserves_micro_motion(face, aligner):
         np.testing.assert_allclose([sx, sy], a @ np.array([dx, dy]), atol=0.35)
 
 
-def test_no_face_on_onset_tries_next_frames(face, aligner):
+def test_no_face_on_onset_tries_next_frames(face):
     blank = np.full_like(face, 128)
     frames = {10: blank, 11: blank, 12: face, 13: face}
+    aligner = FaceAligner(size=224, stages=('hog', ))  # the frame search; the cascade: elsewhere
     al = aligner.estimate_clip(frames.__getitem__, 10, sorted(frames))
     assert (al.method, al.ref_frame, al.tried) == ('landmarks', 12, [10, 11, 12])
+    assert al.to_json()['stage'] == 'hog' and al.to_json()['rotation'] == 0
 
 
 def test_no_face_anywhere_falls_back_to_centre_crop():
-    aligner = FaceAligner(size=(160, 120), search_frames=2)
+    aligner = FaceAligner(size=(160, 120), search_frames=2, stages=('hog', ))
     yy, xx = np.mgrid[0:240, 0:400]
     smooth = np.stack([xx * 255 // 399, yy * 255 // 239, (xx + yy) * 255 // 638], -1).astype(
         np.uint8)  # no face, and smooth, so resampling differences stay small
@@ -123,3 +125,24 @@ def test_no_face_anywhere_falls_back_to_centre_crop():
     # the centred 320x240 window (the output's 4:3 aspect), scaled by 1/2
     expect = cv2.resize(smooth[:, 40:360], (160, 120), interpolation=cv2.INTER_AREA)
     assert np.abs(aligned[0].astype(int) - expect.astype(int))[2:-2, 2:-2].max() <= 2
+
+
+def test_two_faces_keep_the_one_present_on_the_clips_other_frames(face):
+    """A larger stranger on the onset frame only: the subject (on every frame) is kept, and the
+    choice is recorded."""
+    subject = cv2.resize(face[40:300, 120:380], (200, 200), interpolation=cv2.INTER_AREA)
+    stranger = face[20:300, 110:390]  # 280 x 280: the larger face
+    frame = np.zeros((320, 640, 3), np.uint8)
+    frame[60:260, 20:220] = subject
+    onset = frame.copy()
+    onset[20:300, 340:620] = stranger
+    clip = [onset] + [frame] * 5
+    aligner = FaceAligner(size=224, stages=('hog', ), check_frames=3)
+    al = aligner.estimate_clip(clip.__getitem__, 0, list(range(6)))
+    eyes = aligner.eye_centres(al.landmarks)
+    assert eyes[:, 0].max() < 220  # the subject's eyes, not the stranger's
+    faces = al.to_json()['faces']
+    assert faces['count'] == 2 and faces['seen_on'] == '3 of 3 other frames'
+    assert sorted(faces['votes']) == [0, 3]
+    # without the other frames, the largest face (the stranger) would have been kept
+    assert aligner.eye_centres(aligner.detect_landmarks(onset))[:, 0].min() > 340

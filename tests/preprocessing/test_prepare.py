@@ -231,13 +231,13 @@ def test_cli_multiprocess_and_resume(tmp_path, capsys):
     assert 'other settings' in err and "'size': (64, 96)" in err
 
 
-def test_no_face_follows_the_documented_fallback(tmp_path):
+def test_no_face_follows_the_documented_fallback(tmp_path, capsys):
     raw, out = str(tmp_path / 'raw'), str(tmp_path / 'out')
     # 006_1_2: no face on the onset (101) and the next frame -> landmarks of 103;
     # 006_1_3: no face at all -> centre crop, recorded
     fab_samm(raw, blank={'006_1_2': {101, 102}, '006_1_3': set(range(200, 209))})
-    summary = prepare_dataset('samm', raw, out, cfg=PrepareConfig(size=SIZE, search_frames=4),
-                              progress=False)
+    cfg = PrepareConfig(size=SIZE, search_frames=4, detector_stages=['hog'])
+    summary = prepare_dataset('samm', raw, out, cfg=cfg, progress=False)
     _, records = load_annotations(osp.join(out, 'annotations.json'))
     by_id = {r['sample_id']: r for r in records}
     assert by_id['006_1_2']['face_align']['method'] == 'landmarks'
@@ -248,6 +248,25 @@ def test_no_face_follows_the_documented_fallback(tmp_path):
     assert summary['counts']['no_face'] == 1
     log = json.load(open(osp.join(out, 'prepare_log.json')))
     assert [c['sample_id'] for c in log['no_face']] == ['006_1_3']
+    # how each clip was aligned: per clip, and counted per stage
+    a = log['alignment']
+    assert a['stages']['hog'] == 2 and a['stages']['center_crop'] == 1 and a['other_frame'] == 1
+    assert a['center_crop_clips'] == ['006_1_3']
+    clips = {c['sample_id']: c for c in log['clips']}
+    assert (clips['006_1_2']['stage'], clips['006_1_2']['frame']) == ('hog', 103)
+    assert clips['006_1_3']['method'] == 'center_crop' and clips['006_1_3']['tried'] == 5
+    # check_dataset.py says the same; --strict makes the centre crop an error
+    import runpy
+    check = runpy.run_path(osp.join(osp.dirname(__file__), '..', '..', 'tools', 'data',
+                                    'check_dataset.py'))['main']
+    assert check([osp.join(out, 'annotations.json'), '--no-progress']) == 0
+    assert check([osp.join(out, 'annotations.json'), '--no-progress', '--strict']) == 1
+    printed = capsys.readouterr().out
+    assert 'face found by: hog 2' in printed and 'center_crop 1' in printed
+    assert 'no face (centre crop, not aligned): 006_1_3' in printed
+    with pytest.raises(PrepareError, match='no face in clip 006_1_3.*strict'):
+        prepare_dataset('samm', raw, str(tmp_path / 'strict'), cfg=cfg, strict=True,
+                        progress=False)
     # the centre crop of a 128x112 frame: the centred 112x112 window, scaled to SIZE
     img = cv2.imread(osp.join(out, 'frames', '006', '006_1_3', 'img_00200.jpg'))
     assert img.shape == (SIZE, SIZE, 3)

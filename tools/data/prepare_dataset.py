@@ -23,6 +23,8 @@ import os.path as osp
 import sys
 
 import mer_clip  # noqa: F401  (stack workarounds, registries)
+from mer_clip.preprocessing.face_detect import STAGES
+from mer_clip.preprocessing.framing import DEFAULT_FRAMING, FRAMINGS, framing
 from mer_clip.preprocessing.prepare import PrepareConfig, prepare_dataset, prepare_records
 from mer_clip.preprocessing.release import RELEASES
 from mer_clip.preprocessing.verify import format_report
@@ -47,12 +49,20 @@ def parse_args(argv=None):
     p.add_argument('--frame-root', help='folder the sheet\'s frame folders are relative to '
                                         '(default: found under RAW_ROOT)')
     p.add_argument('--size', type=int, default=224, help='output width = height (default 224)')
-    p.add_argument('--eye-distance', type=float, default=0.32,
-                   help='inter-ocular distance / output width (default 0.32)')
-    p.add_argument('--eye-y', type=float, default=0.38,
-                   help='eye line height / output height (default 0.38)')
+    p.add_argument('--framing', default=DEFAULT_FRAMING, choices=sorted(FRAMINGS),
+                   help=f'where the face sits in the crop (preset eye distance and eye height; '
+                        f'default {DEFAULT_FRAMING}; docs/prepare_data.md)')
+    p.add_argument('--eye-distance', type=float,
+                   help="inter-ocular distance / output width (default: the framing's)")
+    p.add_argument('--eye-y', type=float,
+                   help="eye line height / output height (default: the framing's)")
     p.add_argument('--search-frames', type=int, default=10,
                    help='frames after the onset tried when the onset has no face (default 10)')
+    p.add_argument('--detector-stages', nargs='+', default=list(STAGES), choices=STAGES,
+                   help='face detector cascade stages, run in this order where the ones before '
+                        'find nothing (default: all)')
+    p.add_argument('--rotation-angles', nargs='+', type=float, default=[10, -10, 20, -20],
+                   help='rotations (degrees) tried by the rotated stages (default 10 -10 20 -20)')
     p.add_argument('--workers', type=int, default=1, help='processes (default 1)')
     g = p.add_mutually_exclusive_group()
     g.add_argument('--only-sampled-frames', dest='only_sampled', action='store_true', default=None,
@@ -68,7 +78,8 @@ def parse_args(argv=None):
                         '256): same pipeline output, no resize per epoch')
     p.add_argument('--jpeg-quality', type=int, default=95)
     p.add_argument('--strict', action='store_true',
-                   help='stop at the first clip that cannot be prepared instead of skipping it')
+                   help='stop at the first clip that cannot be prepared or has no face, instead '
+                        'of skipping it / centre-cropping it')
     p.add_argument('--overwrite', action='store_true',
                    help='delete OUT_ROOT/frames first (needed to change settings of an OUT_ROOT)')
     p.add_argument('--no-progress', action='store_true')
@@ -112,9 +123,16 @@ def _run(args, common) -> dict:
 def run(argv=None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')
-    cfg = PrepareConfig(size=args.size, eye_distance=args.eye_distance, eye_y=args.eye_y,
+    eye_distance, eye_y = framing(args.framing)
+    if args.eye_distance is not None:
+        eye_distance = args.eye_distance
+    if args.eye_y is not None:
+        eye_y = args.eye_y
+    cfg = PrepareConfig(size=args.size, eye_distance=eye_distance, eye_y=eye_y,
                         search_frames=args.search_frames, jpeg_quality=args.jpeg_quality,
-                        only_sampled_frames=bool(args.only_sampled))
+                        only_sampled_frames=bool(args.only_sampled),
+                        detector_stages=list(args.detector_stages),
+                        rotation_angles=[float(a) for a in args.rotation_angles])
     common = dict(cfg=cfg, workers=args.workers, cache=args.cache, clip_len=args.clip_len,
                   cache_short_side=args.cache_short_side,
                   strict=args.strict, overwrite=args.overwrite, progress=not args.no_progress,
@@ -124,6 +142,10 @@ def run(argv=None) -> int:
     print(f'{args.dataset}: {c["done"]} prepared, {c["resumed"]} already done, {c["skipped"]} '
           f'skipped, {c["no_face"]} without a face (centre crop); {summary["seconds"]:.1f} s, '
           f'{summary["clips_per_s"]} clips/s with {args.workers} worker(s)')
+    a = summary['alignment']
+    print('face found by: ' + ', '.join(f'{k} {v}' for k, v in a['stages'].items())
+          + f'; on a later frame {a["other_frame"]}, rotated {a["rotated"]}, several faces '
+          f'{a["several_faces"]} (per clip: prepare_log.json -> clips)')
     if c['skipped']:
         print(f'skipped clips and reasons: {osp.join(args.out_root, "prepare_log.json")}')
     if 'verify' in summary:

@@ -6,6 +6,10 @@
 _base_ = ['./me_pipelines.py']
 
 dataset_type = 'MicroExpressionDataset'
+# The face framing the clips are expected to be prepared with (prepare_dataset.py --framing, the
+# same name in the annotation's metainfo.prepared.framing; presets in
+# mer_clip/preprocessing/framing.py, docs/prepare_data.md): eyes 72 px apart at y = 0.38 of 224.
+framing = 'mer_clip'
 loso_subject = None
 batch_size = 8
 num_workers = 4

@@ -8,6 +8,10 @@
 # a horizontal flip then negates u exactly (docs/design.md, "Image modality"). Batches are
 # (N, 1, 3, 28, 28): FormatShape('NCHW'), a Recognizer2D-style layout.
 dataset_type = 'MicroExpressionDataset'
+# The images are the published crops, not ours: their framing differs per source dataset (presets
+# megc2019_casme2 / megc2019_smic / megc2019_samm in mer_clip/preprocessing/framing.py; prepare
+# clips with one of them to compute flow images that match).
+framing = 'megc2019_released'
 data_root = 'data/megc2019_htnet'
 ann_file = 'data/megc2019_htnet/annotations.json'
 class_scheme = 'megc2019_3'

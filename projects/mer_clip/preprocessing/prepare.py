@@ -28,7 +28,7 @@ import os
 import os.path as osp
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import cv2
@@ -38,7 +38,9 @@ from mer_clip.datasets.readers.report import ConversionReport
 
 from .clip_cache import cache_name, write_clip_cache
 from .clip_pool import map_clips
-from .face_align import FaceAligner
+from .face_align import FaceAligner, alignment_summary
+from .face_detect import STAGES
+from .framing import DEFAULT_FRAMING, FRAMINGS, framing_name
 from .frames import (CLIP_META, OUT_TMPL, FolderSource, PrepareError, VideoSource,
                      reduced_matrix, reduction_factor)
 from .release import find_annotation, find_frame_root, read_records, release_layout
@@ -58,15 +60,24 @@ ANN_FILE = 'annotations.json'
 class PrepareConfig:
     """Settings of a preparation run (in OUT_ROOT/prepare_config.json; a resume needs the same)."""
     size: int = 224
-    eye_distance: float = 0.32
-    eye_y: float = 0.38
+    eye_distance: float = FRAMINGS[DEFAULT_FRAMING][0]
+    eye_y: float = FRAMINGS[DEFAULT_FRAMING][1]
     search_frames: int = 10
     only_sampled_frames: bool = False
     jpeg_quality: int = 95
+    #: the detector cascade (mer_clip.preprocessing.face_detect)
+    detector_stages: List[str] = field(default_factory=lambda: list(STAGES))
+    rotation_angles: List[float] = field(default_factory=lambda: [10.0, -10.0, 20.0, -20.0])
+
+    @property
+    def framing(self) -> str:
+        """The framing preset of eye_distance / eye_y (mer_clip.preprocessing.framing)."""
+        return framing_name(self.eye_distance, self.eye_y)
 
     def aligner(self) -> FaceAligner:
         return FaceAligner(size=self.size, eye_distance=self.eye_distance, eye_y=self.eye_y,
-                           search_frames=self.search_frames)
+                           search_frames=self.search_frames, stages=self.detector_stages,
+                           angles=self.rotation_angles)
 
 
 def clip_frame_numbers(record: dict, available: Sequence[int], only_sampled: bool,
@@ -233,7 +244,11 @@ def prepare_records(records: Sequence[dict], out_root: str, *, frame_root: Optio
 
     Returns the summary also written to ``OUT_ROOT/prepare_log.json``: counts (``done``,
     ``resumed``, ``skipped``, ``no_face``), the skipped clips with their reason, the clips that fell
-    back to a centre crop, ``clips_per_s``, ``verify`` (the verification report).
+    back to a centre crop, ``alignment`` (clips per detector stage, on another frame, rotated,
+    with several faces: :func:`alignment_summary`), ``clips`` (per clip: method, stage, frame,
+    rotation, frames tried, faces), ``clips_per_s``, ``verify`` (the verification report).
+    ``strict``: a skipped clip, a clip without a face (centre crop) or a verification problem
+    raises :class:`PrepareError`.
     """
     cfg = cfg or PrepareConfig()
     ids = [r['sample_id'] for r in records]
@@ -270,8 +285,17 @@ def prepare_records(records: Sequence[dict], out_root: str, *, frame_root: Optio
                     raise PrepareError(msg + ' (strict mode)')
                 logger.warning(msg)
             elif res['meta']['face_align']['method'] != 'landmarks':
-                logger.warning(f'no face in clip {res["sample_id"]} (frames '
-                               f'{res["meta"]["face_align"]["tried"]}): centre crop used')
+                msg = (f'no face in clip {res["sample_id"]} (frames '
+                       f'{res["meta"]["face_align"]["tried"]}, every detector stage)')
+                if strict:
+                    raise PrepareError(msg + '; a centre crop is not aligned to the face (strict '
+                                       'mode; without --strict it is a counted fallback)')
+                logger.warning(msg + ': centre crop used')
+            elif res['meta']['face_align'].get('faces'):
+                f = res['meta']['face_align']['faces']
+                logger.warning(f'clip {res["sample_id"]}: {f["count"]} faces on frame '
+                               f'{res["meta"]["face_align"]["ref_frame"]}; kept the one at '
+                               f'{f["kept"][:2]}, found there on {f["seen_on"]}')
     elapsed = time.perf_counter() - t0
 
     out_records = []
@@ -295,18 +319,26 @@ def prepare_records(records: Sequence[dict], out_root: str, *, frame_root: Optio
                for r in results.values()
                if r['status'] != 'skipped' and r['meta']['face_align']['method'] != 'landmarks']
     counts['no_face'] = len(no_face)
+    done = [(r['sample_id'], r['meta']['face_align']) for r in results.values()
+            if r['status'] != 'skipped']
+    alignment = alignment_summary(done)
+    clips = [dict(sample_id=sid, method=fa['method'], stage=fa.get('stage'),
+                  frame=fa.get('ref_frame'), rotation=fa.get('rotation', 0.0),
+                  tried=len(fa.get('tried', [])), faces=(fa.get('faces') or {}).get('count', 1))
+             for sid, fa in done]
     summary = dict(counts=counts, total=len(tasks), workers=workers, seconds=round(elapsed, 3),
                    clips_per_s=round(counts['done'] / elapsed, 3) if elapsed > 0 else None,
                    config=asdict(cfg), cache=cache, clip_len=clip_len,
                    cache_short_side=cache_short_side,
                    skipped=[dict(sample_id=r['sample_id'], reason=r['reason'])
                             for r in results.values() if r['status'] == 'skipped'],
-                   no_face=no_face)
+                   no_face=no_face, alignment=alignment, clips=clips)
     meta = dict(metainfo or {})
     meta['prepared'] = dict(config=asdict(cfg), frames_root='frames', filename_tmpl=OUT_TMPL,
                             cache=cache, clip_len=clip_len if cache else None,
                             cache_short_side=cache_short_side if cache else None,
-                            skipped=counts['skipped'], no_face=counts['no_face'])
+                            skipped=counts['skipped'], no_face=counts['no_face'],
+                            framing=cfg.framing, face_stages=alignment['stages'])
     if not out_records:
         raise PrepareError(f'no clip could be prepared; see {osp.join(out_root, LOG_FILE)}')
     dump_annotations(out_records, osp.join(out_root, ANN_FILE), meta)

@@ -29,6 +29,7 @@ from mer_clip.datasets.frame_names import frame_numbers
 from mer_clip.utils.image_io import ImageReadError, read_image
 
 from .clip_pool import map_clips
+from .face_align import alignment_summary
 from .frames import CLIP_META
 
 
@@ -128,7 +129,9 @@ def verify_dataset(ann_file: str, frames_root: Optional[str] = None, *, workers:
 
     Returns:
         ``dict(ok, num_clips, num_bad_clips, num_problems, problems=[{sample_id, file,
-        problem}], orphan_folders=[...], frames_root)``; ``ok`` is False without any clip.
+        problem}], orphan_folders=[...], frames_root, alignment)``; ``ok`` is False without any
+        clip; ``alignment``: how the clips' faces were found (:func:`alignment_summary`; None when
+        no record has ``face_align``).
     """
     meta, file_records = load_annotations(ann_file)
     records = list(file_records if records is None else records)
@@ -145,10 +148,12 @@ def verify_dataset(ann_file: str, frames_root: Optional[str] = None, *, workers:
     problems = [p for r in records for p in results.get(r.get('sample_id', '?'), [])]
     orphans = _orphan_folders(records, frames_root)
     bad_clips = sum(1 for v in results.values() if v)
+    aligned = [(r.get('sample_id', '?'), r['face_align']) for r in records if r.get('face_align')]
     return dict(ok=bool(records) and not problems and not orphans, ann_file=ann_file,
                 frames_root=frames_root,
                 num_clips=len(records), num_bad_clips=bad_clips, num_problems=len(problems),
-                problems=problems, orphan_folders=orphans)
+                problems=problems, orphan_folders=orphans,
+                alignment=alignment_summary(aligned) if aligned else None)
 
 
 def _orphan_folders(records: Sequence[dict], frames_root: str) -> List[str]:
@@ -182,6 +187,16 @@ def format_report(report: Dict, limit: int = 20) -> str:
         lines.append(f"  ... {report['num_problems'] - limit} more")
     for d in report['orphan_folders'][:limit]:
         lines.append(f'  clip folder without a record: {d}')
+    a = report.get('alignment')
+    if a:
+        lines.append('face found by: ' + ', '.join(f'{k} {v}' for k, v in a['stages'].items()
+                                                   if v or k in ('hog', 'center_crop'))
+                     + f"; on a later frame {a['other_frame']}, rotated {a['rotated']}, "
+                     f"several faces {a['several_faces']}")
+        for sid in a['center_crop_clips'][:limit]:
+            lines.append(f'  no face (centre crop, not aligned): {sid}')
+        for sid in a['several_faces_clips'][:limit]:
+            lines.append(f'  several faces (check the crop is the subject): {sid}')
     return '\n'.join(lines)
 
 
