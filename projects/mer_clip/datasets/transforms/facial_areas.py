@@ -20,9 +20,11 @@ lies inside the image, and truncated to an integer pixel. The mosaic, row-major:
 
 A horizontal flip of the mosaic (``MEFlip`` after this transform) is the mosaic of the mirrored
 face: the eyes and the lips swap sides and each area is mirrored (exactly for centres on whole
-pixels; the truncation moves other centres of the mirrored face by up to one pixel). One difference from the
-released code, which indexes the image rows with a point's x and the columns with its y (so its
-areas are cut around transposed centres): rows are y here, as the paper's areas are described.
+pixels; the truncation moves other centres of the mirrored face by up to one pixel).
+
+One difference from the released code, which indexes the image rows with a point's x and the
+columns with its y (so its areas are cut around transposed centres: what it calls the right-eye
+area lies near the left mouth corner): rows are y here, as the paper describes the areas.
 
 A sample without ``landmarks5`` follows one documented rule: its areas are cut around HTNet's own
 fallback points (the five points the authors' code assigns when MTCNN finds no face, given in
@@ -72,7 +74,7 @@ def landmarks_in_image(landmarks: dict, image_hw: Tuple[int, int], sample: str) 
 
 
 def area_centres(points: np.ndarray, image_hw: Tuple[int, int], area_size: int) -> np.ndarray:
-    """(5, 2) x, y points -> (4, 2) integer x, y area centres inside the image (clamped, as HTNet)."""
+    """(5, 2) x, y points -> (4, 2) integer x, y area centres inside the image (HTNet's clamp)."""
     h, w = image_hw
     half = area_size // 2
     centres = points[list(AREA_POINTS)]  # (4, 2): eyes, mouth corners
