@@ -12,8 +12,13 @@ A record points at its visual data in one of two ways: a clip (``frame_dir`` + `
 or ``video``), or only derived images (``apex_image`` and/or ``flow_image``, e.g. the MEGC2019
 composite published as apex frames and onset-apex flow images). A clip needs integer onset/offset;
 an image-only record may leave onset/apex/offset null (they index frames it does not have).
+
+Optional ``landmarks5`` (tools/data/add_landmarks.py, :mod:`mer_clip.preprocessing.landmarks5`):
+five facial points in the pixel coordinates of one of the record's images; checked here, passed to
+the data info unchanged.
 """
 import json
+import math
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from mer_clip.au.codes import AUCode, parse_au_string, sort_codes
@@ -23,6 +28,8 @@ FORMAT_VERSION = 1
 REQUIRED_KEYS = ('sample_id', 'subject', 'emotion', 'aus', 'au_list', 'onset', 'apex', 'offset')
 #: per-sample image files (paths relative to ``data_prefix['img']`` or absolute): the image modality
 IMAGE_KEYS = ('apex_image', 'flow_image')
+#: the order of ``landmarks5.points`` ("left"/"right": the image's left and right)
+LANDMARKS5_POINTS = ('left_eye', 'right_eye', 'nose_tip', 'left_mouth', 'right_mouth')
 
 
 class AnnotationError(ValueError):
@@ -120,10 +127,34 @@ def validate_record(record: Dict[str, Any], where: str = 'record') -> Dict[str, 
     if total is not None and has_video and offset >= total:
         raise AnnotationError(f'{where}: offset {offset} is past the last frame of the video '
                               f'(total_frames {total}, indices are 0-based)')
+    if record.get('landmarks5') is not None:
+        _check_landmarks5(record['landmarks5'], where)
     out = dict(record)
     out['subject'] = record['subject'].strip()  # 's02 ' and 's02' are one subject (one fold)
     out['au_list'] = au_list_to_json(au_list_from_json(record['au_list'], where))
     return out
+
+
+def _check_landmarks5(value, where: str) -> None:
+    """``landmarks5`` = {points: 5 [x, y], image: record key, size: [W, H], stage, ...}."""
+    def number(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+    if not isinstance(value, dict):
+        raise AnnotationError(f'{where}: landmarks5 must be a dict, got {type(value).__name__}')
+    pts = value.get('points')
+    if not (isinstance(pts, list) and len(pts) == 5 and all(
+            isinstance(p, list) and len(p) == 2 and all(number(v) for v in p) for p in pts)):
+        raise AnnotationError(f'{where}: landmarks5.points must be 5 [x, y] number pairs in the '
+                              f'order {list(LANDMARKS5_POINTS)}, got {pts!r}; recompute them with '
+                              'tools/data/add_landmarks.py')
+    size = value.get('size')
+    if not (isinstance(size, list) and len(size) == 2 and all(_is_int(v) and v > 0 for v in size)):
+        raise AnnotationError(f'{where}: landmarks5.size must be [width, height] of the image the '
+                              f'points are in, got {size!r}')
+    if not isinstance(value.get('image'), str) or not value['image']:
+        raise AnnotationError(f'{where}: landmarks5.image must name the image the points are in '
+                              f'(e.g. "apex_image"), got {value.get("image")!r}')
 
 
 def _check_frame_numbers(onset, apex, offset, where: str) -> None:
