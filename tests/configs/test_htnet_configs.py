@@ -104,3 +104,30 @@ def test_one_training_step_on_real_flow_images():
         with torch.no_grad():
             out = model(**model.data_preprocessor(batch, training=False), mode='predict')
         assert out[0].pred_score.shape == (3, )
+
+
+@pytest.mark.skipif(not osp.isfile(ANN), reason=f'converted MEGC2019 composite absent: {ANN}')
+def test_records_landmarks5_reach_the_areas(tmp_path):
+    """A record's landmarks5 (fabricated here, in 224 x 224 apex pixels) pass the loader and place
+    the areas; a record without them takes the counted fallback."""
+    import json
+    with open(ANN) as f:
+        ann = json.load(f)
+    subject = 'casme2_sub01'
+    ann['data_list'] = [r for r in ann['data_list'] if r['subject'] in (subject, 'samm_006')]
+    with_lm = ann['data_list'][0]['sample_id']
+    ann['data_list'][0]['landmarks5'] = dict(
+        points=[[64, 64], [160, 64], [112, 120], [72, 176], [152, 176]], image='apex_image',
+        size=[224, 224], stage='fabricated')
+    file = tmp_path / 'ann.json'
+    file.write_text(json.dumps(ann))
+    cfg = load(PLAIN[2])
+    ds_cfg = cfg.test_dataloader.dataset
+    ds_cfg.update(ann_file=str(file), data_prefix=dict(img=osp.dirname(ANN)),
+                  loso_subject=subject, pipeline=ds_cfg.pipeline[:2])  # load + CropFacialAreas
+    dataset = DATASETS.build(ds_cfg)
+    out = {dataset[i]['sample_id']: dataset[i] for i in range(len(dataset))}
+    assert out[with_lm]['landmarks_source'] == 'landmarks5'
+    assert out[with_lm]['area_centres'].tolist() == [[8, 8], [20, 8], [9, 21], [19, 21]]
+    others = [v['landmarks_source'] for k, v in out.items() if k != with_lm]
+    assert others and set(others) == {'fallback'}
