@@ -130,8 +130,11 @@ def test_tool_writes_markdown_and_figure_and_fails_in_one_line(board, capsys):
     spec.loader.exec_module(tool)
     out, fig = root / 'lb.md', root / 'lb.png'
     assert tool.main([*dirs, '--method', 'ststnet=STSTNet', '--seeds', '3', '--baseline',
-                      'STSTNet', '--out', str(out), '--figure', str(fig)]) == 0
-    assert '](lb.png)' in out.read_text() and fig.stat().st_size > 1000
+                      'STSTNet', '--out', str(out), '--figure', str(fig), '--note',
+                      'A test board.']) == 0
+    text = out.read_text()
+    assert text.startswith('# MEGC2019-composite leaderboard') and '\nA test board.\n' in text
+    assert '](lb.png)' in text and fig.stat().st_size > 1000
     odd = make_run(root, 'odd', 0, 0.5, data_hash='d2')
     assert tool.main([*dirs, odd]) == 2
     err = capsys.readouterr().err

@@ -37,6 +37,7 @@ def parse_args(argv=None):
     p.add_argument('--out', help='write the Markdown here (default: print it)')
     p.add_argument('--figure', help='write the composite UF1 picture here (PNG)')
     p.add_argument('--json', help='also write the rows as JSON')
+    p.add_argument('--note', help='a paragraph under the title: what these runs are')
     add_debug_argument(p)
     return p.parse_args(argv)
 
@@ -60,7 +61,7 @@ def run(argv=None):
         figure_ref = osp.relpath(osp.abspath(args.figure), base)
     text = leaderboard_markdown(methods, published, seeds=args.seeds,
                                 leaky_seeds=args.leaky_seeds, baseline=args.baseline,
-                                alpha=args.alpha, figure=figure_ref)
+                                alpha=args.alpha, figure=figure_ref, note=args.note)
     if args.out:
         with open(args.out, 'w') as f:
             f.write(text)
