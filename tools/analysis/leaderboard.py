@@ -24,6 +24,12 @@ from mer_clip.loso.leaderboard import (PUBLISHED_FILE, LeaderboardError, build_m
 from mer_clip.utils.cli import add_debug_argument, run_tool
 
 
+def load_published_folds(path: str) -> int:
+    """The number of LOSO folds the table of published numbers covers."""
+    with open(path) as f:
+        return json.load(f).get('num_folds')
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('work_dirs', nargs='+', help='tools/loso.py work dirs')
@@ -53,7 +59,12 @@ def run(argv=None):
     runs = [load_leaderboard_run(w) for w in args.work_dirs]
     check_comparable(runs)
     methods = build_methods(runs, method_of)
-    published = load_published(args.published)
+    folds = len(runs[0].summary.per_fold)
+    published = load_published(args.published, num_folds=folds)
+    if not published:
+        note = (f'Published numbers left out: they cover the {load_published_folds(args.published)}'
+                f'-fold composite, these runs {folds} folds.')
+        args.note = f'{args.note} {note}' if args.note else note
     figure_ref = None
     if args.figure:
         plot_leaderboard(methods, published, args.figure)

@@ -136,10 +136,16 @@ def build_methods(runs: Sequence[Run], method_of: Optional[Dict[str, str]] = Non
     return methods
 
 
-def load_published(path: str = PUBLISHED_FILE) -> Dict[str, Dict]:
-    """``{method: {source, report: {UF1, UAR}}}`` of the committed table of published numbers."""
+def load_published(path: str = PUBLISHED_FILE, num_folds: Optional[int] = None
+                   ) -> Dict[str, Dict]:
+    """``{method: {source, report: {UF1, UAR}}}`` of the committed table of published numbers;
+    empty when ``num_folds`` (of the runs) is not the number of folds the table covers (a slice
+    of the composite is not comparable with a published full-composite number)."""
     with open(path) as f:
-        return json.load(f)['methods']
+        data = json.load(f)
+    if num_folds is not None and data.get('num_folds') not in (None, num_folds):
+        return {}
+    return data['methods']
 
 
 def _cell(stats: Optional[Dict], report: str, metric: str) -> Tuple[Optional[float], str]:
