@@ -303,7 +303,7 @@ def plot_leaderboard(methods: Sequence[Method], published: Dict[str, Dict], path
     ax.set_xticklabels([r['method'] for r in rows], rotation=15, ha='right', fontsize=8)
     ax.set_ylabel('composite UF1')
     ax.set_ylim(0, 1)
-    ax.legend(fontsize=7, loc='lower right')
+    ax.legend(fontsize=7, loc='lower center', ncol=3, bbox_to_anchor=(0.5, 1.0), frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
