@@ -23,8 +23,8 @@ face: the eyes and the lips swap sides and each area is mirrored (exactly for ce
 pixels; the truncation moves other centres of the mirrored face by up to one pixel).
 
 One difference from the released code, which indexes the image rows with a point's x and the
-columns with its y (so its areas are cut around transposed centres: what it calls the right-eye
-area lies near the left mouth corner): rows are y here, as the paper describes the areas.
+columns with its y (so its areas are cut around transposed centres: the area it cuts for the
+right eye's point lies near the left mouth corner): rows are y here, as the paper describes them.
 
 A sample without ``landmarks5`` follows one documented rule: its areas are cut around HTNet's own
 fallback points (the five points the authors' code assigns when MTCNN finds no face, given in
