@@ -26,8 +26,9 @@ def load(name):
 
 
 def test_the_directory_holds_exactly_these_flow_configs():
-    assert sorted(osp.basename(p) for p in glob.glob(osp.join(MEGC, '*flow*.py'))) == \
-        sorted(CONFIGS)
+    # the HTNet configs (their own data pipeline, with facial areas): test_htnet_configs.py
+    assert sorted(osp.basename(p) for p in glob.glob(osp.join(MEGC, '*flow*.py'))
+                  if 'htnet' not in osp.basename(p)) == sorted(CONFIGS)
 
 
 def test_one_data_and_schedule_setting_for_the_whole_comparison():

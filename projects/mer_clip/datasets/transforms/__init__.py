@@ -7,3 +7,4 @@ from .flip import MEFlip, swap_au_sides  # noqa: F401
 from .au_prompt import GenerateAUPrompt  # noqa: F401
 from .image_loading import LoadMEImage  # noqa: F401
 from .image_geometry import MEImageRandomResizedCrop, MEImageResize  # noqa: F401
+from .facial_areas import CropFacialAreas  # noqa: F401
