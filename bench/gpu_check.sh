@@ -173,7 +173,15 @@ fi
 # GPU_CHECK_JOBS at once (default 2: its stages are single-threaded CPU processes).
 declare -A NEEDS=([synthetic_set]= [train_step]= [train]=synthetic_set [train_resume]=train
                   [loso]=synthetic_set [test]=loso [data_path]= [batch_search]=train_step)
-if ((DRY)); then JOBS=${GPU_CHECK_JOBS:-2}; else JOBS=1; fi
+# the order stages start in when several could: the GPU run's ORDER; the dry run starts the
+# longest chain (loso, then test) first
+if ((DRY)); then
+  JOBS=${GPU_CHECK_JOBS:-2}
+  FIRST=(synthetic_set loso test train_step train train_resume data_path batch_search)
+else
+  JOBS=1
+  FIRST=("${ORDER[@]}")
+fi
 if ((JOBS > 1 && (BASH_VERSINFO[0] < 5 || (BASH_VERSINFO[0] == 5 && BASH_VERSINFO[1] < 1))))
 then
   JOBS=1  # wait -n -p (which stage ended) needs bash >= 5.1
@@ -228,11 +236,11 @@ finish_stage() {  # NAME STATUS RC: record it, print its line (and its log's end
   fi
 }
 
-run_stages() {  # every stage of ORDER once its NEEDS are done, up to JOBS at once
+run_stages() {  # every stage once its NEEDS are done, up to JOBS at once, in the order FIRST
   local name need ready left=${#ORDER[@]} pid rc status
   for name in "${ORDER[@]}"; do STATE[$name]=waiting; done
   while ((left > 0)); do
-    for name in "${ORDER[@]}"; do
+    for name in "${FIRST[@]}"; do
       ((${#PID_OF[@]} < JOBS)) || break
       [ "${STATE[$name]}" = waiting ] || continue
       ready=1
