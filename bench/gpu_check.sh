@@ -5,7 +5,8 @@
 #   bench/gpu_check.sh --dry-run  # anywhere (CPU): the same stages at tiny sizes, ~2 minutes
 #
 # Stages, each timed, with a time limit, its output in a log; a failed stage is recorded and the
-# next one runs:
+# next one runs. The GPU run runs them one at a time, in this order; the dry run two at a time
+# (GPU_CHECK_JOBS), each once the stages it needs have ended (NEEDS below):
 #   synthetic_set  tools/data/make_synthetic.py: 3 subjects, 16-20 frames of 224 px (dry: 40 px)
 #   train_step     bench/train_step.py --size full --device cuda --amp bf16 --batch 8: step time
 #                  MER-CLIP / UniFormerV2+linear, peak memory, FLOP/s vs the measured bf16 matmul
@@ -32,6 +33,7 @@
 #   PYTHON          the interpreter (default .venv/bin/python if there, else python3)
 #   GPU_CHECK_DEADLINE  seconds for all stages (default 465; dry run 1800): a stage gets at most
 #                   what is left, one that would get under 10 s is skipped (and counts as failed)
+#   GPU_CHECK_JOBS  dry run only: stages at once (default 2; 1: one at a time, as on the GPU)
 # Exit status: 0 when every stage passed (a missed target is a finding, printed, not a failure),
 # 1 when one did not, 2 for a usage error.
 set -uo pipefail
@@ -69,7 +71,7 @@ if ((DRY)); then
   CONFIG=configs/mer-clip_uniformerv2-tiny_1xb8-20e_synthetic-3cls.py
   SYN_ARGS=(--subjects 3 --clips-per-subject 2 --size 40 --min-frames 8 --max-frames 10)
   MODEL_OPTS=()
-  TS_ARGS=(--size small --device cpu)
+  TS_ARGS=(--size small --device cpu --matmul-seconds 0.2)
   TS_B8=(--batch 2 --steps 2 --warmup 1)
   SEARCH_TS=(--models a,b --steps 1 --warmup 1)
   SEARCH_ARGS=(--max-batch 4)
@@ -165,43 +167,102 @@ if [ -n "$STAGE" ]; then  # a stage, run by run_stage below in a process of its 
 fi
 
 # ------------------------------------------------------------------------------------ driver
-STAGE_PID=
+# What each stage needs finished first (finished, not passed: after a failed stage the ones that
+# need it still run, and fail on their own). The GPU run runs one stage at a time, in ORDER (they
+# share one GPU, and their times and memory must not overlap); the dry run runs up to
+# GPU_CHECK_JOBS at once (default 2: its stages are single-threaded CPU processes).
+declare -A NEEDS=([synthetic_set]= [train_step]= [train]=synthetic_set [train_resume]=train
+                  [loso]=synthetic_set [test]=loso [data_path]= [batch_search]=train_step)
+# the order stages start in when several could: the GPU run's ORDER; the dry run starts the
+# longest chain (loso, then test) first
+if ((DRY)); then
+  JOBS=${GPU_CHECK_JOBS:-2}
+  FIRST=(synthetic_set loso test train_step train train_resume data_path batch_search)
+else
+  JOBS=1
+  FIRST=("${ORDER[@]}")
+fi
+if ((JOBS > 1 && (BASH_VERSINFO[0] < 5 || (BASH_VERSINFO[0] == 5 && BASH_VERSINFO[1] < 1))))
+then
+  JOBS=1  # wait -n -p (which stage ended) needs bash >= 5.1
+fi
+declare -A STATE=() PID_OF=() T0=() LIMIT_OF=()
 on_signal() {
-  [ -n "$STAGE_PID" ] && kill -TERM "$STAGE_PID" 2>/dev/null && wait "$STAGE_PID"
+  local pid
+  for pid in "${!PID_OF[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in "${!PID_OF[@]}"; do wait "$pid" 2>/dev/null; done
   echo "[gpu_check] interrupted" >&2
   exit 130
 }
 trap on_signal INT TERM
 
 START=$(date +%s)
-run_stage() {  # NAME INDEX
-  local name=$1 i=$2 limit=${LIMIT[$1]} left rc status t0 secs log=$LOGS/$1.log
+index_of() {  # NAME -> its place in ORDER, from 1
+  local i
+  for i in "${!ORDER[@]}"; do [ "${ORDER[$i]}" = "$1" ] && echo $((i + 1)); done
+}
+
+start_stage() {  # NAME: in the background, with what is left of the deadline as its limit
+  local name=$1 limit=${LIMIT[$1]} left mode_args=()
   left=$((DEADLINE - ($(date +%s) - START)))
   ((limit > left)) && limit=$left
-  printf '[gpu_check] %d/%d %-14s ' "$i" "${#ORDER[@]}" "$name"
-  t0=$(date +%s.%N)
+  ((JOBS == 1)) && printf '[gpu_check] %d/%d %-14s ' "$(index_of "$name")" "${#ORDER[@]}" "$name"
+  T0[$name]=$(date +%s.%N)
+  LIMIT_OF[$name]=$limit
+  STATE[$name]=running
   if ((limit < 10)); then
-    echo "not started: the ${DEADLINE} s of all stages are spent" >"$log"
-    status=skipped rc=-1 limit=0
-  else
-    local mode_args=()
-    ((DRY)) && mode_args=(--dry-run)
-    GPU_CHECK_STAGE_LIMIT=$limit timeout --kill-after=10 "$limit" \
-      bash "$SELF" "${mode_args[@]}" --stage "$name" >"$log" 2>&1 &
-    STAGE_PID=$!
-    wait "$STAGE_PID"
-    rc=$?
-    STAGE_PID=
-    case $rc in 0) status=passed ;; 124 | 137) status=timeout ;; *) status=failed ;; esac
+    echo "not started: the ${DEADLINE} s of all stages are spent" >"$LOGS/$name.log"
+    finish_stage "$name" skipped -1
+    return
   fi
-  secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+  ((DRY)) && mode_args=(--dry-run)
+  GPU_CHECK_STAGE_LIMIT=$limit timeout --kill-after=10 "$limit" \
+    bash "$SELF" "${mode_args[@]}" --stage "$name" >"$LOGS/$name.log" 2>&1 &
+  PID_OF[$!]=$name
+}
+
+finish_stage() {  # NAME STATUS RC: record it, print its line (and its log's end if it failed)
+  local name=$1 status=$2 rc=$3 limit=${LIMIT_OF[$1]} secs log=$LOGS/$1.log
+  ((rc == -1)) && limit=0
+  secs=$(awk -v a="${T0[$name]}" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+  STATE[$name]=done
   "$PYTHON" bench/gpu_check_summary.py record "$WORK/stages" "$name" --status "$status" \
     --rc "$rc" --seconds "$secs" --limit "$limit" --log "$log" --command "stage_$name"
+  ((JOBS > 1)) && printf '[gpu_check] %d/%d %-14s ' "$(index_of "$name")" "${#ORDER[@]}" "$name"
   printf '%-8s %7s s (limit %s s)\n' "$status" "$secs" "$limit"
   if [ "$status" != passed ]; then
     grep -v '^+' "$log" | tail -n 6 | cut -c1-200 | sed 's/^/    | /'
     echo "    (whole log: $log)"
   fi
+}
+
+run_stages() {  # every stage once its NEEDS are done, up to JOBS at once, in the order FIRST
+  local name need ready left=${#ORDER[@]} pid rc status
+  for name in "${ORDER[@]}"; do STATE[$name]=waiting; done
+  while ((left > 0)); do
+    for name in "${FIRST[@]}"; do
+      ((${#PID_OF[@]} < JOBS)) || break
+      [ "${STATE[$name]}" = waiting ] || continue
+      ready=1
+      for need in ${NEEDS[$name]}; do [ "${STATE[$need]}" = done ] || ready=0; done
+      ((ready)) || continue
+      start_stage "$name"
+      [ "${STATE[$name]}" = done ] && left=$((left - 1))
+    done
+    ((${#PID_OF[@]})) || continue
+    if ((JOBS == 1)); then
+      pid=${!PID_OF[*]}
+      wait "$pid"
+    else
+      wait -n -p pid "${!PID_OF[@]}"
+    fi
+    rc=$?
+    name=${PID_OF[$pid]}
+    unset "PID_OF[$pid]"
+    case $rc in 0) status=passed ;; 124 | 137) status=timeout ;; *) status=failed ;; esac
+    finish_stage "$name" "$status" "$rc"
+    left=$((left - 1))
+  done
 }
 
 main() {
@@ -220,11 +281,7 @@ main() {
   rm -f "$OUT/gpu_check.json" "$OUT/gpu_check.txt" "$OUT/gpu_check_logs.tar.gz"
   echo "[gpu_check] $MODE: $CONFIG; python $PYTHON; results $OUT; work $WORK"
 
-  i=0
-  for name in "${ORDER[@]}"; do
-    i=$((i + 1))
-    run_stage "$name" "$i"
-  done
+  run_stages
 
   tar czf "$OUT/gpu_check_logs.tar.gz" -C "$WORK" logs stages 2>/dev/null
   echo "[gpu_check] wrote $OUT/gpu_check.json, gpu_check.txt, gpu_check_logs.tar.gz"

@@ -310,6 +310,8 @@ def main(argv=None):
     parser.add_argument('--threads', type=int, default=None,
                         help='CPU threads (torch.set_num_threads); default: torch default')
     parser.add_argument('--no-flops', action='store_true')
+    parser.add_argument('--matmul-seconds', type=float, default=2.0,
+                        help='how long the dense matmul rate is measured (a smoke run: less)')
     parser.add_argument('--profile', action='store_true',
                         help='torch.profiler table of one step per model (self time per op)')
     parser.add_argument('--set', nargs='+', default=[], metavar='KEY=VALUE',
@@ -441,7 +443,7 @@ def main(argv=None):
             res['models'][k]['flops_per_step'] = measured[k][0]
         dtype = torch.bfloat16 if device == 'cuda' else torch.float32
         n = 8192 if device == 'cuda' else 1024
-        rate = matmul_rate(device, dtype, n)
+        rate = matmul_rate(device, dtype, n, seconds=args.matmul_seconds)
         res['matmul_rate'] = dict(flops_per_s=rate, dtype=str(dtype).replace('torch.', ''), n=n)
         for k in runners:
             m = res['models'][k]

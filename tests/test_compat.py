@@ -143,6 +143,46 @@ def test_process_group_is_destroyed_before_interpreter_exit(tmp_path):
         assert f'RANK {rank} AT EXIT initialized=False' in out, out
 
 
+def _gloo_threads():
+    """Names of this process's native threads that gloo started (/proc/self/task/*/comm)."""
+    names = []
+    for tid in os.listdir('/proc/self/task'):
+        try:
+            with open(f'/proc/self/task/{tid}/comm') as f:
+                names.append(f.read().strip())
+        except OSError:  # the thread ended meanwhile
+            pass
+    return sorted(n for n in names if 'gloo' in n)
+
+
+@pytest.mark.skipif(not os.path.isdir('/proc/self/task'), reason='reads /proc/self/task')
+@pytest.mark.skipif(torch.cuda.is_available(), reason='checks the CPU (gloo) path')
+def test_destroy_at_exit_stops_gloo_threads_a_reference_cycle_keeps(tmp_path):
+    """The teardown abort: a DDP model in a reference cycle (as mmengine's Runner leaves it) kept
+    gloo's threads running after ``destroy_process_group``; the handler frees it and joins them."""
+    import gc
+    from torch.nn.parallel import DistributedDataParallel
+    dist = torch.distributed
+    assert not dist.is_initialized() and _gloo_threads() == []
+    gc.disable()  # the cycle stays until the handler collects it, as at a rank's exit
+    try:
+        dist.init_process_group('gloo', init_method=f'file://{tmp_path / "store"}', rank=0,
+                                world_size=1)
+        model = DistributedDataParallel(torch.nn.Linear(2, 1))
+        model(torch.ones(3, 2)).sum().backward()
+        cycle = {'model': model}
+        cycle['self'] = cycle
+        del model, cycle
+        assert _gloo_threads(), 'gloo started no threads: nothing is checked'
+        assert compat.destroy_process_group_at_exit() is True
+        assert not dist.is_initialized()
+        assert _gloo_threads() == []
+    finally:
+        gc.enable()
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
 def test_destroy_at_exit_without_a_process_group_is_a_no_op():
     assert not torch.distributed.is_initialized()
     assert compat.destroy_process_group_at_exit() is False

@@ -44,8 +44,11 @@ site-packages is edited; each patch is idempotent, says why it exists and when i
    which now and then aborts a finished run (SIGABRT, ``terminate called without an active
    exception``; pytorch/pytorch#190489): a 2-process CPU training that had saved its last checkpoint
    and validated failed CI this way, once (it rarely happens: not in 6 reruns here). An ``atexit``
-   handler destroys the process group while the interpreter is still whole. Remove when torch or
-   mmengine does it.
+   handler destroys the process group while the interpreter is still whole. Destroying it is not
+   enough: the Runner leaves its DDP model in a reference cycle that only the garbage collector
+   frees, and the model's reducer keeps the gloo backend and its threads (``gloo_tcp_loop``,
+   ``pt_gloo_runloop``) alive, into the C++ teardown; so the handler also collects the cycles,
+   which destroys the backend and joins its threads. Remove when torch or mmengine does it.
 7. OpenCV's ``cv2.imdecode`` (5.1) never reports libjpeg's warnings: "Premature end of JPEG file",
    "Corrupt JPEG data: premature end of data segment" (a cut-off frame with an EOI after the cut),
    "... bad Huffman code" go to the C-level stderr and the damaged image is returned as if whole
@@ -56,6 +59,7 @@ site-packages is edited; each patch is idempotent, says why it exists and when i
    refusal that shows the text, never a silent pass). Remove when OpenCV reports decoder warnings.
 """
 import atexit
+import gc
 import importlib.util
 import logging
 import os
@@ -287,9 +291,13 @@ def patch_mmengine_checkpoint_io() -> bool:
 # 6. the process group destroyed before interpreter exit
 # --------------------------------------------------------------------------------------------------
 def destroy_process_group_at_exit() -> bool:
-    """``atexit`` handler: destroy the default process group if one is still initialised.
+    """``atexit`` handler: destroy the default process group if one is still initialised, then
+    free what still holds its backend.
 
-    Returns True when it destroyed one. Local to this process (no collective), so a rank that
+    ``destroy_process_group`` only unregisters the group: a DDP model in a reference cycle (as
+    mmengine's Runner leaves it) keeps the backend, whose threads then outlive the interpreter
+    (the teardown abort). ``gc.collect()`` frees such cycles now, which joins those threads.
+    Returns True when it destroyed a group. Local to this process (no collective), so a rank that
     exits on an error does not wait for the others."""
     import torch.distributed as dist
     if not (dist.is_available() and dist.is_initialized()):
@@ -300,6 +308,7 @@ def destroy_process_group_at_exit() -> bool:
         logging.getLogger('mer_clip').warning('could not destroy the process group at exit: %s',
                                               err)
         return False
+    gc.collect()
     return True
 
 

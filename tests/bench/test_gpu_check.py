@@ -1,7 +1,8 @@
 """bench/gpu_check.sh: the first GPU run's script, so that it cannot rot before a GPU runs it.
 
-- ``--dry-run`` (slow: the real tools at tiny sizes on the CPU, ~2-3 minutes): every stage
-  passes, the JSON and the table are written and the table is printed last;
+- ``--dry-run`` (slow: the real tools at tiny sizes on the CPU, two stages at a time, ~1-2
+  minutes): every stage passes, the JSON and the table are written and the table is printed last;
+  with fake tools: two stages run at once, each after the stages it needs;
 - with a fake python that fails one tool: that stage is recorded as failed, the later stages
   still run, the exit status is 1 and the table names it;
 - a stage that outlives the time left is stopped (its processes too) and the stages after it are
@@ -76,6 +77,35 @@ def test_dry_run_passes_every_stage(tmp_path):
     for m in summary['measures']:
         assert m['value'] != '-', m  # nothing missing
     assert [m['verdict'] for m in summary['measures'] if m['target']] == ['dry run'] * 3
+
+
+#: what each stage needs finished first (bench/gpu_check.sh's NEEDS)
+NEEDS = {'train': 'synthetic_set', 'train_resume': 'train', 'loso': 'synthetic_set',
+         'test': 'loso', 'batch_search': 'train_step'}
+
+
+def test_dry_run_runs_two_stages_at_once_after_what_they_need(tmp_path):
+    """The dry run's stages (single-threaded CPU processes) run two at a time, each once the
+    stages it needs have ended; every tool call here takes 1 s and logs its stage."""
+    calls = tmp_path / 'calls.txt'
+    python = fake_python(tmp_path, f'''\
+stage=$(tr '\\0' ' ' < /proc/$PPID/cmdline | awk '{{print $NF}}')
+echo "$(date +%s.%N) $stage" >> {calls}
+sleep 1
+echo "$(date +%s.%N) $stage" >> {calls}''')
+    out = run(tmp_path, '--dry-run', python=python)
+    # every stage passed (the fake tools wrote no results: the summary's exit status is 1)
+    assert all(r['status'] == 'passed' for r in stage_records(tmp_path).values()), out.stdout
+    span = {}
+    for line in calls.read_text().splitlines():
+        t, stage = line.split()
+        lo, hi = span.get(stage, (float(t), float(t)))
+        span[stage] = (min(lo, float(t)), max(hi, float(t)))
+    assert sorted(span) == sorted(STAGES)
+    for stage, need in NEEDS.items():
+        assert span[stage][0] >= span[need][1], (stage, need, span)
+    at_once = [sum(lo <= t < hi for lo, hi in span.values()) for t, _ in span.values()]
+    assert max(at_once) == 2, span
 
 
 def test_a_failed_stage_is_recorded_and_the_next_ones_run(tmp_path):
