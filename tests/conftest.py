@@ -90,6 +90,39 @@ def demo_data_options(root):
             for key, name in (('ann_file', 'annotations.json'), ('data_prefix.img', 'frames'))]
 
 
+MEGC2019_FLOW = osp.join(REPO_ROOT, 'data', 'megc2019_htnet', 'annotations.json')
+MEGC2019_RELEASE = osp.join(osp.dirname(REPO_ROOT), 'shared', 'data', 'megc2019_composite_htnet')
+
+
+@pytest.fixture(scope='session')
+def megc2019_flow_ann(tmp_path_factory):
+    """The converted MEGC2019 composite (the flow configs' ``data/megc2019_htnet``): the
+    checkout's when it is there, else converted once per session from ../shared (a clean clone
+    has none); skipped, with the reason, without ../shared."""
+    if osp.exists(MEGC2019_FLOW):
+        return MEGC2019_FLOW
+    if not (osp.isdir(MEGC2019_RELEASE) and osp.isdir(SHARED_SHEETS)):
+        pytest.skip(f'MEGC2019 composite absent: {MEGC2019_RELEASE} (and {MEGC2019_FLOW})')
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'convert_annotations', osp.join(REPO_ROOT, 'tools', 'data', 'convert_annotations.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    ann = str(tmp_path_factory.mktemp('megc2019_htnet') / 'annotations.json')
+    assert tool.main(['megc2019_htnet', MEGC2019_RELEASE, ann, '--casme2-sheet',
+                      osp.join(SHARED_SHEETS, 'casme2', 'CASME2-coding-20190701.xlsx'),
+                      '--samm-sheet',
+                      osp.join(SHARED_SHEETS, 'samm', 'SAMM_Micro_FACS_Codes_v2.xlsx')]) == 0
+    return ann
+
+
+def flow_data_options(ann):
+    """``cfg_options`` pointing a flow config's three dataloaders at the annotations ``ann``."""
+    return [f'{loader}.dataset.{key}={value}'
+            for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
+            for key, value in (('ann_file', ann), ('data_prefix.img', osp.dirname(ann)))]
+
+
 @pytest.fixture
 def small_synthetic_config(tmp_path, synthetic_root):
     """Write a config inheriting SYNTHETIC_CONFIG (or ``base``) that reads the small synthetic

@@ -20,7 +20,6 @@ OURS, AUTHORS = 'flow-28px_1xb32-40e_megc2019-3cls', 'flow-28px_1xb256-800e_megc
 PLAIN = [f'{size}_{sched}.py' for size in ('htnet', 'htnet-small') for sched in (OURS, AUTHORS)]
 MERCLIP = [f'mer-clip_{size}-{OURS}{abl}.py' for size in ('htnet', 'htnet-small')
            for abl in ('', '_linear-head', '_wo-align')]
-ANN = osp.join(REPO_ROOT, 'data', 'megc2019_htnet', 'annotations.json')
 
 
 def load(name):
@@ -77,16 +76,16 @@ def test_mer_clip_heads_and_ablations_differ_only_as_they_say():
                 assert cfg[key] == plain[key], (size, key)
 
 
-@pytest.mark.skipif(not osp.isfile(ANN), reason=f'converted MEGC2019 composite absent: {ANN}')
-def test_one_training_step_on_real_flow_images():
+def test_one_training_step_on_real_flow_images(megc2019_flow_ann):
     """htnet-small and MER-CLIP's emotion head on its area tokens (the ablation without the text
     tower, which costs seconds to build): real composite images through the configs' pipelines
     (areas around the fallback landmarks: this annotation has no landmarks5), one optimiser step
     each, finite losses, (B, 3) scores."""
     for name in (PLAIN[2], MERCLIP[5]):
         cfg = load(name)
+        ann = megc2019_flow_ann
         ds_cfg = cfg.train_dataloader.dataset
-        ds_cfg.update(ann_file=ANN, data_prefix=dict(img=osp.dirname(ANN)),
+        ds_cfg.update(ann_file=ann, data_prefix=dict(img=osp.dirname(ann)),
                       loso_subject='casme2_sub01')
         dataset = DATASETS.build(ds_cfg)
         batch = pseudo_collate([dataset[i] for i in range(0, 48, 6)])
@@ -106,12 +105,11 @@ def test_one_training_step_on_real_flow_images():
         assert out[0].pred_score.shape == (3, )
 
 
-@pytest.mark.skipif(not osp.isfile(ANN), reason=f'converted MEGC2019 composite absent: {ANN}')
-def test_records_landmarks5_reach_the_areas(tmp_path):
+def test_records_landmarks5_reach_the_areas(tmp_path, megc2019_flow_ann):
     """A record's landmarks5 (fabricated here, in 224 x 224 apex pixels) pass the loader and place
     the areas; a record without them takes the counted fallback."""
     import json
-    with open(ANN) as f:
+    with open(megc2019_flow_ann) as f:
         ann = json.load(f)
     subject = 'casme2_sub01'
     ann['data_list'] = [r for r in ann['data_list'] if r['subject'] in (subject, 'samm_006')]
@@ -123,7 +121,7 @@ def test_records_landmarks5_reach_the_areas(tmp_path):
     file.write_text(json.dumps(ann))
     cfg = load(PLAIN[2])
     ds_cfg = cfg.test_dataloader.dataset
-    ds_cfg.update(ann_file=str(file), data_prefix=dict(img=osp.dirname(ANN)),
+    ds_cfg.update(ann_file=str(file), data_prefix=dict(img=osp.dirname(megc2019_flow_ann)),
                   loso_subject=subject, pipeline=ds_cfg.pipeline[:2])  # load + CropFacialAreas
     dataset = DATASETS.build(ds_cfg)
     out = {dataset[i]['sample_id']: dataset[i] for i in range(len(dataset))}

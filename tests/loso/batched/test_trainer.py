@@ -11,20 +11,24 @@ from mer_clip.loso.batched import trainer
 from mer_clip.loso.fold_steps import run_fold
 from mer_clip.loso.plan import LOSOPlan
 from mer_clip.evaluation.mer_metric import read_predictions_csv
-from tests.conftest import REPO_ROOT
+from tests.conftest import flow_data_options
 
-ANN = osp.join(REPO_ROOT, 'data', 'megc2019_htnet', 'annotations.json')
 CONFIG = 'configs/megc2019/ststnet_flow-28px_1xb32-40e_megc2019-3cls.py'
 ONE_EPOCH = ['train_cfg.max_epochs=1', 'train_cfg.val_interval=1', 'param_scheduler.1.end=2',
              'param_scheduler.1.T_max=1']
 # the second fold trains two epochs: per-fold schedules in one batched run
 FOLD_OPTIONS = {'samm_006': ['train_cfg.max_epochs=2', 'train_cfg.val_interval=2']}
 
-pytestmark = pytest.mark.skipif(not osp.exists(ANN), reason=f'MEGC2019 composite absent: {ANN}')
 
 
-def _plan(work_dir, subjects, mode, fold_options=None):
-    plan = LOSOPlan(CONFIG, str(work_dir), cfg_options=ONE_EPOCH, subjects=subjects,
+@pytest.fixture
+def data(megc2019_flow_ann):
+    """cfg_options reading the converted composite (converted for the session if need be)."""
+    return flow_data_options(megc2019_flow_ann)
+
+
+def _plan(work_dir, subjects, mode, data, fold_options=None):
+    plan = LOSOPlan(CONFIG, str(work_dir), cfg_options=ONE_EPOCH + data, subjects=subjects,
                     fold_mode=mode, fold_cfg_options=fold_options)
     jobs = plan.plan()
     plan.prepare_work_dir()
@@ -36,12 +40,13 @@ class Killed(Exception):
     pass
 
 
-def test_batched_folds_equal_per_fold_runs_and_resume_exactly(tmp_path, in_repo, monkeypatch):
+def test_batched_folds_equal_per_fold_runs_and_resume_exactly(tmp_path, in_repo, monkeypatch,
+                                                               data):
     monkeypatch.setattr(trainer, 'FOLDS_PER_CALL', 1)  # the folds in separate calls, chunked
     # the per-fold runner's fold (in-process mode: mmengine's Runner, train then test)
-    [ref] = _plan(tmp_path / 'per_fold', ['casme2_sub01'], 'inprocess')
+    [ref] = _plan(tmp_path / 'per_fold', ['casme2_sub01'], 'inprocess', data)
     run_fold(ref)
-    jobs = _plan(tmp_path / 'batched', ['casme2_sub01', 'samm_006'], 'batched', FOLD_OPTIONS)
+    jobs = _plan(tmp_path / 'batched', ['casme2_sub01', 'samm_006'], 'batched', data, FOLD_OPTIONS)
     trainer.train_batched(jobs, str(tmp_path / 'batched'), log=lambda m: None)
     a = read_checkpoint(osp.join(ref.work_dir, 'epoch_1.pth'))['state_dict']
     b = read_checkpoint(osp.join(jobs[0].work_dir, 'epoch_1.pth'))['state_dict']
@@ -59,7 +64,7 @@ def test_batched_folds_equal_per_fold_runs_and_resume_exactly(tmp_path, in_repo,
 
     # killed after the first epoch's stacked state: casme2_sub01 is done, samm_006 is not
     work = tmp_path / 'killed'
-    killed = _plan(work, ['casme2_sub01', 'samm_006'], 'batched', FOLD_OPTIONS)
+    killed = _plan(work, ['casme2_sub01', 'samm_006'], 'batched', data, FOLD_OPTIONS)
     save = trainer._BatchedRun._save_state
 
     def save_then_die(self):
@@ -89,11 +94,11 @@ def test_batched_mode_runs_on_the_cpu_only(in_repo):
     assert exp.fold_mode == 'batched'  # --parallel 2: two threads
 
 
-def test_select_on_test_fold_unsafe_keeps_each_folds_best_epoch(tmp_path, in_repo):
+def test_select_on_test_fold_unsafe_keeps_each_folds_best_epoch(tmp_path, in_repo, data):
     plan = LOSOPlan(CONFIG, str(tmp_path), subjects=['samm_006'], fold_mode='batched',
                     select_on_test_fold_unsafe=True,
                     cfg_options=['train_cfg.max_epochs=2', 'param_scheduler.1.end=2',
-                                 'param_scheduler.1.T_max=1'])
+                                 'param_scheduler.1.T_max=1'] + data)
     [job] = plan.plan()
     plan.prepare_work_dir()
     plan.write_jobs()
