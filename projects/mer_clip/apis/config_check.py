@@ -58,10 +58,11 @@ TOOL_KEYS = ('custom_imports', 'runner_type', 'loso_subject', 'loso_fold_mode', 
 CONFIG_VARIABLES = (
     'ann_file', 'au_prompt', 'aug_augmix', 'aug_color_jitter', 'aug_flip', 'aug_lsfm',
     'aug_pipeline', 'base_lr', 'batch_size', 'class_scheme', 'clip_len', 'clip_text_ckpt',
-    'clip_vit_b16_ckpt', 'crop_size', 'data_root', 'dataset_type', 'flow_flip', 'flow_size',
-    'format_pipeline', 'input_size', 'load_flow', 'load_pipeline', 'max_epochs', 'meta_keys',
-    'num_classes', 'num_frames', 'num_workers', 'short_side', 'test_split', 'train_pipeline',
-    'uniformerv2_ssv2_ckpt', 'vis_backends', 'visual_dim', 'warmup_epochs')
+    'clip_vit_b16_ckpt', 'crop_areas', 'crop_size', 'data_root', 'dataset_type', 'flow_flip',
+    'flow_size', 'format_pipeline', 'framing', 'htnet', 'input_size', 'load_flow',
+    'load_pipeline', 'max_epochs', 'meta_keys', 'num_classes', 'num_frames', 'num_workers',
+    'short_side', 'test_split', 'train_pipeline', 'uniformerv2_ssv2_ckpt', 'vis_backends',
+    'visual_dim', 'warmup_epochs')
 #: difflib ratio from which an unread top-level name is taken for a misspelt read one
 TYPO_RATIO = 0.8
 #: keys of optim_wrapper.paramwise_cfg that mmengine's DefaultOptimWrapperConstructor reads
