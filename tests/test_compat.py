@@ -1,6 +1,7 @@
 """mer_clip.compat: each workaround of the pinned stack, exercised for real."""
 import io
 import os
+import time
 import subprocess
 import sys
 import textwrap
@@ -176,6 +177,9 @@ def test_destroy_at_exit_stops_gloo_threads_a_reference_cycle_keeps(tmp_path):
         assert _gloo_threads(), 'gloo started no threads: nothing is checked'
         assert compat.destroy_process_group_at_exit() is True
         assert not dist.is_initialized()
+        deadline = time.monotonic() + 10  # a joined thread leaves /proc a moment later
+        while _gloo_threads() and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert _gloo_threads() == []
     finally:
         gc.enable()
