@@ -3,7 +3,6 @@ MER-CLIP's heads on the area tokens and their two ablations; one training step o
 import glob
 import os.path as osp
 
-import pytest
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
