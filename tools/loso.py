@@ -53,7 +53,7 @@ import time
 import mer_clip  # noqa: F401  (compat, registries)
 from mer_clip.loso import LOSOExperiment, parse_device_groups
 from mer_clip.utils.atomic_write import atomic_write_text
-from mer_clip.utils.cli import add_debug_argument, run_tool
+from mer_clip.utils.cli import add_debug_argument, add_reproducible_argument, run_tool
 
 
 def parse_args(argv=None):
@@ -107,11 +107,7 @@ def parse_args(argv=None):
                    'removed or relabelled): retrain exactly the folds whose training set changed '
                    '(re-test those whose test set alone did) instead of refusing; their old files '
                    'go to stale_<time>/')
-    p.add_argument('--reproducible', action='store_true',
-                   help='CPU runs whose numbers do not depend on the processor: pinned kernel '
-                   'paths (ATen, oneDNN, MKL), one thread, deterministic algorithms in every '
-                   'process (docs/reproducibility.md); slower. Part of the experiment '
-                   '(loso_run.json)')
+    add_reproducible_argument(p, more='. Part of the experiment (loso_run.json)')
     p.add_argument('--strict', action='store_true',
                    help='an emotion label that is no known emotion of the class scheme (a typo) '
                    'is an error instead of a warning')

@@ -20,7 +20,8 @@ import sys
 import mer_clip  # noqa: F401  (applies compat workarounds, registers components)
 from mer_clip.apis.config import add_config_arguments, config_from_args
 from mer_clip.apis.testing import format_metrics, test
-from mer_clip.utils.cli import add_debug_argument, run_tool
+from mer_clip.utils.cli import (add_debug_argument, add_partial_load_argument,
+                                add_reproducible_argument, run_tool)
 from mer_clip.utils.reproducible import reexec_with_pins
 
 
@@ -31,13 +32,8 @@ def parse_args(argv=None):
     parser.add_argument('--dump', type=str,
                         help='CSV file for per-sample predictions (sample_id, subject, gt, pred, '
                         'scores), used to pool LOSO folds')
-    parser.add_argument('--allow-partial-load', action='store_true',
-                        help='load a checkpoint that leaves model tensors at their initialisation '
-                        '(refused otherwise); the run log\'s checkpoint line says PARTIAL LOAD')
-    parser.add_argument('--reproducible', action='store_true',
-                        help='CPU runs whose numbers do not depend on the processor: pinned kernel '
-                        'paths (ATen, oneDNN, MKL), one thread, deterministic algorithms in every '
-                        'process (docs/reproducibility.md); slower')
+    add_partial_load_argument(parser)
+    add_reproducible_argument(parser)
     add_config_arguments(parser)
     add_debug_argument(parser)
     return parser.parse_args(argv)

@@ -19,7 +19,8 @@ import sys
 import mer_clip  # noqa: F401  (applies compat workarounds, registers components)
 from mer_clip.apis.config import add_config_arguments, config_from_args
 from mer_clip.apis.training import apply_train_options, train
-from mer_clip.utils.cli import add_debug_argument, run_tool
+from mer_clip.utils.cli import (add_debug_argument, add_partial_load_argument,
+                                add_reproducible_argument, run_tool)
 from mer_clip.utils.reproducible import reexec_with_pins
 
 
@@ -40,13 +41,8 @@ def parse_args(argv=None):
     parser.add_argument('--seed', type=int, default=None, help='random seed')
     parser.add_argument('--deterministic', action='store_true',
                         help='set deterministic options for CUDNN')
-    parser.add_argument('--allow-partial-load', action='store_true',
-                        help='load a checkpoint that leaves model tensors at their initialisation '
-                        '(refused otherwise); the run log\'s checkpoint line says PARTIAL LOAD')
-    parser.add_argument('--reproducible', action='store_true',
-                        help='CPU runs whose numbers do not depend on the processor: pinned kernel '
-                        'paths (ATen, oneDNN, MKL), one thread, deterministic algorithms in every '
-                        'process (docs/reproducibility.md); slower')
+    add_partial_load_argument(parser)
+    add_reproducible_argument(parser)
     add_config_arguments(parser)
     add_debug_argument(parser)
     return parser.parse_args(argv)

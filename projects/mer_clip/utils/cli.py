@@ -22,6 +22,24 @@ def add_debug_argument(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
     return parser
 
 
+def add_reproducible_argument(parser: argparse.ArgumentParser,
+                              more: str = '') -> argparse.ArgumentParser:
+    """``--reproducible`` (:mod:`mer_clip.utils.reproducible`), one wording for every tool."""
+    parser.add_argument('--reproducible', action='store_true',
+                        help='CPU runs whose numbers do not depend on the processor: pinned kernel '
+                        'paths (ATen, oneDNN, MKL, OpenCV, numpy), one thread, deterministic '
+                        'algorithms in every process (docs/reproducibility.md); slower' + more)
+    return parser
+
+
+def add_partial_load_argument(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``--allow-partial-load`` (:mod:`mer_clip.engine.checkpoint_fit`) for the tools that load."""
+    parser.add_argument('--allow-partial-load', action='store_true',
+                        help='load a checkpoint that leaves model tensors at their initialisation '
+                        '(refused otherwise); the run log\'s checkpoint line says PARTIAL LOAD')
+    return parser
+
+
 def error_line(err: BaseException) -> str:
     """``error: <message>`` (``KeyError`` messages unquoted; the type when there is no message)."""
     msg = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
