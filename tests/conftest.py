@@ -64,6 +64,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def load_tool(path):
+    """A script of the repository (``tools/...``, relative to its root) imported as a module."""
+    import importlib.util
+    name = '_tool_' + osp.splitext(osp.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, osp.join(REPO_ROOT, path))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
 DEMO_DATA = osp.join(REPO_ROOT, 'data', 'synthetic')
 
 
@@ -73,11 +83,7 @@ def demo_data_root(tmp_path_factory):
     the checkout when it is there, else rendered once per session (a clean clone has none)."""
     if osp.exists(osp.join(DEMO_DATA, 'annotations.json')):
         return DEMO_DATA
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'make_synthetic', osp.join(REPO_ROOT, 'tools', 'data', 'make_synthetic.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('tools/data/make_synthetic.py')
     root = str(tmp_path_factory.mktemp('demo_data') / 'synthetic')
     assert tool.main(['--out', root]) in (0, None)
     return root
@@ -103,11 +109,7 @@ def megc2019_flow_ann(tmp_path_factory):
         return MEGC2019_FLOW
     if not (osp.isdir(MEGC2019_RELEASE) and osp.isdir(SHARED_SHEETS)):
         pytest.skip(f'MEGC2019 composite absent: {MEGC2019_RELEASE} (and {MEGC2019_FLOW})')
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'convert_annotations', osp.join(REPO_ROOT, 'tools', 'data', 'convert_annotations.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('tools/data/convert_annotations.py')
     ann = str(tmp_path_factory.mktemp('megc2019_htnet') / 'annotations.json')
     assert tool.main(['megc2019_htnet', MEGC2019_RELEASE, ann, '--casme2-sheet',
                       osp.join(SHARED_SHEETS, 'casme2', 'CASME2-coding-20190701.xlsx'),
