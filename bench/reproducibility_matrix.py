@@ -39,6 +39,10 @@ OPENCV_NO_AVX512 = 'AVX512F,AVX512-SKX,AVX512-CLX'  # OpenCV's names of its AVX5
 PINNED = {'ATEN_CPU_CAPABILITY': 'default', 'ONEDNN_MAX_CPU_ISA': 'SSE41',
           'MKL_CBWR': 'COMPATIBLE'}
 
+#: what an AVX2 processor runs, stood in for on this AVX512 machine
+AVX2_MACHINE = {'ATEN_CPU_CAPABILITY': 'avx2', 'ONEDNN_MAX_CPU_ISA': 'AVX2', 'MKL_CBWR': 'AVX2',
+                'NPY_DISABLE_CPU_FEATURES': NUMPY_NO_AVX512, 'OPENCV_CPU_DISABLE': OPENCV_NO_AVX512}
+
 # name -> (what it changes, environment, in-process torch settings)
 ROWS: Dict[str, tuple] = {
     'native': ('nothing (reference): native paths, 1 thread per fold', {}, []),
@@ -56,10 +60,7 @@ ROWS: Dict[str, tuple] = {
     'deterministic': ('torch.use_deterministic_algorithms(True)', {}, ['deterministic']),
     'no_mkldnn': ('torch.backends.mkldnn.enabled = False', {}, ['no_mkldnn']),
     'avx2_machine': ('an AVX2 processor: ATen avx2, oneDNN AVX2, MKL AVX2, numpy / OpenCV '
-                     'without AVX512',
-                     {'ATEN_CPU_CAPABILITY': 'avx2', 'ONEDNN_MAX_CPU_ISA': 'AVX2',
-                      'MKL_CBWR': 'AVX2', 'NPY_DISABLE_CPU_FEATURES': NUMPY_NO_AVX512,
-                      'OPENCV_CPU_DISABLE': OPENCV_NO_AVX512}, []),
+                     'without AVX512', dict(AVX2_MACHINE), []),
     'pinned': ('the three library pins: ATen default, oneDNN SSE41, MKL COMPATIBLE',
                dict(PINNED), []),
     'pinned_avx2_machine': ('the three pins on the stand-in AVX2 processor (numpy / OpenCV '
@@ -69,6 +70,9 @@ ROWS: Dict[str, tuple] = {
     'pinned_threads_2': ('the three pins, 2 threads per fold',
                          dict(PINNED, OMP_NUM_THREADS='2', MKL_NUM_THREADS='2'), []),
     'reproducible': ('tools/loso.py --reproducible', {}, ['--reproducible']),
+    'reproducible_avx2_machine': ('tools/loso.py --reproducible started from the stand-in AVX2 '
+                                  "processor's environment",
+                                  dict(AVX2_MACHINE), ['--reproducible']),
 }
 
 SITECUSTOMIZE = {
