@@ -12,6 +12,7 @@ from mer_clip.preprocessing import face_detect  # noqa: E402
 from mer_clip.preprocessing.face_detect import (FaceCascade, apply_affine,  # noqa: E402
                                                 rotation_matrix)
 from mer_clip.utils.image_io import read_image  # noqa: E402
+from tests.conftest import COMPOSITE_FACES  # noqa: E402
 
 
 @pytest.fixture(scope='module')
@@ -106,9 +107,6 @@ def test_the_box_mapping_is_applied_to_cnn_boxes(face, monkeypatch):
 # ------------------------------------------------------------------------------------------------
 # real faces: the MEGC2019 composite's apex frames (the full 442: bench/face_detection_real.py)
 # ------------------------------------------------------------------------------------------------
-COMPOSITE_FACES = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), '..',
-                           'shared', 'data', 'megc2019_composite_htnet', 'datasets',
-                           'combined_datasets_whole')
 needs_faces = pytest.mark.skipif(not osp.isdir(COMPOSITE_FACES),
                                  reason=f'real composite faces absent: {COMPOSITE_FACES}')
 #: faces dlib's HOG detector misses as given, padded or not (glasses: CASME II sub26, sub15), one
