@@ -172,3 +172,31 @@ def test_real_face_alignment_against_a_known_transform():
     back = apply_affine(lm, cv2.invertAffineTransform(m))
     rmse = np.sqrt(((back - ref) ** 2).sum(1).mean())
     assert rmse < 2.0, rmse
+
+
+#: real faces of the three sources (CASME II, SAMM, SMIC) that HOG finds in 640 x 480
+REFINE_FACES = ('sub04_EP13_06f.jpg', '006_006_1_2.jpg', 's03_s3_ne_16.jpg')
+
+
+@needs_faces
+def test_box_refinement_reduces_the_alignment_error_in_the_crop():
+    """Placed by known similarities, the faces align back to where the face as given lands in the
+    224 crop: with the landmarks predicted again on the box of their extent (``refine_box``) the
+    error (RMSE over the 68 points, crop px) is smaller than from the detector's box alone."""
+    from mer_clip.preprocessing.face_align import FaceAligner
+    errors = {False: [], True: []}
+    for name, (angle, scale, shift) in zip(REFINE_FACES, [(7.0, 1.2, (-40.0, 25.0)),
+                                                          (-6.0, 0.95, (30.0, -20.0)),
+                                                          (-9.0, 1.25, (-20.0, -45.0))]):
+        img = _real(name)
+        frame, m = _in_frame(img, angle=angle, scale=scale, shift=shift)
+        for refine in errors:
+            al = FaceAligner(stages=('hog', ))
+            al.cascade.refine_box = refine
+            lm0 = al.detect_landmarks(img)
+            c0 = al.transform_from_landmarks(lm0)
+            c1 = al.transform_from_landmarks(al.detect_landmarks(frame))
+            err = apply_affine(apply_affine(lm0, m), c1) - apply_affine(lm0, c0)
+            errors[refine].append(float(np.sqrt((err ** 2).sum(1).mean())))
+    assert np.median(errors[True]) < 1.0, errors
+    assert np.mean(errors[True]) < np.mean(errors[False]), errors
