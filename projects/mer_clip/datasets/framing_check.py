@@ -55,7 +55,8 @@ def check_framing(ann_file: str, file_meta: dict, expected: Optional[str], num_s
                 f'{ann_file}: no framing recorded (metainfo.prepared.framing; {num_samples} '
                 'samples): not written by tools/data/prepare_dataset.py, or by an older version, '
                 f"so the config's framing {expected!r} cannot be checked. Re-prepare the clips "
-                f'with prepare_dataset.py --framing {expected} to record it (warned once per file).')
+                f'with prepare_dataset.py --framing {expected} to record it (warned once per '
+                'file).')
         return None
     if recorded != expected:
         cfg = (file_meta.get('prepared') or {}).get('config') or {}
