@@ -98,6 +98,8 @@ def demo_data_options(root):
 
 MEGC2019_FLOW = osp.join(REPO_ROOT, 'data', 'megc2019_htnet', 'annotations.json')
 MEGC2019_RELEASE = osp.join(osp.dirname(REPO_ROOT), 'shared', 'data', 'megc2019_composite_htnet')
+#: the composite's 442 released apex frames (224 x 224 real faces), named <sample>.jpg
+COMPOSITE_FACES = osp.join(MEGC2019_RELEASE, 'datasets', 'combined_datasets_whole')
 
 
 @pytest.fixture(scope='session')

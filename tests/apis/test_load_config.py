@@ -30,3 +30,15 @@ def test_load_config_applies_options_fold_and_strict_labels():
         assert ds.strict_labels is True
     with pytest.raises(ValueError, match='not both'):
         load_config(SAMM, loso_subject='006', held_out='F')
+
+
+def test_cfg_options_framing_reaches_every_dataloader():
+    """``--cfg-options framing=NAME`` (the framing check's remedy) sets every dataset's framing;
+    the top-level variable alone would reach none."""
+    cfg = Config.fromfile(SAMM)
+    assert {cfg[k].dataset.framing for k in ('train_dataloader', 'test_dataloader')} == {
+        'mer_clip'}
+    apply_cfg_options(cfg, ['framing=megc2019_samm'])
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[key].dataset.framing == 'megc2019_samm'
+    assert cfg.framing == 'megc2019_samm'

@@ -9,12 +9,14 @@ dataset_type = 'MicroExpressionDataset'
 # The face framing the clips are expected to be prepared with (prepare_dataset.py --framing, the
 # same name in the annotation's metainfo.prepared.framing; presets in
 # mer_clip/preprocessing/framing.py, docs/prepare_data.md): eyes 72 px apart at y = 0.38 of 224.
+# The dataset compares the two when it loads (a mismatch is an error); --cfg-options framing=NAME
+# changes it for every dataloader.
 framing = 'mer_clip'
 loso_subject = None
 batch_size = 8
 num_workers = 4
 
-_dataset = dict(type=dataset_type, loso_subject=loso_subject)
+_dataset = dict(type=dataset_type, loso_subject=loso_subject, framing=framing)
 train_dataloader = dict(
     batch_size=batch_size, num_workers=num_workers, persistent_workers=True, pin_memory=True,
     sampler=dict(type='DefaultSampler', shuffle=True),

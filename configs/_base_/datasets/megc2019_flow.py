@@ -42,7 +42,7 @@ test_pipeline = [
 ]
 
 _dataset = dict(type=dataset_type, ann_file=ann_file, data_prefix=dict(img=data_root),
-                class_scheme=class_scheme, loso_subject=loso_subject)
+                class_scheme=class_scheme, loso_subject=loso_subject, framing=framing)
 train_dataloader = dict(
     batch_size=batch_size, num_workers=num_workers, persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=True),

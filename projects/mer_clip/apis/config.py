@@ -23,7 +23,8 @@ def apply_cfg_options(cfg, options: Optional[Sequence[str]]) -> None:
 
     ``loso_subject=ID`` sets the held-out subject of every dataloader (:func:`set_fold`; merging
     the top-level variable alone would reach no dataset, mmengine resolved it when the file was
-    read), with ``ID`` kept verbatim (``006`` stays ``'006'``, not the number 6).
+    read), with ``ID`` kept verbatim (``006`` stays ``'006'``, not the number 6). ``framing=NAME``
+    likewise sets the framing every dataloader's dataset expects (and the top-level variable).
     """
     subject = None
     rest = []
@@ -36,6 +37,8 @@ def apply_cfg_options(cfg, options: Optional[Sequence[str]]) -> None:
     parsed = parse_cfg_options(rest)
     if parsed:
         cfg.merge_from_dict(parsed)
+    if 'framing' in parsed:
+        set_dataset_option(cfg, 'framing', parsed['framing'])
     if subject is not None:
         set_fold(cfg, 'subject', subject)
 

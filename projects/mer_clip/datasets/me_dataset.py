@@ -10,6 +10,7 @@ from mmaction.registry import DATASETS
 
 from .annotation import au_list_from_json, load_annotations
 from .class_schemes import get_class_scheme
+from .framing_check import check_framing
 from .protocol import protocol_of_dataset, select_fold
 
 #: splits that select by the record's own ``split`` field (fixed-split datasets such as DFME)
@@ -43,6 +44,10 @@ class MicroExpressionDataset(BaseDataset):
         strict_labels: an emotion label that is none of the scheme's known emotions (a typo such
             as ``Hapiness``, or another dataset's label) raises instead of being dropped with a
             warning. Known emotions outside the scheme are always dropped (logged at INFO).
+        framing: the face framing the config expects (``framing`` of the dataset configs),
+            compared with the annotation's ``metainfo.prepared.framing`` at load time
+            (:mod:`.framing_check`: a mismatch raises, an unrecorded one is a logged warning);
+            None: not checked. The recorded framing is ``metainfo['framing']``.
     """
 
     def __init__(self,
@@ -56,8 +61,10 @@ class MicroExpressionDataset(BaseDataset):
                  data_prefix: Optional[dict] = None,
                  test_mode: bool = False,
                  strict_labels: bool = False,
+                 framing: Optional[str] = None,
                  **kwargs) -> None:
         self.class_scheme_cfg = class_scheme
+        self.framing = framing
         self.strict_labels = strict_labels
         self.loso_subject = None if loso_subject is None else str(loso_subject).strip()
         self.fold_key, self.held_out = protocol_of_dataset(loso_subject, fold_key, held_out)
@@ -87,8 +94,10 @@ class MicroExpressionDataset(BaseDataset):
     def load_data_list(self) -> List[dict]:
         logger = MMLogger.get_current_instance()
         file_meta, records = load_annotations(self.ann_file)
+        recorded = check_framing(self.ann_file, file_meta, self.framing, len(records), logger)
         scheme = self._scheme(file_meta)
-        self._metainfo.update(classes=tuple(scheme.classes), class_scheme=scheme.name)
+        self._metainfo.update(classes=tuple(scheme.classes), class_scheme=scheme.name,
+                              framing=recorded)
 
         kept, dropped, unknown = [], Counter(), Counter()
         for rec in records:

@@ -93,6 +93,14 @@ class FaceDetection:
                     score=round(float(self.score), 4), num_faces=int(self.num_faces))
 
 
+def landmark_box(landmarks: np.ndarray) -> Tuple[float, float, float, float]:
+    """The square (left, top, right, bottom) around the extent of (68, 2) ``landmarks``: side
+    the mean of the extent's width and height, same centre."""
+    (x0, y0), (x1, y1) = landmarks.min(0), landmarks.max(0)
+    cx, cy, half = (x0 + x1) / 2, (y0 + y1) / 2, ((x1 - x0) + (y1 - y0)) / 4
+    return (cx - half, cy - half, cx + half, cy + half)
+
+
 def rotation_matrix(height: int, width: int, angle: float) -> Tuple[np.ndarray, Tuple[int, int]]:
     """(2, 3) rotation by ``angle`` degrees about the image centre onto a canvas that holds the
     whole rotated image -> (matrix, (canvas width, canvas height))."""
@@ -129,12 +137,17 @@ class FaceCascade:
             again with a black border of ``pad`` x the size: a face that fills the image leaves
             no margin for the detector's window (on the composite: HOG alone misses 23 of 442,
             padded 12, one or the other 5: glasses-wearing CASME II sub26 (4) and sub15).
+        refine_box: predict the landmarks once more on the square box around the first ones'
+            extent (:func:`landmark_box`): the shape predictor then starts from a box that
+            follows the face rather than the detector's jitter, which roughly halves the
+            alignment error in the crop on the composite's real faces
+            (bench/alignment_rmse_real.py, docs/prepare_data.md).
     """
 
     def __init__(self, stages: Sequence[str] = STAGES, angles: Sequence[float] = (10, -10, 20, -20),
                  upsample: int = 1, detect_max_side: int = 640, cnn_max_side: int = 400,
                  cnn_min_confidence: float = 0.0, level_roll: Optional[float] = 15.0,
-                 pad_max_side: int = 320, pad: float = 0.25):
+                 pad_max_side: int = 320, pad: float = 0.25, refine_box: bool = True):
         bad = [s for s in stages if s not in STAGES]
         if bad:
             raise ValueError(f'unknown cascade stage(s) {bad}; choose from {list(STAGES)}')
@@ -146,6 +159,7 @@ class FaceCascade:
         self.cnn_min_confidence = cnn_min_confidence
         self.level_roll = level_roll
         self.pad_max_side, self.pad = pad_max_side, pad
+        self.refine_box = refine_box
 
     # -- detectors: boxes (left, top, right, bottom) and scores in the image's coordinates ------
     @staticmethod
@@ -282,6 +296,8 @@ class FaceCascade:
             ref = (ref if m is None else apply_affine(ref, m))[0]
         box, score = self._pick(boxes, ref)
         lm = self.predict_landmarks(work, box)  # (68, 2) in the rotated image
+        if self.refine_box:
+            lm = self.predict_landmarks(work, landmark_box(lm))
         if m is not None:
             lm = apply_affine(lm, cv2.invertAffineTransform(m))
         return FaceDetection(lm, stage, float(angle), tuple(float(v) for v in box), score,
