@@ -109,7 +109,7 @@ def stacked_step(folds: int, iters: int, channels_last: bool, profile: bool = Fa
     if channels_last:
         x = x.permute(0, 1, 3, 4, 2).contiguous().permute(0, 1, 4, 2, 3)
     y = torch.randint(0, 3, (folds, 32))
-    masks = torch.empty(folds, 32, 16, 10, 10).bernoulli_(0.5).div_(0.5)
+    masks = [torch.empty(folds, 32, 16, 10, 10).bernoulli_(0.5).div_(0.5)]
     idx = torch.arange(folds)
     active = torch.ones(folds, dtype=torch.bool)
     lr = {n: torch.full((folds, ), 1e-3, dtype=torch.float64) for n in params}
