@@ -4,6 +4,7 @@ from mmengine.config import Config
 
 from mer_clip.loso.batched.stacked_model import BatchingUnsupported, check_batchable, \
     stacked_model_class
+from mer_clip.loso.batched.stacked_off_apexnet import StackedOFFApexNet
 from mer_clip.loso.batched.stacked_ststnet import StackedSTSTNet
 from tests.conftest import REPO_ROOT
 
@@ -20,8 +21,11 @@ def test_unstackable_configs_are_refused_with_the_reason():
     with pytest.raises(BatchingUnsupported, match='MER-CLIP heads on STSTNet .* not stacked'):
         check_batchable(heads)
     off = _model('configs/megc2019/off-apexnet_flow-28px_1xb32-40e_megc2019-3cls.py')
-    with pytest.raises(BatchingUnsupported, match="'OFFApexNet'; the fold-batched mode"):
-        check_batchable(off)
+    assert stacked_model_class(off) is StackedOFFApexNet
+    with pytest.raises(BatchingUnsupported, match="OFF-ApexNet's output is not 'fc'"):
+        check_batchable(dict(off, backbone=dict(off.backbone, output='feature_map')))
+    with pytest.raises(BatchingUnsupported, match="'HTNet'; the fold-batched mode stacks"):
+        check_batchable(_model('configs/megc2019/htnet_flow-28px_1xb32-40e_megc2019-3cls.py'))
     ok = _model('configs/_base_/models/ststnet_flow.py')
     assert stacked_model_class(ok) is StackedSTSTNet
     with pytest.raises(BatchingUnsupported, match='dropout_ratio'):

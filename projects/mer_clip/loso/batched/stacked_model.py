@@ -101,18 +101,19 @@ def plain_dense_head_refusal(head: dict) -> Optional[str]:
 def stacked_model_class(model_cfg) -> type:
     """The stacked module for ``model_cfg``; raises :class:`BatchingUnsupported` with the reason
     when the fold-batched mode cannot train it exactly."""
+    from .stacked_off_apexnet import StackedOFFApexNet
     from .stacked_ststnet import StackedSTSTNet
     backbone = (model_cfg.get('backbone') or {}).get('type')
     inner = (model_cfg.get('backbone') or {}).get('backbone') or {}
     why = None
-    kinds = {'STSTNet': StackedSTSTNet}
+    kinds = {'STSTNet': StackedSTSTNet, 'OFFApexNet': StackedOFFApexNet}
     if backbone == 'MERUniFormerV2' or 'UniFormer' in str(backbone):
         why = (f'the backbone is {backbone!r}, a video model: millions of parameters per fold, '
                'one fold fills the machine, and nothing is gained by stacking folds')
     elif inner.get('type') in kinds:
         why = (f"the MER-CLIP heads on {inner['type']} (FeatureMapTokens, the emotion "
-               'transformer head, AU-text alignment) are not stacked yet; only STSTNet with its '
-               'dense head is')
+               'transformer head, AU-text alignment) are not stacked yet; only STSTNet and '
+               'OFF-ApexNet with their dense heads are')
     elif model_cfg.get('type') != 'Recognizer2D':
         why = f"the recognizer is {model_cfg.get('type')!r}, not Recognizer2D"
     elif backbone not in kinds:

@@ -2,7 +2,8 @@
 
 :func:`train_batched` builds each fold as its per-fold run would (seed, model and its initial
 weights, training set, optimizer groups and schedule), stacks the models (a
-:class:`~.stacked_model.StackedModel` for the config: :mod:`.stacked_ststnet`) and runs the epochs in lockstep: at each step every fold that still
+:class:`~.stacked_model.StackedModel` for the config: :mod:`.stacked_ststnet`,
+:mod:`.stacked_off_apexnet`) and runs the epochs in lockstep: at each step every fold that still
 has a batch in its epoch takes its own batch and dropout masks (:mod:`.fold_stream`), the folds are
 run together (grouped by batch size: the last batch of an epoch is shorter and differs between
 folds), and the stacked AdamW (:mod:`.stacked_adamw`) updates exactly the folds that had a batch. A
