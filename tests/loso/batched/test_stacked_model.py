@@ -17,9 +17,17 @@ def test_unstackable_configs_are_refused_with_the_reason():
     video = _model('configs/megc2019/mer-clip_uniformerv2-b16_2xb8-55e_megc2019-3cls.py')
     with pytest.raises(BatchingUnsupported, match="'MERUniFormerV2', a video model"):
         check_batchable(video)
-    heads = _model('configs/megc2019/mer-clip_ststnet-flow-28px_1xb32-40e_megc2019-3cls.py')
-    with pytest.raises(BatchingUnsupported, match='MER-CLIP heads on STSTNet .* not stacked'):
-        check_batchable(heads)
+    heads = 'configs/megc2019/mer-clip_ststnet-flow-28px_1xb32-40e_megc2019-3cls'
+    for suffix, named, absent in [('', ['emotion transformer head', 'AU-text alignment'], []),
+                                  ('_linear-head', ['UniFormerHead classifier', 'alignment'],
+                                   ['transformer']),
+                                  ('_wo-align', ['emotion transformer head'], ['alignment'])]:
+        with pytest.raises(BatchingUnsupported, match='MER-CLIP heads on STSTNet are not '
+                           'stacked yet') as e:
+            check_batchable(_model(heads + suffix + '.py'))
+        assert 'SoftmaxFocalLoss' in str(e.value)
+        assert all(n in str(e.value) for n in named) and not any(a in str(e.value)
+                                                                for a in absent), suffix
     off = _model('configs/megc2019/off-apexnet_flow-28px_1xb32-40e_megc2019-3cls.py')
     assert stacked_model_class(off) is StackedOFFApexNet
     with pytest.raises(BatchingUnsupported, match="OFF-ApexNet's output is not 'fc'"):

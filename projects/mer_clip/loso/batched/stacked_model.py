@@ -98,6 +98,27 @@ def plain_dense_head_refusal(head: dict) -> Optional[str]:
     return None
 
 
+def mer_clip_heads_refusal(model_cfg) -> str:
+    """Why the MER-CLIP heads on a flow backbone are refused: the parts of the per-fold model
+    that no stacked module replays yet (each would change the fold's arithmetic if approximated)."""
+    inner = model_cfg['backbone']['backbone']['type']
+    head = model_cfg.get('cls_head') or {}
+    parts = [f"{model_cfg['backbone']['type']}'s token embedding of the {inner} map"]
+    if head.get('type') == 'EmotionTransformerHead':
+        parts.append('the emotion transformer head (its dropout masks are drawn inside the '
+                     'attention and MLP of nn.TransformerEncoderLayer, not replayed per fold)')
+    else:
+        parts.append(f"the {head.get('type')} classifier on F_g")
+    loss = (head.get('loss_cls') or {}).get('type', 'CrossEntropyLoss')
+    if loss != 'CrossEntropyLoss':
+        parts.append(f'the {loss}')
+    if model_cfg.get('align_head'):
+        parts.append('the AU-text alignment (the frozen text tower and its prompt cache, the '
+                     "contrastive loss, ProgressiveLossHook's per-epoch weights)")
+    return (f'the MER-CLIP heads on {inner} are not stacked yet: ' + '; '.join(parts)
+            + ' (only STSTNet and OFF-ApexNet with their dense heads are)')
+
+
 def stacked_model_class(model_cfg) -> type:
     """The stacked module for ``model_cfg``; raises :class:`BatchingUnsupported` with the reason
     when the fold-batched mode cannot train it exactly."""
@@ -111,9 +132,7 @@ def stacked_model_class(model_cfg) -> type:
         why = (f'the backbone is {backbone!r}, a video model: millions of parameters per fold, '
                'one fold fills the machine, and nothing is gained by stacking folds')
     elif inner.get('type') in kinds:
-        why = (f"the MER-CLIP heads on {inner['type']} (FeatureMapTokens, the emotion "
-               'transformer head, AU-text alignment) are not stacked yet; only STSTNet and '
-               'OFF-ApexNet with their dense heads are')
+        why = mer_clip_heads_refusal(model_cfg)
     elif model_cfg.get('type') != 'Recognizer2D':
         why = f"the recognizer is {model_cfg.get('type')!r}, not Recognizer2D"
     elif backbone not in kinds:
