@@ -13,7 +13,7 @@ pooled reports.
     python tools/loso.py CONFIG --fold-cfg-options selection.json          # per-fold schedules
     python tools/loso.py CONFIG --parallel 2 --fold-mode inprocess         # small models: many
                                                                            # folds per process
-    python tools/loso.py CONFIG --fold-mode batched                        # STSTNet: all folds
+    python tools/loso.py CONFIG --fold-mode batched            # STSTNet, OFF-ApexNet: all folds
                                                                            # as one model
 
 Killed at any moment, the same command resumes: finished folds are skipped, the interrupted fold
@@ -74,8 +74,9 @@ def parse_args(argv=None):
                    help="subprocess: every fold's train and test steps are processes of their own; "
                    'inprocess: one worker process per parallel slot runs its share of the folds '
                    '(same steps and files; for small models, whose folds would spend more time '
-                   "starting Python than training); batched: every fold of an STSTNet config as "
-                   'one vectorised training in this process (same seeds, batches and files). '
+                   "starting Python than training); batched: every fold of an STSTNet or "
+                   'OFF-ApexNet config as one vectorised training in this process (same seeds, '
+                   'batches and files). '
                    "Default: the config's loso_fold_mode, else subprocess")
     p.add_argument('--launcher-gpus-per-fold', type=int, default=1,
                    help='devices per fold; >1 trains each fold with DDP (tools/dist_train.sh)')

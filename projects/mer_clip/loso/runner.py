@@ -60,9 +60,9 @@ class LOSOExperiment:
         strict_labels: an emotion label that is no known emotion of the class scheme stops the
             run (``--strict``) instead of a warning; not part of the experiment's identity.
         fold_mode: ``'subprocess'``, ``'inprocess'`` (:mod:`.scheduler`) or ``'batched'``
-            (:mod:`.batched`: STSTNet folds as one vectorised model); None: the config's
-            ``loso_fold_mode``, else ``'subprocess'``. Not part of the identity either (the same
-            steps give the same predictions); each fold.json records it.
+            (:mod:`.batched`: STSTNet or OFF-ApexNet folds as one vectorised model); None: the
+            config's ``loso_fold_mode``, else ``'subprocess'``. Not part of the identity either
+            (the same steps give the same predictions); each fold.json records it.
         reproducible: the reproducible CPU mode (:mod:`mer_clip.utils.reproducible`): every fold
             process starts with its pins; part of the identity (a resume in the other mode, or
             with other pins, is refused).

@@ -1,13 +1,11 @@
 """StackedSTSTNet: F folds' STSTNet + TSNHead as one grouped network equal F separate models."""
 import copy
 
-import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.config import Config
 
-from mer_clip.loso.batched.stacked_ststnet import BatchingUnsupported, StackedSTSTNet, \
-    check_batchable
+from mer_clip.loso.batched.stacked_ststnet import StackedSTSTNet
 from tests.conftest import REPO_ROOT
 
 
@@ -32,7 +30,7 @@ def test_a_training_step_of_three_folds_equals_three_models():
     x = torch.randn(3, 8, 3, 28, 28)
     y = torch.randint(0, 3, (3, 8))
     masks = torch.empty(3, 8, 16, 10, 10).bernoulli_(0.5).div_(0.5)
-    logits = stacked(x, torch.arange(3), masks)  # (3, 8, 3)
+    logits = stacked(x, torch.arange(3), [masks])  # (3, 8, 3)
     F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction='none').view(3, 8).mean(1) \
         .sum().backward()
     for f, ref in enumerate(refs):
@@ -55,26 +53,7 @@ def test_a_subset_of_folds_updates_only_its_statistics():
     stacked = StackedSTSTNet(models).train()
     before = stacked.bn_mean.clone()
     stacked(torch.randn(1, 4, 3, 28, 28), torch.tensor([1]),
-            torch.ones(1, 4, 16, 10, 10))
+            [torch.ones(1, 4, 16, 10, 10)])
     assert torch.equal(stacked.bn_mean[[0, 2]], before[[0, 2]])
     assert not torch.equal(stacked.bn_mean[1], before[1])
     assert stacked.bn_count.tolist() == [0, 1, 0]
-
-
-def test_video_models_are_refused_with_the_reason():
-    cfg = Config.fromfile(
-        f'{REPO_ROOT}/configs/megc2019/mer-clip_uniformerv2-b16_2xb8-55e_megc2019-3cls.py')
-    with pytest.raises(BatchingUnsupported, match="'MERUniFormerV2', a video model"):
-        check_batchable(cfg.model)
-    heads = Config.fromfile(
-        f'{REPO_ROOT}/configs/megc2019/mer-clip_ststnet-flow-28px_1xb32-40e_megc2019-3cls.py')
-    with pytest.raises(BatchingUnsupported, match='MER-CLIP heads on STSTNet .* not stacked'):
-        check_batchable(heads.model)
-    off = Config.fromfile(
-        f'{REPO_ROOT}/configs/megc2019/off-apexnet_flow-28px_1xb32-40e_megc2019-3cls.py')
-    with pytest.raises(BatchingUnsupported, match="'OFFApexNet'; the fold-batched mode"):
-        check_batchable(off.model)
-    ok = Config.fromfile(f'{REPO_ROOT}/configs/_base_/models/ststnet_flow.py')
-    check_batchable(ok.model)
-    with pytest.raises(BatchingUnsupported, match='dropout_ratio'):
-        check_batchable(dict(ok.model, cls_head=dict(ok.model.cls_head, dropout_ratio=0.5)))

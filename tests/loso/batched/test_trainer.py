@@ -27,8 +27,8 @@ def data(megc2019_flow_ann):
     return flow_data_options(megc2019_flow_ann)
 
 
-def _plan(work_dir, subjects, mode, data, fold_options=None):
-    plan = LOSOPlan(CONFIG, str(work_dir), cfg_options=ONE_EPOCH + data, subjects=subjects,
+def _plan(work_dir, subjects, mode, data, fold_options=None, config=CONFIG):
+    plan = LOSOPlan(config, str(work_dir), cfg_options=ONE_EPOCH + data, subjects=subjects,
                     fold_mode=mode, fold_cfg_options=fold_options)
     jobs = plan.plan()
     plan.prepare_work_dir()
@@ -84,6 +84,29 @@ def test_batched_folds_equal_per_fold_runs_and_resume_exactly(tmp_path, in_repo,
         with open(osp.join(job.work_dir, 'predictions.csv'), 'rb') as f1, \
                 open(osp.join(done.work_dir, 'predictions.csv'), 'rb') as f2:
             assert f1.read() == f2.read()  # byte-identical to the uninterrupted run
+
+
+def _assert_fold_equal(ref, job, rtol, atol, score_atol):
+    """The batched fold ``job`` vs the per-fold runner's fold ``ref`` after their epoch."""
+    a = read_checkpoint(osp.join(ref.work_dir, 'epoch_1.pth'))['state_dict']
+    b = read_checkpoint(osp.join(job.work_dir, 'epoch_1.pth'))['state_dict']
+    assert a.keys() == b.keys()
+    for key in a:  # same init, batches and masks: only the summation order differs
+        torch.testing.assert_close(b[key].float(), a[key].float(), rtol=rtol, atol=atol)
+    pa = read_predictions_csv(osp.join(ref.work_dir, 'predictions.csv'))
+    pb = read_predictions_csv(osp.join(job.work_dir, 'predictions.csv'))
+    assert [r['sample_id'] for r in pa] == [r['sample_id'] for r in pb]
+    torch.testing.assert_close(torch.tensor([r['scores'] for r in pb]),
+                               torch.tensor([r['scores'] for r in pa]), rtol=0, atol=score_atol)
+
+
+def test_batched_off_apexnet_fold_equals_the_per_fold_run(tmp_path, in_repo, data):
+    config = 'configs/megc2019/off-apexnet_flow-28px_1xb32-40e_megc2019-3cls.py'
+    [ref] = _plan(tmp_path / 'per_fold', ['samm_006'], 'inprocess', data, config=config)
+    run_fold(ref)
+    [job] = _plan(tmp_path / 'batched', ['samm_006'], 'batched', data, config=config)
+    trainer.train_batched([job], str(tmp_path / 'batched'), log=lambda m: None)
+    _assert_fold_equal(ref, job, rtol=1e-4, atol=1e-5, score_atol=2e-5)
 
 
 def test_batched_mode_runs_on_the_cpu_only(in_repo):

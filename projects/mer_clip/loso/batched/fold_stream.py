@@ -10,7 +10,7 @@ many folds can interleave their steps in one process and each still sees its own
 masks.
 """
 import math
-from typing import List, Optional, Tuple
+from typing import List, Tuple
 
 import torch
 from torch import Tensor
@@ -61,30 +61,28 @@ class FoldStream:
             self.order = list(range(len(self.dataset)))
         self.rng = get_rng_state()
 
-    def batch(self, step: int, mask_shape=None) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
-        """Step ``step`` of the epoch: inputs (B, C, H, W), labels (B,) and the dropout mask
-        (``mask_shape(inputs.shape)`` -> (p, shape); kept / (1 - p), as ``F.dropout``
-        multiplies), drawn after the batch."""
+    def batch(self, step: int, mask_specs=None) -> Tuple[Tensor, Tensor, List[Tensor]]:
+        """Step ``step`` of the epoch: inputs (B, C, H, W), labels (B,) and the dropout masks
+        (``mask_specs(inputs)`` -> [(p, shape, memory format)], in the order the fold's forward
+        draws them; kept / (1 - p), as ``F.dropout`` multiplies), drawn after the batch."""
         set_rng_state(self.rng)
         ids = self.order[step * self.batch_size:(step + 1) * self.batch_size]
         samples = [self.dataset[i] for i in ids]
         inputs = torch.stack([s['inputs'] for s in samples]).float()  # (B, 1, C, H, W)
         inputs = inputs.flatten(0, 1)  # (B, C, H, W): Recognizer2D's one clip per sample
         labels = torch.cat([s['data_samples'].gt_label.reshape(1) for s in samples])
-        mask = None
-        if mask_shape is not None:
-            p, shape = mask_shape(inputs.shape)
-            # F.dropout on the CPU fills empty_like(its input) in memory order: the per-fold
-            # run's maps are channels_last when the pipeline's images are (HWC arrays seen as
-            # CHW), and the mask must be drawn in that order to be the same mask
-            mask = torch.empty(shape, memory_format=memory_format(inputs))
-            mask = mask.bernoulli_(1 - p).div_(1 - p)
+        masks = []
+        for p, shape, layout in (mask_specs(inputs) if mask_specs is not None else []):
+            # F.dropout on the CPU fills empty_like(its input) in memory order: a mask on a
+            # per-fold map must be drawn in that map's memory format to be the same mask
+            masks.append(torch.empty(shape, memory_format=layout).bernoulli_(1 - p).div_(1 - p))
         self.rng = get_rng_state()
-        return inputs, labels, mask
+        return inputs, labels, masks
 
 
 def memory_format(x: Tensor) -> torch.memory_format:
-    """The memory format a convolution of ``x`` (B, C, H, W) gives its output."""
+    """The memory format a convolution of ``x`` (B, C, H, W) gives its output (channels_last
+    when the pipeline's images are HWC arrays seen as CHW)."""
     if not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
         return torch.channels_last
     return torch.contiguous_format

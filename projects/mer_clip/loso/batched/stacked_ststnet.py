@@ -14,46 +14,14 @@ The folds' networks are laid side by side as channel groups of one network (the 
 The dropout masks are given by the caller (:mod:`.fold_stream` draws each fold's mask from that
 fold's generator, as its per-fold run does), so a fold's arithmetic is that of its own model.
 """
-from typing import Dict, List
+from typing import List, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-
-class BatchingUnsupported(ValueError):
-    """A config whose model the fold-batched mode cannot stack (the message says why)."""
-
-
-def check_batchable(model_cfg) -> None:
-    """Refuse what :class:`StackedSTSTNet` does not compute exactly; names the reason."""
-    backbone = (model_cfg.get('backbone') or {}).get('type')
-    head = model_cfg.get('cls_head') or {}
-    why = None
-    inner = (model_cfg.get('backbone') or {}).get('backbone') or {}
-    if backbone == 'MERUniFormerV2' or 'UniFormer' in str(backbone):
-        why = (f'the backbone is {backbone!r}, a video model: millions of parameters per fold, '
-               'one fold fills the machine, and nothing is gained by stacking folds')
-    elif inner.get('type') == 'STSTNet':
-        why = ('the MER-CLIP heads on STSTNet (FeatureMapTokens, the emotion transformer head, '
-               'AU-text alignment) are not stacked yet; only STSTNet with its dense head is')
-    elif model_cfg.get('type') != 'Recognizer2D':
-        why = f"the recognizer is {model_cfg.get('type')!r}, not Recognizer2D"
-    elif backbone != 'STSTNet':
-        why = f'the backbone is {backbone!r}; the fold-batched mode stacks STSTNet only'
-    elif head.get('type') != 'TSNHead' or head.get('spatial_type') is not None:
-        why = 'the head is not TSNHead(spatial_type=None), the dense layer on the flat map'
-    elif float(head.get('dropout_ratio', 0.0)) != 0.0:
-        why = "the head's dropout_ratio is not 0"
-    elif (head.get('loss_cls') or {}).get('type', 'CrossEntropyLoss') != 'CrossEntropyLoss':
-        why = 'the head\'s loss is not plain cross-entropy'
-    elif (head.get('loss_cls') or {}).get('loss_weight', 1.0) != 1.0:
-        why = 'the head\'s loss has a loss_weight other than 1'
-    elif head.get('average_clips', 'prob') != 'prob':
-        why = "the head's average_clips is not 'prob'"
-    if why:
-        raise BatchingUnsupported(f'--fold-mode batched cannot train this config: {why}. Use '
-                                  '--fold-mode inprocess (small models) or subprocess.')
+from .fold_stream import memory_format
+from .stacked_model import MaskSpec, StackedModel, plain_dense_head_refusal
 
 
 #: the per-fold model's parameter and buffer names -> the stacked tensors' names
@@ -65,19 +33,22 @@ BUFFERS = {'backbone.streams.2.running_mean': 'bn_mean',
            'backbone.streams.2.num_batches_tracked': 'bn_count'}
 
 
-class StackedSTSTNet(nn.Module):
+class StackedSTSTNet(StackedModel):
     """F folds' STSTNet + TSNHead as one module (module docstring).
 
-    Built from the folds' own initialised models (:meth:`from_models`), so every fold starts
-    from the weights its per-fold run starts from. Parameters are ``(F, ...)`` leaves.
+    Built from the folds' own initialised models, so every fold starts from the weights its
+    per-fold run starts from. Parameters are ``(F, ...)`` leaves.
     """
+
+    @classmethod
+    def refusal(cls, model_cfg) -> Optional[str]:
+        return plain_dense_head_refusal(model_cfg.get('cls_head') or {})
 
     def __init__(self, models: List[nn.Module]) -> None:
         super().__init__()
         first = models[0]
         bb = first.backbone
         conv, bn, pool = bb.streams[0], bb.streams[2], bb.streams[3]
-        self.folds = len(models)
         self.channels = bb.out_channels
         self.in_channels = bb.in_channels
         self.padding = conv.padding
@@ -85,18 +56,7 @@ class StackedSTSTNet(nn.Module):
         self.avg = (bb.pool.kernel_size, bb.pool.stride)
         self.bn_momentum, self.bn_eps = bn.momentum, bn.eps
         self.dropout_p = bb.streams[4].p
-        states = [m.state_dict() for m in models]
-        for key, name in PARAMS.items():
-            self.register_parameter(name, nn.Parameter(
-                torch.stack([s[key].detach().clone() for s in states])))
-        for key, name in BUFFERS.items():
-            self.register_buffer(name, torch.stack([s[key].clone() for s in states]))
-
-    def fold_state_dict(self, f: int) -> Dict[str, Tensor]:
-        """Fold ``f``'s weights under the per-fold model's names (its checkpoint's state_dict)."""
-        out = {key: getattr(self, name)[f].detach().clone() for key, name in PARAMS.items()}
-        out.update({key: getattr(self, name)[f].clone() for key, name in BUFFERS.items()})
-        return out
+        self._stack(models, PARAMS, BUFFERS)
 
     def mask_shape(self, batch: int, height: int, width: int):
         """The dropout mask of one fold's batch: STSTNet's map after max pooling."""
@@ -105,9 +65,15 @@ class StackedSTSTNet(nn.Module):
         conv_w = width + 2 * self.padding[1] - 2
         return (batch, self.channels, (conv_h + 2 * p - k) // s + 1, (conv_w + 2 * p - k) // s + 1)
 
-    def forward(self, x: Tensor, folds: Tensor, masks: Tensor = None) -> Tensor:
-        """x: (G, B, C, H, W), the batches of the folds ``folds`` (G indices); masks: (G, B, 16,
-        h, w) kept / (1 - p) values, None in eval mode. Returns logits (G, B, classes)."""
+    def mask_specs(self, inputs: Tensor) -> List[MaskSpec]:
+        """One mask, on the pooled map; the per-fold run's maps are in its input's memory format
+        (channels_last for the pipeline's HWC images), and ``F.dropout`` fills it in that order."""
+        shape = self.mask_shape(inputs.shape[0], *inputs.shape[2:])
+        return [(self.dropout_p, shape, memory_format(inputs))]
+
+    def forward(self, x: Tensor, folds: Tensor, masks: Optional[List[Tensor]] = None) -> Tensor:
+        """x: (G, B, C, H, W), the batches of the folds ``folds`` (G indices); masks: [(G, B, 16,
+        h, w)] kept / (1 - p) values, None in eval mode. Returns logits (G, B, classes)."""
         g, b = x.shape[:2]
         every = g == self.folds
         pick = (lambda t: t) if every else (lambda t: t[folds])
@@ -134,7 +100,12 @@ class StackedSTSTNet(nn.Module):
         k, s, p = self.pool_cfg
         h = F.max_pool2d(h, k, s, p)  # (B, G*16, 10, 10)
         if masks is not None:
-            h = h * masks.transpose(0, 1).reshape(h.shape)
+            h = h * masks[0].transpose(0, 1).reshape(h.shape)
         h = F.avg_pool2d(h, *self.avg)  # (B, G*16, 5, 5)
         h = h.reshape(b, g, -1).transpose(0, 1)  # (G, B, 400), each fold's flat map as TSNHead's
         return torch.baddbmm(pick(self.fc_b).unsqueeze(1), h, pick(self.fc_w).transpose(1, 2))
+
+    def fold_losses(self, logits: Tensor, labels: Tensor, epoch: int) -> Tensor:
+        """TSNHead's cross-entropy, each fold the mean over its batch: (G,)."""
+        loss = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), reduction='none')
+        return loss.view(labels.shape).mean(1)

@@ -1,20 +1,21 @@
 """Training the pending folds of a LOSO plan together, and writing each fold's files.
 
 :func:`train_batched` builds each fold as its per-fold run would (seed, model and its initial
-weights, training set, optimizer groups and schedule), stacks the models (:mod:`.stacked_ststnet`)
-and runs the epochs in lockstep: at each step every fold that still has a batch in its epoch takes
-its own batch and dropout mask (:mod:`.fold_stream`), the folds are run together (grouped by batch
-size: the last batch of an epoch is shorter and differs between folds), and the stacked AdamW
-(:mod:`.stacked_adamw`) updates exactly the folds that had a batch. A fold whose schedule ends
-(``max_epochs`` per fold, e.g. from ``--fold-cfg-options``) stops updating; at its end it is tested
-on its held-out samples and gets the files of the other fold modes: its last checkpoint
-``epoch_<E>.pth`` (per-fold weights, loadable by ``tools/test.py``), ``train_done.json``,
-``predictions.csv`` and ``fold.json`` (``fold_mode: batched``).
+weights, training set, optimizer groups and schedule), stacks the models (a
+:class:`~.stacked_model.StackedModel` for the config: :mod:`.stacked_ststnet`,
+:mod:`.stacked_off_apexnet`) and runs the epochs in lockstep: at each step every fold that still
+has a batch in its epoch takes its own batch and dropout masks (:mod:`.fold_stream`), the folds are
+run together (grouped by batch size: the last batch of an epoch is shorter and differs between
+folds), and the stacked AdamW (:mod:`.stacked_adamw`) updates exactly the folds that had a batch. A
+fold whose schedule ends (``max_epochs`` per fold, e.g. from ``--fold-cfg-options``) stops
+updating; at its end it is tested on its held-out samples and gets the files of the other fold
+modes: its last checkpoint ``epoch_<E>.pth`` (per-fold weights, loadable by ``tools/test.py``),
+``train_done.json``, ``predictions.csv`` and ``fold.json`` (``fold_mode: batched``).
 
 Resume: the stacked state (weights, batch-norm statistics, AdamW moments, step counts, the UNSAFE
 best-epoch record) is written to ``WORK_DIR/batched_state.pth`` at every epoch end, atomically with
-a checksum. Every epoch's randomness is a function of ``(seed, epoch)`` (``RNGStateHook``), so a run
-resumed from it continues exactly as an uninterrupted one.
+a checksum. Every epoch's randomness is a function of ``(seed, epoch)`` (``RNGStateHook``), so a
+run resumed from it continues exactly as an uninterrupted one.
 """
 import os
 import os.path as osp
@@ -23,7 +24,6 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from mmengine.registry import init_default_scope
 from mmengine.runner import set_random_seed
 
@@ -37,7 +37,7 @@ from ..fold_job import RULE_BEST_ON_TEST_FOLD, FoldJob
 from .fold_schedule import fold_schedule
 from .fold_stream import FoldStream, eval_batches
 from .stacked_adamw import StackedAdamW
-from .stacked_ststnet import PARAMS, StackedSTSTNet, check_batchable
+from .stacked_model import stacked_model_class
 
 STATE_FILE = 'batched_state.pth'
 #: folds per stacked forward / backward: the step is bound by memory passes over the maps, and
@@ -53,7 +53,7 @@ class _Fold:
         from mmaction.registry import DATASETS, MODELS
         self.job = job
         cfg = self.cfg = job.train_config()
-        check_batchable(cfg.model)
+        self.stacked_class = stacked_model_class(cfg.model)  # or the reason it cannot be
         if job.tests != [None]:
             raise FoldFailed(f'{job.name}: --fold-mode batched runs LOSO folds (a held-out '
                              'subject each), not fixed splits; use --fold-mode inprocess')
@@ -118,7 +118,14 @@ class _BatchedRun:
         self.state_file = state_file
         self.log = log
         self.on_fold_done = on_fold_done
-        self.model = StackedSTSTNet([f.model for f in folds])
+        kinds = {f.stacked_class for f in folds}
+        if len(kinds) > 1:
+            names = sorted(k.__name__ for k in kinds)
+            raise FoldFailed(f'the folds have different models ({names}); the fold-batched '
+                             'mode stacks folds of one model')
+        self.model = folds[0].stacked_class([f.model for f in folds])
+        for f in folds:
+            f.model = None  # stacked: the per-fold copies are no longer needed
         self.params = {n: p for n, p in self.model.named_parameters()}
         first = folds[0].schedule
         for f in folds:
@@ -130,7 +137,7 @@ class _BatchedRun:
         self.opt = StackedAdamW(self.params, betas=first.betas, eps=first.eps,
                                 decoupled=first.optimizer == 'AdamW')
         # per stacked parameter: the per-fold model's names (lr / weight decay per name)
-        self.names = {stacked: key for key, stacked in PARAMS.items()}
+        self.names = {stacked: key for key, stacked in self.model.param_names.items()}
         self.decay = {n: torch.tensor([f.schedule.weight_decay[self.names[n]] for f in folds],
                                       dtype=torch.float64) for n in self.params}
         self.epoch = 0
@@ -195,8 +202,6 @@ class _BatchedRun:
         active = [i for i, f in enumerate(self.folds) if epoch < f.max_epochs]
         for i in active:
             self.folds[i].stream.start_epoch(epoch)
-        p = self.model.dropout_p
-        mask_shape = (lambda shape: (p, self.model.mask_shape(shape[0], *shape[2:])))
         for step in range(max(len(self.folds[i].stream) for i in active)):
             groups: Dict[int, List[int]] = {}
             for i in active:
@@ -209,14 +214,14 @@ class _BatchedRun:
             chunks = [m[i:i + FOLDS_PER_CALL] for m in groups.values()
                       for i in range(0, len(m), FOLDS_PER_CALL)]
             for members in chunks:
-                batches = [self.folds[i].stream.batch(step, mask_shape) for i in members]
+                batches = [self.folds[i].stream.batch(step, self.model.mask_specs)
+                           for i in members]
                 x = torch.stack([b[0] for b in batches])  # (G, B, C, H, W)
                 y = torch.stack([b[1] for b in batches])  # (G, B)
-                masks = torch.stack([b[2] for b in batches])  # (G, B, 16, h, w)
+                masks = [torch.stack(m) for m in zip(*[b[2] for b in batches])]  # (G, B, ...)
                 idx = torch.tensor(members)
                 logits = self.model(x, idx, masks)  # (G, B, classes)
-                loss = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction='none')
-                loss.view(y.shape).mean(1).sum().backward()  # each fold: its batch's mean
+                self.model.fold_losses(logits, y, epoch).sum().backward()  # disjoint folds
                 stepping[idx] = True
             lr = {n: torch.tensor([self._lr(f, epoch, step, n) for f in self.folds],
                                   dtype=torch.float64) for n in self.params}
@@ -241,7 +246,7 @@ class _BatchedRun:
             saved = self.model.fold_state_dict(i)
             self._set_fold(i, state)
         for x, y, metas in eval_batches(fold.test_set, fold.cfg.test_dataloader.batch_size):
-            scores = self.model(x.unsqueeze(0), torch.tensor([i]))[0].softmax(-1)
+            scores = self.model.scores(self.model(x.unsqueeze(0), torch.tensor([i])))[0]
             for s, gt, meta in zip(scores, y, metas):
                 s = s.numpy()
                 rows.append(dict(sample_id=str(meta.get('sample_id')),
@@ -256,10 +261,7 @@ class _BatchedRun:
         return rows
 
     def _set_fold(self, i: int, state: Dict[str, torch.Tensor]) -> None:
-        from .stacked_ststnet import BUFFERS
-        with torch.no_grad():
-            for key, name in {**PARAMS, **BUFFERS}.items():
-                getattr(self.model, name)[i] = state[key]
+        self.model.set_fold_state(i, state)
 
     def _keep_best(self, epoch: int) -> None:
         """UNSAFE (the authors' protocol): each fold keeps its epoch of best test UF1 (the first
