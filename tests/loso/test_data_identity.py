@@ -150,27 +150,41 @@ def test_runs_recorded_without_data_still_report(synthetic_root, tmp_path, in_re
 @pytest.mark.slow
 def test_retrain_changed_equals_a_fresh_run_on_the_new_data(tmp_path, repo_root):
     """A real LOSO (tiny STSTNet), one label changed, --retrain-changed: every fold's predictions
-    are byte-identical to those of a fresh run on the changed annotation."""
+    are byte-identical to those of a fresh run on the changed annotation. The fresh run reads its
+    own copy of the set (changed from the start) and runs beside the first run."""
     from tests.loso.test_loso_inprocess import make_flow_set, write_config
     root = make_flow_set(str(tmp_path / 'data'), subjects=['a', 'b', 'c'], per_subject=4)
     cfg = write_config(tmp_path / 'cfg.py', root, repo_root)
     env = dict(os.environ, OMP_NUM_THREADS='1')
 
-    def loso(work, *extra):
-        return subprocess.run([sys.executable, 'tools/loso.py', cfg, '--work-dir', work,
-                               '--no-plots', '--cfg-options', 'train_cfg.max_epochs=2', *extra],
-                              cwd=repo_root, env=env, capture_output=True, text=True, timeout=600)
+    def relabel(root):
+        ann = osp.join(root, 'annotations.json')
+        data = json.load(open(ann))
+        data['data_list'][0]['emotion'] = 'surprise'  # a_0, was negative
+        json.dump(data, open(ann, 'w'))
 
+    def loso(work, config, *extra, wait=True):
+        proc = subprocess.Popen([sys.executable, 'tools/loso.py', config, '--work-dir', work,
+                                 '--no-plots', '--cfg-options', 'train_cfg.max_epochs=2', *extra],
+                                cwd=repo_root, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        return proc.communicate(timeout=600) + (proc.returncode,) if wait else proc
+
+    fresh_root = make_flow_set(str(tmp_path / 'fresh_data'), subjects=['a', 'b', 'c'],
+                               per_subject=4)
+    relabel(fresh_root)
     work, fresh = str(tmp_path / 'run'), str(tmp_path / 'fresh')
-    assert loso(work).returncode == 0
-    ann = osp.join(root, 'annotations.json')
-    data = json.load(open(ann))
-    data['data_list'][0]['emotion'] = 'surprise'  # a_0, was negative
-    json.dump(data, open(ann, 'w'))
-    out = loso(work, '--retrain-changed')
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert '1 sample(s) relabelled (a_0)): 2 fold(s) retrain, 1 re-test' in out.stderr
-    assert loso(fresh).returncode == 0
+    p_fresh = loso(fresh, write_config(tmp_path / 'fresh_cfg.py', fresh_root, repo_root),
+                   wait=False)
+    try:
+        assert loso(work, cfg)[2] == 0
+        relabel(root)
+        _, err, rc = loso(work, cfg, '--retrain-changed')
+        assert rc == 0, err[-3000:]
+        assert '1 sample(s) relabelled (a_0)): 2 fold(s) retrain, 1 re-test' in err
+    finally:
+        _, err = p_fresh.communicate(timeout=600)
+    assert p_fresh.returncode == 0, err[-3000:]
     for s in 'abc':
         assert open(osp.join(work, f'fold_{s}', 'predictions.csv'), 'rb').read() == open(
             osp.join(fresh, f'fold_{s}', 'predictions.csv'), 'rb').read()

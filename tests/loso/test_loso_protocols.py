@@ -55,7 +55,8 @@ def test_leave_one_dataset_out_run(synthetic_root, tmp_path, in_repo, data_optio
         'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False']
     work = str(tmp_path / 'lodo')
     exp = LOSOExperiment(SYNTHETIC_CONFIG, work, cfg_options=opts, seed=0, protocol='lodo',
-                         device_groups=[None] * 3, progress_stream=io.StringIO())
+                         device_groups=[None] * 3, progress_stream=io.StringIO(),
+                         fold_mode='inprocess')  # subprocess mode: test_loso_resume
     summary = exp.run()
     assert summary.protocol == 'loso' and summary.fold_key == 'dataset'
     assert summary.num_folds == 3 and [f['fold'] for f in summary.per_fold] == [
