@@ -67,3 +67,11 @@ def test_unrecorded_framing_is_accepted_with_one_counted_warning(tmp_path):
     assert '--framing mer_clip' in framing_warnings[0]
     assert sum(v for k, v in UNRECORDED.items() if k.endswith(str(tmp_path / 'ann.json'))) == 2
     assert _build(path, 'mer_clip').metainfo['framing'] is None
+
+
+def test_unrecorded_released_crops_name_the_converter(tmp_path):
+    path = _ann(tmp_path, name='released.json')  # an HTNet composite converted before the record
+    warned = _warnings(lambda: _build(path, 'megc2019_released'))
+    framing_warnings = [w for w in warned if 'no framing recorded' in w]
+    assert len(framing_warnings) == 1 and 'convert_annotations.py megc2019_htnet' in \
+        framing_warnings[0]

@@ -122,6 +122,8 @@ def convert(args, report: ConversionReport):
     meta = dict(dataset_name=name, source=[osp.basename(osp.normpath(p)) for p in args.inputs])
     if args.source == 'megc2019_htnet':
         meta.update(class_scheme='megc2019_3', datasets=['smic', 'casme2', 'samm'])
+        # the released crops' framing, checked against the config's at load (framing_check.py)
+        meta['prepared'] = dict(framing='megc2019_released')
     if report.sources:
         meta['conversion'] = dict(warnings=report.counts('warning'), notes=report.counts('note'))
     dump_annotations(records, args.out, meta)

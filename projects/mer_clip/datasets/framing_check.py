@@ -51,12 +51,14 @@ def check_framing(ann_file: str, file_meta: dict, expected: Optional[str], num_s
         key = osp.abspath(ann_file)
         UNRECORDED[key] += 1
         if UNRECORDED[key] == 1:
+            remedy = ('Convert the HTNet release again with tools/data/convert_annotations.py '
+                      'megc2019_htnet' if expected == 'megc2019_released' else
+                      f'Re-prepare the clips with prepare_dataset.py --framing {expected}')
             logger.warning(
                 f'{ann_file}: no framing recorded (metainfo.prepared.framing; {num_samples} '
                 'samples): not written by tools/data/prepare_dataset.py, or by an older version, '
-                f"so the config's framing {expected!r} cannot be checked. Re-prepare the clips "
-                f'with prepare_dataset.py --framing {expected} to record it (warned once per '
-                'file).')
+                f"so the config's framing {expected!r} cannot be checked. {remedy} to record it "
+                '(warned once per file).')
         return None
     if recorded != expected:
         cfg = (file_meta.get('prepared') or {}).get('config') or {}

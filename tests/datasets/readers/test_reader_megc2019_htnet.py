@@ -13,6 +13,7 @@ import pytest
 
 from mer_clip.datasets import MicroExpressionDataset
 from mer_clip.datasets.annotation import AnnotationError
+from mer_clip.datasets.framing_check import FramingMismatchError
 from mer_clip.datasets.readers import READERS, ConversionReport, read_megc2019_htnet
 from mer_clip.datasets.readers.megc2019_htnet import APEX_DIR, CSV_NAME, FLOW_DIR, flow_file_name
 from tests.conftest import REPO_ROOT, SHARED_SHEETS
@@ -120,6 +121,13 @@ def test_convert_annotations_command(tmp_path, capsys):
             'AUs); negative 3, positive 1, surprise 1') in text
     data = json.load(open(out))
     assert data['metainfo']['class_scheme'] == 'megc2019_3'
+    # the released crops' framing is recorded: the flow configs' framing is checked, not warned
+    assert data['metainfo']['prepared'] == dict(framing='megc2019_released')
+    ds = MicroExpressionDataset(ann_file=str(out), class_scheme='megc2019_3',
+                                framing='megc2019_released')
+    assert ds.metainfo['framing'] == 'megc2019_released' and len(ds) == 5
+    with pytest.raises(FramingMismatchError, match="prepared with framing 'megc2019_released'"):
+        MicroExpressionDataset(ann_file=str(out), class_scheme='megc2019_3', framing='mer_clip')
     # paths relative to the output's folder: the config's data_prefix
     rec = data['data_list'][0]
     assert osp.isfile(osp.join(osp.dirname(out), rec['flow_image']))
