@@ -1,4 +1,5 @@
 """Shared fixtures: repository paths and a small synthetic ME dataset generated once per session."""
+import contextlib
 import os
 import os.path as osp
 
@@ -72,6 +73,44 @@ def load_tool(path):
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     return tool
+
+
+@contextlib.contextmanager
+def captured_log():
+    """The records (every level) the current MMLogger emits inside the ``with`` block."""
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    records = []
+
+    class Keep:
+        level = 0
+
+        def handle(self, record):
+            records.append(record)
+
+    logger.addHandler(Keep())
+    try:
+        yield records
+    finally:
+        logger.handlers = [h for h in logger.handlers if not isinstance(h, Keep)]
+
+
+def seeded_models(config, n):
+    """``n`` models of the config file ``config`` (relative to the repository), model ``i`` built
+    and initialised after ``torch.manual_seed(i)``: the folds of a stacked-model test."""
+    import torch
+    from mmaction.registry import MODELS
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmaction')
+    cfg = Config.fromfile(osp.join(REPO_ROOT, config))
+    out = []
+    for seed in range(n):
+        torch.manual_seed(seed)
+        m = MODELS.build(cfg.model)
+        m.init_weights()
+        out.append(m)
+    return out
 
 
 DEMO_DATA = osp.join(REPO_ROOT, 'data', 'synthetic')

@@ -1,10 +1,10 @@
 """The framing check at load time: the config's framing against metainfo.prepared.framing."""
 import pytest
 from mmaction.registry import DATASETS
-from mmengine.logging import MMLogger
 
 from mer_clip.datasets.annotation import dump_annotations, make_record
 from mer_clip.datasets.framing_check import UNRECORDED, FramingMismatchError
+from tests.conftest import captured_log
 
 
 def _ann(tmp_path, prepared=None, name='ann.json'):
@@ -24,20 +24,8 @@ def _build(path, framing, **kwargs):
 
 
 def _warnings(build):
-    logger = MMLogger.get_current_instance()
-    records = []
-
-    class Keep:
-        level = 0
-
-        def handle(self, record):
-            records.append(record)
-
-    logger.addHandler(Keep())
-    try:
+    with captured_log() as records:
         build()
-    finally:
-        logger.handlers = [h for h in logger.handlers if not isinstance(h, Keep)]
     return [r.getMessage() for r in records if r.levelname == 'WARNING']
 
 

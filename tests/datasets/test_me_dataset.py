@@ -4,6 +4,7 @@ from mmaction.registry import DATASETS
 
 from mer_clip.au.codes import AUCode
 from mer_clip.datasets.annotation import dump_annotations, make_record
+from tests.conftest import captured_log
 
 SAMM_ROWS = [  # subject, emotion
     ('006', 'Anger'), ('006', 'Happiness'), ('006', 'Fear'), ('007', 'Contempt'),
@@ -100,23 +101,10 @@ def test_unknown_scheme_and_no_sample_in_scheme(tmp_path):
 
 
 def test_misspelled_emotion_is_a_warning_with_a_count_or_an_error_when_strict(tmp_path):
-    from mmengine.logging import MMLogger
     rows = SAMM_ROWS + [('008', 'Hapiness'), ('008', 'hapiness '), ('006', 'Joy')]
     path = _samm_file(tmp_path, rows)
-    logger = MMLogger.get_current_instance()
-    records = []
-
-    class Keep:
-        level = 0
-
-        def handle(self, record):
-            records.append(record)
-
-    logger.addHandler(Keep())
-    try:
+    with captured_log() as records:
         ds = _build(ann_file=path, class_scheme='samm_5')
-    finally:
-        logger.handlers = [h for h in logger.handlers if not isinstance(h, Keep)]
     assert len(ds) == 6
     warnings = [r.getMessage() for r in records if r.levelname == 'WARNING']
     assert len(warnings) == 1, warnings

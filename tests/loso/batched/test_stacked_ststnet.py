@@ -3,24 +3,13 @@ import copy
 
 import torch
 import torch.nn.functional as F
-from mmengine.config import Config
 
 from mer_clip.loso.batched.stacked_ststnet import StackedSTSTNet
-from tests.conftest import REPO_ROOT
+from tests.conftest import seeded_models
 
 
 def _models(n):
-    from mmaction.registry import MODELS
-    from mmengine.registry import init_default_scope
-    init_default_scope('mmaction')
-    cfg = Config.fromfile(f'{REPO_ROOT}/configs/_base_/models/ststnet_flow.py')
-    out = []
-    for seed in range(n):
-        torch.manual_seed(seed)
-        m = MODELS.build(cfg.model)
-        m.init_weights()
-        out.append(m)
-    return out
+    return seeded_models('configs/_base_/models/ststnet_flow.py', n)
 
 
 def test_a_training_step_of_three_folds_equals_three_models():
