@@ -139,8 +139,8 @@ class FaceCascade:
             padded 12, one or the other 5: glasses-wearing CASME II sub26 (4) and sub15).
         refine_box: predict the landmarks once more on the square box around the first ones'
             extent (:func:`landmark_box`): the shape predictor then starts from a box that
-            follows the face rather than the detector's jitter, which roughly halves the
-            alignment error in the crop on the composite's real faces
+            follows the face rather than the detector's jitter: on the composite's real faces
+            the median landmark RMSE in the crop falls from 1.26 to 0.96 px
             (bench/alignment_rmse_real.py, docs/prepare_data.md).
     """
 
