@@ -7,16 +7,20 @@ own generator seeded ``seed + epoch``; then each step runs the pipeline on its 3
 flips draw from NumPy) and the forward draws the dropout mask from torch. :class:`FoldStream`
 replays that sequence with the fold's generator states swapped in around each of its draws, so
 many folds can interleave their steps in one process and each still sees its own batches and
-masks.
+masks. For the flow pipelines the samples come from a :class:`~.pipeline_replay.PipelineReplay`
+(the same images, labels and generator draws without ``dataset[i]``'s copies), checked against
+the real pipeline on the fold's first batch.
 """
 import math
-from typing import List, Tuple
+from typing import Callable, List, Tuple
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from ...engine.hooks.rng_state_hook import epoch_seed, get_rng_state, seed_everything, \
     set_rng_state
+from .pipeline_replay import PipelineReplay
 
 
 class FoldStream:
@@ -28,10 +32,14 @@ class FoldStream:
         seed: the fold's ``randomness.seed`` (the sampler's and ``RNGStateHook``'s).
         shuffle: the sampler's ``shuffle``.
         drop_last: the dataloader's ``drop_last``.
+        replay: draw the samples through a :class:`PipelineReplay` when the pipeline is one
+            (checked on the first batch); False: always ``dataset[i]``.
+        log: where the fall-back to ``dataset[i]`` is reported.
     """
 
     def __init__(self, dataset, batch_size: int, seed: int, shuffle: bool = True,
-                 drop_last: bool = False) -> None:
+                 drop_last: bool = False, replay: bool = True,
+                 log: Callable[[str], None] = print) -> None:
         self.dataset = dataset
         self.batch_size = batch_size
         self.seed = seed
@@ -39,6 +47,9 @@ class FoldStream:
         self.drop_last = drop_last
         self.order: List[int] = []
         self.rng = None
+        self.replay = PipelineReplay.of(dataset) if replay else None
+        self.checked = self.replay is None
+        self.log = log
 
     def __len__(self) -> int:
         """Steps per epoch (the per-fold run's ``len(train_dataloader)``)."""
@@ -65,19 +76,62 @@ class FoldStream:
         """Step ``step`` of the epoch: inputs (B, C, H, W), labels (B,) and the dropout masks
         (``mask_specs(inputs)`` -> [(p, shape, memory format)], in the order the fold's forward
         draws them; kept / (1 - p), as ``F.dropout`` multiplies), drawn after the batch."""
-        set_rng_state(self.rng)
         ids = self.order[step * self.batch_size:(step + 1) * self.batch_size]
+        if not self.checked:
+            self._check_replay(ids, mask_specs)
+        set_rng_state(self.rng)
+        if self.replay is not None:
+            imgs, labels = self.replay.batch(ids)  # (B, H, W, C), (B,)
+            inputs = torch.from_numpy(imgs).permute(0, 3, 1, 2)  # (B, C, H, W), channels_last
+            labels = torch.from_numpy(labels)
+        else:
+            inputs, labels = self._pipeline_batch(ids)
+        masks = self._masks(inputs, mask_specs)
+        self.rng = get_rng_state()
+        return inputs, labels, masks
+
+    def _pipeline_batch(self, ids: List[int]) -> Tuple[Tensor, Tensor]:
         samples = [self.dataset[i] for i in ids]
         inputs = torch.stack([s['inputs'] for s in samples]).float()  # (B, 1, C, H, W)
         inputs = inputs.flatten(0, 1)  # (B, C, H, W): Recognizer2D's one clip per sample
         labels = torch.cat([s['data_samples'].gt_label.reshape(1) for s in samples])
+        return inputs, labels
+
+    def _check_replay(self, ids: List[int], mask_specs) -> None:
+        """The replay's first batch against ``dataset[i]``'s: inputs (values and layout), labels,
+        masks and the generator states after it; on any difference use ``dataset[i]``."""
+        self.checked = True
+        set_rng_state(self.rng)
+        inputs, labels = self._pipeline_batch(ids)
+        ref = (inputs, labels, self._masks(inputs, mask_specs), get_rng_state())
+        set_rng_state(self.rng)
+        imgs, got_labels = self.replay.batch(ids)
+        got = torch.from_numpy(imgs).permute(0, 3, 1, 2)
+        mine = (got, torch.from_numpy(got_labels), self._masks(got, mask_specs), get_rng_state())
+        same = (torch.equal(ref[0], mine[0]) and memory_format(ref[0]) == memory_format(mine[0])
+                and torch.equal(ref[1], mine[1]) and len(ref[2]) == len(mine[2])
+                and all(torch.equal(a, b) for a, b in zip(ref[2], mine[2]))
+                and _same_rng_state(ref[3], mine[3]))
+        if not same:
+            self.log('[batched] the pipeline replay differs from the dataset\'s pipeline on the '
+                     'first batch; this fold draws its samples through dataset[i] (slower, same '
+                     'batches)')
+            self.replay = None
+
+    @staticmethod
+    def _masks(inputs: Tensor, mask_specs) -> List[Tensor]:
         masks = []
         for p, shape, layout in (mask_specs(inputs) if mask_specs is not None else []):
             # F.dropout on the CPU fills empty_like(its input) in memory order: a mask on a
             # per-fold map must be drawn in that map's memory format to be the same mask
             masks.append(torch.empty(shape, memory_format=layout).bernoulli_(1 - p).div_(1 - p))
-        self.rng = get_rng_state()
-        return inputs, labels, masks
+        return masks
+
+
+def _same_rng_state(a: dict, b: dict) -> bool:
+    return (a['python'] == b['python'] and a['numpy'][0] == b['numpy'][0]
+            and np.array_equal(a['numpy'][1], b['numpy'][1]) and a['numpy'][2:] == b['numpy'][2:]
+            and torch.equal(a['torch'], b['torch']))
 
 
 def memory_format(x: Tensor) -> torch.memory_format:

@@ -40,16 +40,17 @@ from .stacked_adamw import StackedAdamW
 from .stacked_model import stacked_model_class
 
 STATE_FILE = 'batched_state.pth'
-#: folds per stacked forward / backward: the step is bound by memory passes over the maps, and
-#: per sample it cost 317 / 349 / 484 us CPU with 1 / 8 / 34 folds at batch 32 (the maps of 34
-#: folds, ~60 MB, leave the caches; bench/bench_fold_batched.py, docs/speed.md section 7)
-FOLDS_PER_CALL = 8
+#: folds per stacked forward / backward: the step is bound by memory passes over the maps; with
+#: the channels_last layout it cost about 120 / 105 / 205 us CPU per sample with 2 / 4 / 8 folds at
+#: batch 32 (the maps of 8 folds leave the caches; bench/bench_fold_batched.py, docs/speed.md
+#: section 7)
+FOLDS_PER_CALL = 4
 
 
 class _Fold:
     """One fold as its per-fold run builds it: config, model, data, schedule."""
 
-    def __init__(self, job: FoldJob) -> None:
+    def __init__(self, job: FoldJob, log: Callable[[str], None] = print) -> None:
         from mmaction.registry import DATASETS, MODELS
         self.job = job
         cfg = self.cfg = job.train_config()
@@ -70,7 +71,7 @@ class _Fold:
         self.stream = FoldStream(DATASETS.build(dict(loader.dataset, serialize_data=False)),
                                  loader.batch_size, job.seed,
                                  shuffle=loader.sampler.get('shuffle', True),
-                                 drop_last=loader.get('drop_last', False))
+                                 drop_last=loader.get('drop_last', False), log=log)
         self.test_set = DATASETS.build(dict(job.test_config().test_dataloader.dataset,
                                             serialize_data=False))
         self.max_epochs = int(cfg.train_cfg.max_epochs)
@@ -90,7 +91,7 @@ def train_batched(jobs: Sequence[FoldJob], work_dir: str,
     init_default_scope('mmaction')
     t0 = time.time()
     jobs = _jobs_of_state(osp.join(work_dir, STATE_FILE), jobs, all_jobs or jobs)
-    folds = [_Fold(job) for job in jobs]
+    folds = [_Fold(job, log) for job in jobs]
     log(f'[batched] {len(folds)} folds built in {time.time() - t0:.1f}s')
     run = _BatchedRun(folds, osp.join(work_dir, STATE_FILE), log, on_fold_done)
     run.train()
