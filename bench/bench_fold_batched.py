@@ -8,8 +8,10 @@ Three measurements of the MEGC2019 STSTNet LOSO at a fixed ``--epochs`` (40), in
 - ``floor``: the same steps (each fold's training-set size, batch 32, every epoch) as a plain
   PyTorch loop of one ``nn.Sequential`` per fold on random tensors, AdamW: no data pipeline, no
   framework. Printed per sample-step (microseconds) for all three;
-- the stacked model's step alone (``StackedSTSTNet``, ``--folds`` folds at batch 32) in both memory
-  formats, with a ``torch.profiler`` split of its operators.
+- the stacked model's step alone (``StackedSTSTNet``, 2, 4 and 8 folds of batch 32 per call),
+  with a ``torch.profiler`` split of its operators at the trainer's ``FOLDS_PER_CALL``;
+- one fold's batches drawn through ``dataset[i]`` and through the pipeline replay
+  (:mod:`mer_clip.loso.batched.pipeline_replay`), CPU us per sample.
 
     python bench/bench_fold_batched.py --folds 68 --json out.json
     python bench/bench_fold_batched.py --folds 8 --epochs 40      # a slice on a busy machine
@@ -90,10 +92,10 @@ def floor_loop(sizes, epochs: int):
     return dict(wall=time.time() - t0, cpu=time.process_time() - c0, steps=steps)
 
 
-def stacked_step(folds: int, iters: int, channels_last: bool, profile: bool = False):
-    """The stacked model's forward + backward + AdamW at batch 32 of ``folds`` folds."""
+def stacked_step(folds: int, iters: int, profile: bool = False):
+    """The stacked model's forward + backward + AdamW, one call of ``folds`` folds at batch 32,
+    inputs and masks laid out as the fold streams give them (channels_last per fold)."""
     import torch
-    import torch.nn.functional as F
     sys.path.insert(0, osp.join(REPO, 'projects'))
     from mer_clip.loso.batched.stacked_adamw import StackedAdamW
     from mer_clip.loso.batched.stacked_ststnet import StackedSTSTNet
@@ -105,11 +107,11 @@ def stacked_step(folds: int, iters: int, channels_last: bool, profile: bool = Fa
     model = StackedSTSTNet([MODELS.build(cfg.model) for _ in range(folds)]).train()
     params = dict(model.named_parameters())
     opt = StackedAdamW(params)
-    x = torch.randn(folds, 32, 3, 28, 28)
-    if channels_last:
-        x = x.permute(0, 1, 3, 4, 2).contiguous().permute(0, 1, 4, 2, 3)
+    cl = torch.channels_last
+    x = torch.stack([torch.randn(32, 28, 28, 3).permute(0, 3, 1, 2) for _ in range(folds)])
+    masks = [torch.stack([torch.empty((32, 16, 10, 10), memory_format=cl).bernoulli_(0.5)
+                          .div_(0.5) for _ in range(folds)])]
     y = torch.randint(0, 3, (folds, 32))
-    masks = [torch.empty(folds, 32, 16, 10, 10).bernoulli_(0.5).div_(0.5)]
     idx = torch.arange(folds)
     active = torch.ones(folds, dtype=torch.bool)
     lr = {n: torch.full((folds, ), 1e-3, dtype=torch.float64) for n in params}
@@ -118,9 +120,7 @@ def stacked_step(folds: int, iters: int, channels_last: bool, profile: bool = Fa
     def step():
         for p in params.values():
             p.grad = None
-        logits = model(x, idx, masks)
-        F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction='none').view(y.shape) \
-            .mean(1).sum().backward()
+        model.fold_losses(model(x, idx, masks), y, 0).sum().backward()
         opt.step(active, lr, wd)
 
     for _ in range(3):
@@ -137,6 +137,34 @@ def stacked_step(folds: int, iters: int, channels_last: bool, profile: bool = Fa
                 step()
         table = p.key_averages().table(sort_by='self_cpu_time_total', row_limit=15)
     return per, table
+
+
+def pipeline_cost(subject: str, rounds: int = 3):
+    """CPU us per training sample of one fold's batches (with its dropout masks), drawn through
+    ``dataset[i]`` and through the pipeline replay, alternately; the best of ``rounds`` each."""
+    import torch
+    sys.path.insert(0, osp.join(REPO, 'projects'))
+    from mer_clip.loso.batched.fold_stream import FoldStream
+    from mmaction.registry import DATASETS
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmaction')
+    cfg = Config.fromfile(osp.join(REPO, CONFIG))
+    best = {}
+    masks = lambda x: [(0.5, (x.shape[0], 16, 10, 10), torch.channels_last)]  # noqa: E731
+    for r in range(rounds):
+        for replay in (False, True):
+            ds = DATASETS.build(dict(cfg.train_dataloader.dataset, loso_subject=subject,
+                                     serialize_data=False))
+            stream = FoldStream(ds, 32, seed=0, replay=replay, log=lambda m: None)
+            c0 = time.process_time()
+            stream.start_epoch(r)
+            for step in range(len(stream)):
+                stream.batch(step, masks)
+            per = (time.process_time() - c0) / len(ds) * 1e6
+            key = 'replay' if replay else 'dataset[i]'
+            best[key] = min(best.get(key, per), per)
+    return best
 
 
 def main(argv=None):
@@ -183,15 +211,20 @@ def main(argv=None):
         print(f'inprocess / batched: wall {res["inprocess_over_batched_wall"]:.2f}x, CPU '
               f'{res["inprocess_over_batched_cpu"]:.2f}x; scores differ by at most {diff:.2e}; '
               f'same predicted class for {res["same_predictions"]} samples')
-    for cl in ((False, True) if ststnet else ()):
-        per, table = stacked_step(len(subjects), 10, cl, profile=not cl)
-        name = 'channels_last' if cl else 'contiguous'
-        res[f'stacked_step_{name}_ms'] = per * 1e3
-        print(f'stacked step ({len(subjects)} folds x 32, {name}): {per * 1e3:.1f} ms CPU, '
-              f'{1e6 * per / (32 * len(subjects)):.1f} us per sample-step')
-        if table:
-            print(table)
-            res['profile'] = table
+    if ststnet:
+        from mer_clip.loso.batched.trainer import FOLDS_PER_CALL
+        for f in sorted({2, FOLDS_PER_CALL, 8}):
+            per, table = stacked_step(f, max(10, 160 // f), profile=f == FOLDS_PER_CALL)
+            res[f'stacked_step_{f}_folds_us_per_sample'] = 1e6 * per / (32 * f)
+            mark = " (the trainer's)" if f == FOLDS_PER_CALL else ''
+            print(f'stacked step, {f} folds x 32 per call{mark}: {per * 1e3:.1f} ms CPU, '
+                  f'{1e6 * per / (32 * f):.1f} us per sample-step')
+            if table:
+                print(table)
+                res['profile'] = table
+        res['pipeline_us_per_sample'] = pipeline_cost(subjects[0])
+        print('one fold\'s batches and masks, CPU us per sample: ' + ', '.join(
+            f'{k} {v:.1f}' for k, v in res['pipeline_us_per_sample'].items()))
     res['load_after'] = os.getloadavg()
     if args.json:
         with open(args.json, 'w') as f:

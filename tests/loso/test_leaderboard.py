@@ -116,7 +116,7 @@ def test_two_configs_for_one_method_and_a_missing_run_file_are_errors(board):
     root, dirs = board
     other = make_run(root, 'ststnet-b', 0, 0.6)
     runs = [load_leaderboard_run(d) for d in dirs + [other]]
-    with pytest.raises(LeaderboardError, match='STSTNet: its honest runs come from 2 configs'):
+    with pytest.raises(LeaderboardError, match='STSTNet: its honest runs come from 2 experiments'):
         build_methods(runs, {'ststnet': 'STSTNet', 'ststnet-b': 'STSTNet'})
     (root / 'ststnet-b_honest_s0' / RUN_FILE).unlink()
     with pytest.raises(LeaderboardError, match='no data identity'):

@@ -18,7 +18,8 @@ CLASSES = ['negative', 'positive', 'surprise']
 GT = [0, 1, 2, 0] * 3
 
 
-def _summary(config, seed, n_right, dataset=None, folds=('s1', 's2', 's3'), secs=10.0):
+def _summary(config, seed, n_right, dataset=None, folds=('s1', 's2', 's3'), secs=10.0,
+             fold_mode='inprocess'):
     """A LOSO summary whose first ``n_right`` clips are predicted right, the others wrong."""
     rows = []
     for i, g in enumerate(GT[:4 * len(folds)]):
@@ -27,7 +28,8 @@ def _summary(config, seed, n_right, dataset=None, folds=('s1', 's2', 's3'), secs
                          pred=g if i < n_right else (g + 1) % 3, scores=[0.3, 0.3, 0.4],
                          **({'dataset': dataset(i)} if dataset else {})))
     return build_summary('loso', {'pooled': rows}, CLASSES,
-                         {f: dict(seed=seed, train_seconds=secs) for f in folds},
+                         {f: dict(seed=seed, train_seconds=secs, fold_mode=fold_mode)
+                          for f in folds},
                          experiment=osp.splitext(config)[0], config=config,
                          config_hash=config.encode().hex().ljust(64, '0')[:64],
                          checkpoint_rule='last epoch', seeds=dict(base=seed)), rows
@@ -164,3 +166,14 @@ def test_tie_verdict():
     md = seed_table_markdown(groups)
     acc = [ln for ln in md.splitlines() if ln.startswith('| pooled | ACC |')][0]
     assert 'tie (inside the seed spread)' in acc and '+0.000' in acc
+
+
+def test_batched_runs_of_a_config_are_their_own_group_paired_with_the_per_fold_runs():
+    runs = (_runs('a.py', {0: 7, 1: 8, 2: 9}) + _runs('a.py', {0: 8, 1: 9, 2: 10},
+                                                       fold_mode='batched')
+            + _runs('a.py', {3: 9}, fold_mode='subprocess'))
+    per_fold, batched = group_runs(runs)
+    assert (per_fold.name, batched.name) == ('a [per-fold]', 'a [batched]')
+    assert per_fold.seeds == [0, 1, 2, 3] and batched.seeds == [0, 1, 2]
+    cmp = paired_comparison(per_fold, batched)['pooled']['UF1']
+    assert cmp['seeds'] == [0, 1, 2] and cmp['b_better'] == 3

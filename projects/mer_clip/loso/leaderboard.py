@@ -128,8 +128,9 @@ def build_methods(runs: Sequence[Run], method_of: Optional[Dict[str, str]] = Non
             if len(found) > 1:
                 raise LeaderboardError(
                     f'{name}: its {"leaky" if leaky else "honest"} runs come from {len(found)} '
-                    f'configs ({", ".join(g.config for g in found)}); give one config per method '
-                    'and kind (the hash covers the --cfg-options)')
+                    'experiments (' + ', '.join(f'{g.config} [{g.fold_mode}]' for g in found)
+                    + '); give one config and fold mode per method and kind (the hash covers '
+                    'the --cfg-options; batched and per-fold runs are compared, not pooled)')
             found[0].name = name
             groups.append(found[0])
         methods.append(Method(name, *groups))

@@ -8,7 +8,8 @@ seed (same folds, same test clips), with a two-sided paired t-test and the exact
 (permutation) test. A difference whose paired test does not reject at ``alpha`` is a tie.
 
 Runs are grouped by config hash (the config with its ``--cfg-options``; the seed is not part of
-it). Within a group the runs must cover the same folds and test samples with the same checkpoint
+it) and fold mode (``batched`` folds run the same protocol as the per-fold modes in another float
+summation order, so the two are compared, paired by seed, rather than pooled). Within a group the runs must cover the same folds and test samples with the same checkpoint
 rule and distinct seeds, and two compared groups must share their folds and test samples;
 anything else is an error naming the work dirs, never a silently mixed mean. Every reported group
 of a summary is kept: ``pooled`` and, for a joint annotation such as the MEGC2019 composite, one
@@ -37,6 +38,7 @@ class RunGroup:
     name: str
     config: str
     config_hash: str
+    fold_mode: str = ''
     runs: List[Tuple[str, LOSOSummary]] = field(default_factory=list)
 
     @property
@@ -56,6 +58,13 @@ def load_run(path: str) -> Tuple[str, LOSOSummary]:
 
 def run_seed(summary: LOSOSummary) -> Optional[int]:
     return (summary.seeds or {}).get('base')
+
+
+def run_fold_mode(summary: LOSOSummary) -> str:
+    """``batched``, or ``per-fold`` for the subprocess / in-process modes (the same arithmetic:
+    each fold is one Runner's training)."""
+    modes = {f.get('fold_mode') for f in summary.per_fold or []}
+    return 'batched' if 'batched' in modes else 'per-fold'
 
 
 def _fingerprint(summary: LOSOSummary) -> Dict:
@@ -80,13 +89,13 @@ def group_runs(runs: Sequence[Tuple[str, LOSOSummary]],
         raise SeedTableError('no runs given')
     groups: Dict[str, RunGroup] = {}
     for work_dir, s in runs:
-        key = s.config_hash
-        if not key:
+        if not s.config_hash:
             raise SeedTableError(f'{work_dir}: summary.json has no config_hash (not written by '
                                  'tools/loso.py?)')
-        g = groups.setdefault(key, RunGroup(
+        mode = run_fold_mode(s)
+        g = groups.setdefault((s.config_hash, mode), RunGroup(
             name=s.experiment or osp.splitext(osp.basename(s.config or '?'))[0],
-            config=s.config or '?', config_hash=key))
+            config=s.config or '?', config_hash=s.config_hash, fold_mode=mode))
         g.runs.append((work_dir, s))
     out = list(groups.values())
     if names is not None:
@@ -99,9 +108,14 @@ def group_runs(runs: Sequence[Tuple[str, LOSOSummary]],
         counts = {}
         for g in out:
             counts[g.name] = counts.get(g.name, 0) + 1
+        hashes = {}
+        for g in out:
+            hashes.setdefault(g.name, set()).add(g.config_hash)
         for g in out:
             if counts[g.name] > 1:
-                g.name = f'{g.name} [{g.config_hash[:8]}]'
+                tags = ([g.config_hash[:8]] if len(hashes[g.name]) > 1 else []) + \
+                    ([g.fold_mode] if g.fold_mode == 'batched' else [])
+                g.name = f'{g.name} [{", ".join(tags) or g.fold_mode}]'
     for g in out:
         seen = {}
         for work_dir, s in g.runs:

@@ -86,7 +86,7 @@ class StackedSTSTNet(StackedModel):
         conv_w, conv_b = pick(self.conv_w), pick(self.conv_b)
         cl = torch.channels_last
         h = x.transpose(0, 1).reshape(b, g * self.in_channels, *x.shape[3:])  # (B, G*C, H, W)
-        h = h.contiguous(memory_format=cl)  # memory (B, H, W, G*C): the folds' channels side by side
+        h = h.contiguous(memory_format=cl)  # memory (B, H, W, G*C): folds' channels side by side
         h = F.conv2d(h, conv_w.flatten(0, 1).contiguous(memory_format=cl), conv_b.flatten(),
                      padding=self.padding, groups=g)
         h = F.relu(h)  # (B, G*16, H+2, W+2)
