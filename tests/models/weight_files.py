@@ -10,12 +10,10 @@
 - mmaction: a recognizer checkpoint (K710: ``state_dict`` with ``backbone.`` and ``cls_head.``) and
   the CLIP-visual file (flat CLIP ViT keys).
 """
-import contextlib
-from typing import Dict, List
+from typing import Dict
 
 import open_clip
 import torch
-from mmengine.logging import MMLogger
 
 # a tiny CLIP: text tower width 32 (2 layers), vision tower = the tiny MERUniFormerV2's ViT part
 # (width 64, 4 layers, 2 heads, patch 8, 32 px; tests/models/tiny.py)
@@ -85,22 +83,3 @@ def opengvlab_state(state: Dict[str, torch.Tensor], num_classes: int = 174
     out['backbone.transformer.proj.2.weight'] = torch.randn(num_classes, width)
     out['backbone.transformer.proj.2.bias'] = torch.zeros(num_classes)
     return out
-
-
-@contextlib.contextmanager
-def run_log():
-    """The records mmengine's current logger (the run log) receives inside the block."""
-    records: List = []
-
-    class Keep:
-        level = 0
-
-        def handle(self, record):
-            records.append(record)
-
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(Keep())
-    try:
-        yield records
-    finally:
-        logger.handlers = [h for h in logger.handlers if not isinstance(h, Keep)]

@@ -157,10 +157,10 @@ def test_autocast_does_not_change_frozen_features():
 
 
 def test_long_prompt_warns_once_in_the_run_log():
-    from tests.models.weight_files import run_log
+    from tests.conftest import captured_log
     enc = build()
     long_text = ' '.join(['lowering the brows'] * 40)
-    with run_log() as records:
+    with captured_log() as records:
         enc([long_text, long_text])
         enc([long_text])
     cut = [r.getMessage() for r in records if 'is cut to' in r.getMessage()]
@@ -244,14 +244,15 @@ def _load_line(records):
 
 
 def test_openai_torchscript_fp16_archive(tmp_path):
-    from tests.models.weight_files import openai_archive, run_log, tiny_clip
+    from tests.conftest import captured_log
+    from tests.models.weight_files import openai_archive, tiny_clip
     model = tiny_clip(quick_gelu=True)
     path = str(tmp_path / 'ViT-B-16.pt')
     saved = openai_archive(path, model)
     with pytest.raises(RuntimeError, match=r"quick_gelu=False \(GELU\).*ViT-B-16\.pt' is OpenAI "
                                            r'CLIP archive weights.*trained with QuickGELU'):
         build(pretrained=path, quick_gelu=False).init_weights()
-    with run_log() as records:
+    with captured_log() as records:
         enc = build(pretrained=path)  # quick_gelu=None: the archive says QuickGELU
         enc.init_weights()
     line = _load_line(records)  # in the run log (mmengine's logger)
@@ -274,7 +275,8 @@ def test_openai_torchscript_fp16_archive(tmp_path):
 
 @pytest.mark.parametrize('fmt', ['bin', 'safetensors'])
 def test_open_clip_laion_files_run_with_gelu(tmp_path, fmt):
-    from tests.models.weight_files import run_log, tiny_clip
+    from tests.conftest import captured_log
+    from tests.models.weight_files import tiny_clip
     model = tiny_clip(quick_gelu=False)
     folder = tmp_path / 'CLIP-ViT-B-16-laion2B-s34B-b88K'
     folder.mkdir()
@@ -289,7 +291,7 @@ def test_open_clip_laion_files_run_with_gelu(tmp_path, fmt):
     with pytest.raises(RuntimeError, match=r'quick_gelu=True \(QuickGELU\).*open_clip LAION '
                                            r'weights.*trained with GELU.*quick_gelu=False'):
         build(pretrained=path, quick_gelu=True).init_weights()
-    with run_log() as records:
+    with captured_log() as records:
         enc = build(pretrained=path)
         enc.init_weights()
     line = _load_line(records)
@@ -304,9 +306,9 @@ def test_open_clip_laion_files_run_with_gelu(tmp_path, fmt):
 
 
 def test_unknown_source_keeps_the_configured_activation_and_says_so(clip_file):
-    from tests.models.weight_files import run_log
+    from tests.conftest import captured_log
     _, path = clip_file  # tiny_clip.pt: neither its keys nor its name tell
-    with run_log() as records:
+    with captured_log() as records:
         enc = build(pretrained=path, quick_gelu=True)
         enc.init_weights()
     assert enc.quick_gelu
@@ -314,10 +316,11 @@ def test_unknown_source_keeps_the_configured_activation_and_says_so(clip_file):
 
 
 def test_viclip_file_loads_zero_padded_as_the_authors_do(tmp_path):
-    from tests.models.weight_files import run_log, viclip_file
+    from tests.conftest import captured_log
+    from tests.models.weight_files import viclip_file
     path = str(tmp_path / 'ViCLIP-B_InternVid-FLT-10M.pth')
     saved = viclip_file(path)
-    with run_log() as records:
+    with captured_log() as records:
         enc = build(pretrained=path)  # a 77-position tower (the arch's)
         enc.init_weights()
     line = _load_line(records)
@@ -367,11 +370,12 @@ def test_viclip_padding_is_the_only_leniency(tmp_path):
 
 def test_native_32_position_tower_warns_with_a_count_of_cut_prompts(tmp_path):
     from mer_clip.au import AUCode, au_prompt
-    from tests.models.weight_files import run_log, viclip_file
+    from tests.conftest import captured_log
+    from tests.models.weight_files import viclip_file
     path = str(tmp_path / 'viclip.pth')
     viclip_file(path)
     enc = build(pretrained=path, context_length=32)
-    with run_log() as records:
+    with captured_log() as records:
         enc.init_weights()
         three_aus = [au_prompt([AUCode(1), AUCode(2), AUCode(4)], template_idx=t)
                      for t in range(3)]  # 30, 33, 33 tokens
