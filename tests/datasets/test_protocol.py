@@ -9,6 +9,7 @@ from mmengine.config import Config, ConfigDict
 from mer_clip.datasets import MicroExpressionDataset
 from mer_clip.datasets.protocol import (apply_fold, fold_values, get_protocol, select_fold,
                                         set_fold)
+from tests.conftest import load_tool
 
 RECS = [dict(sample_id=f'{d}_{s}_{i}', subject=f'{d}_{s}', dataset=d)
         for d, subjects in (('smic', 's01 s02'), ('casme2', 'sub01'), ('samm', '006 007'))
@@ -103,11 +104,7 @@ def _with_datasets(synthetic_root, tmp_path):
 
 
 def test_train_tool_accepts_fold_key(repo_root, monkeypatch):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location('train_tool', osp.join(repo_root, 'tools',
-                                                                         'train.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_tool('tools/train.py')
     monkeypatch.setattr('sys.argv', ['train.py', 'x.py', '--fold-key', 'dataset', '--held-out',
                                      'samm'])
     args = mod.parse_args()

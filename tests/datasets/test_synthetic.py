@@ -2,7 +2,6 @@
 onsets, distinct identities, real AU statistics, and a learnable-but-not-trivial task."""
 import filecmp
 import hashlib
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -16,19 +15,11 @@ from mer_clip.datasets.class_schemes import CLASS_SCHEMES
 from mer_clip.datasets.synthetic import (EMOTIONS, STATS_FILE, load_au_stats,
                                          make_synthetic_dataset)
 from mer_clip.face_renderer import RENDERED_AUS, sample_clip_spec
+from tests.conftest import REPO_ROOT, load_tool
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-LISTS = osp.join(osp.dirname(REPO), 'shared', 'data', 'merclip_official_lists')
+LISTS = osp.join(osp.dirname(REPO_ROOT), 'shared', 'data', 'merclip_official_lists')
 SCHEME = CLASS_SCHEMES['synthetic_3']
 SMALL = dict(num_subjects=2, clips_per_subject=3, size=40, frames_range=(10, 14))
-
-
-def _load_tool(name):
-    path = osp.join(REPO, 'tools', 'data', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(f'_tool_{name}', path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _frame(root, rec, number, flags=cv2.IMREAD_GRAYSCALE):
@@ -165,9 +156,10 @@ def test_refuses_to_overwrite(tmp_path):
 
 def test_cli(tmp_path, capsys):
     out = str(tmp_path / 'cli')
-    _load_tool('make_synthetic').main(['--out', out, '--subjects', '2', '--clips-per-subject',
-                                       '2', '--size', '32', '--min-frames', '10',
-                                       '--max-frames', '12', '--gray'])
+    load_tool('tools/data/make_synthetic.py').main(['--out', out, '--subjects', '2',
+                                                    '--clips-per-subject', '2', '--size', '32',
+                                                    '--min-frames', '10', '--max-frames', '12',
+                                                    '--gray'])
     text = capsys.readouterr().out
     assert 'wrote' in text and '4 clips' in text and 'took' in text
     _, records = load_annotations(osp.join(out, 'annotations.json'))
@@ -228,7 +220,7 @@ def test_au_stats_table_is_usable():
 
 @pytest.mark.skipif(not osp.isdir(LISTS), reason=f'authors\' lists not found at {LISTS}')
 def test_au_stats_table_regenerates_from_the_authors_lists():
-    tool = _load_tool('au_emotion_stats')
+    tool = load_tool('tools/data/au_emotion_stats.py')
     with open(STATS_FILE) as f:
         committed = json.load(f)
     fresh = json.loads(json.dumps(tool.build_table(*tool.collect(LISTS),

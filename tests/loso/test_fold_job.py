@@ -8,17 +8,7 @@ import pytest
 from mer_clip.apis.config import config_from_args
 from mer_clip.loso import FoldJob, LOSOExperiment
 from mer_clip.loso.fold_job import RULE_BEST_ON_TEST_FOLD
-from tests.conftest import SYNTHETIC_CONFIG
-
-
-def _tool(name):
-    import importlib.util
-    from tests.conftest import REPO_ROOT
-    spec = importlib.util.spec_from_file_location(f'_tool_{name}',
-                                                  osp.join(REPO_ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.conftest import SYNTHETIC_CONFIG, load_tool
 
 
 def test_job_file_round_trip(synthetic_root, tmp_path, in_repo, data_options):
@@ -61,12 +51,12 @@ def test_configs_equal_the_tools(fold_key, synthetic_root, tmp_path, in_repo, da
                   fold_key=fold_key, held_out=held_out, cfg_options=opts)
     fold_args = (['--loso-subject', held_out] if fold_key == 'subject' else
                  ['--fold-key', fold_key, '--held-out', held_out])
-    train = _tool('train')
+    train = load_tool('tools/train.py')
     args = train.parse_args([osp.abspath(SYNTHETIC_CONFIG), '--work-dir', job.work_dir,
                              '--seed', '7', '--resume', *fold_args, '--cfg-options', *opts,
                              'final_checkpoint_weights_only=True'])
     assert job.train_config().dump() == train.merge_args(config_from_args(args), args).dump()
-    test = _tool('test')
+    test = load_tool('tools/test.py')
     args = test.parse_args([osp.abspath(SYNTHETIC_CONFIG), 'ckpt.pth', '--work-dir',
                             osp.join(job.work_dir, 'test'), *fold_args, '--cfg-options', *opts])
     assert job.test_config().dump() == config_from_args(args).dump()

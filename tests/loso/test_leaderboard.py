@@ -2,7 +2,6 @@
 published per method and dataset, seeds marked, paired verdicts, and the errors on mixed input.
 Work dirs are fabricated through the real summary code (build_summary, LOSOSummary.to_json) and
 the run file tools/loso.py writes (loso_run.json)."""
-import importlib.util
 import json
 import os.path as osp
 
@@ -15,7 +14,7 @@ from mer_clip.loso.leaderboard import (LeaderboardError, build_methods, check_co
 from mer_clip.loso.plan import CHECKPOINT_RULE_LAST, CHECKPOINT_RULE_UNSAFE, RUN_FILE
 from mer_clip.loso.reports import config_hash
 from mer_clip.loso.summary import build_summary
-from tests.conftest import REPO_ROOT
+from tests.conftest import load_tool
 
 CLASSES = ['negative', 'positive', 'surprise']
 SUBJECTS = [('smic', 's01'), ('smic', 's02'), ('casme2', 'sub01'), ('casme2', 'sub02'),
@@ -125,10 +124,7 @@ def test_two_configs_for_one_method_and_a_missing_run_file_are_errors(board):
 
 def test_tool_writes_markdown_and_figure_and_fails_in_one_line(board, capsys):
     root, dirs = board
-    spec = importlib.util.spec_from_file_location(
-        'leaderboard_tool', osp.join(REPO_ROOT, 'tools', 'analysis', 'leaderboard.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('tools/analysis/leaderboard.py')
     out, fig = root / 'lb.md', root / 'lb.png'
     assert tool.main([*dirs, '--method', 'ststnet=STSTNet', '--seeds', '3', '--baseline',
                       'STSTNet', '--out', str(out), '--figure', str(fig), '--note',

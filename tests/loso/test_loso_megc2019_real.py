@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from mer_clip.datasets.readers.megc2019_htnet import CSV_NAME
-from tests.conftest import REPO_ROOT, SHARED_SHEETS
+from tests.conftest import REPO_ROOT, SHARED_SHEETS, load_tool
 
 RELEASE = osp.join(osp.dirname(REPO_ROOT), 'shared', 'data', 'megc2019_composite_htnet')
 # one subject of each dataset, and one more, so that every fold trains on three datasets
@@ -33,11 +33,7 @@ def test_two_folds_on_real_flow_images(tmp_path, capsys):
     with open(release / CSV_NAME, 'w', newline='') as f:
         csv.writer(f).writerows(rows[:1] + kept)
     data = tmp_path / 'data'
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'convert_annotations', osp.join(REPO_ROOT, 'tools', 'data', 'convert_annotations.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('tools/data/convert_annotations.py')
     assert tool.main(['megc2019_htnet', str(release), str(data / 'annotations.json'),
                       '--casme2-sheet',
                       osp.join(SHARED_SHEETS, 'casme2', 'CASME2-coding-20190701.xlsx'),

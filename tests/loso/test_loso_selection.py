@@ -1,6 +1,5 @@
 """Schedule selection by cross-fitting (mer_clip/loso/selection.py, tools/select_schedule.py):
 subject groups stratified by dataset, the split of each group, the choice, and a tiny run."""
-import importlib.util
 import json
 import os.path as osp
 
@@ -8,6 +7,7 @@ import pytest
 
 from mer_clip.datasets.annotation import load_annotations
 from mer_clip.loso.selection import choose, group_annotation, setting_names, subject_groups
+from tests.conftest import load_tool
 from tests.loso.test_loso_inprocess import make_flow_set, write_config
 
 
@@ -58,10 +58,7 @@ def test_select_schedule_tool_on_a_tiny_set(tmp_path, repo_root, monkeypatch, ca
     root = make_flow_set(str(tmp_path / 'data'), subjects=[f's{i}' for i in range(6)],
                          per_subject=3)
     cfg = write_config(tmp_path / 'cfg.py', root, repo_root)
-    spec = importlib.util.spec_from_file_location(
-        'select_schedule', osp.join(repo_root, 'tools', 'select_schedule.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('tools/select_schedule.py')
     monkeypatch.chdir(repo_root)
     out = str(tmp_path / 'sel')
     epochs = 'train_cfg.max_epochs={e} train_cfg.val_interval={e} param_scheduler.0.end={e}'

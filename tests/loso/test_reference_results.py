@@ -1,6 +1,5 @@
 """mer_clip.loso.reference_results: a run beside the README's numbers, exact in the reproducible
 mode, inside the seed range in the default mode, and the committed references well formed."""
-import importlib.util
 import json
 import os.path as osp
 
@@ -8,7 +7,7 @@ from mer_clip.loso import build_summary
 from mer_clip.loso.reference_results import (check_against_reference, expected_range,
                                              load_references)
 from mer_clip.loso.summary import METRICS
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, load_tool
 
 CLASSES = ['negative', 'positive', 'surprise']
 REFS = {'demo': dict(
@@ -82,10 +81,7 @@ def test_the_committed_references_name_their_mode_and_range():
 
 
 def test_the_tool_exits_1_on_a_mismatch(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location(
-        'check_result', osp.join(REPO_ROOT, 'tools', 'check_result.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('tools/check_result.py')
     s = _summary([(0, 0), (1, 1), (2, 2), (0, 0)], 'default',
                  config='configs/mer-clip_uniformerv2-tiny_1xb8-20e_synthetic-3cls.py')
     s.num_folds = load_references()['demo']['num_folds']  # stands for the demo's 8 folds

@@ -1,6 +1,5 @@
 """mer_clip.loso.seed_table and tools/analysis/seed_table.py: mean +- sample std over seeds, the
 paired comparison over seeds, and refusal of runs that cannot be averaged or compared."""
-import importlib.util
 import json
 import math
 import os.path as osp
@@ -12,6 +11,7 @@ from mer_clip.loso import SummaryError, build_summary, write_reports
 from mer_clip.loso.seed_table import (SeedTableError, group_runs, load_run, mean_std,
                                       paired_comparison, seed_statistics, seed_table_markdown,
                                       sign_flip_p, student_t_sf2, train_seconds_per_fold)
+from tests.conftest import load_tool
 
 CLASSES = ['negative', 'positive', 'surprise']
 # 12 test clips in 3 folds (subjects), 4 per class-balanced fold
@@ -125,15 +125,7 @@ def test_files_that_are_no_summary_are_refused(tmp_path):
         load_run(str(other))
 
 
-def _tool(repo_root):
-    spec = importlib.util.spec_from_file_location(
-        'seed_table_tool', osp.join(repo_root, 'tools', 'analysis', 'seed_table.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_seed_table_tool(tmp_path, repo_root, capsys):
+def test_seed_table_tool(tmp_path, capsys):
     dirs = []
     for config, right in (('lin.py', {0: 6, 1: 7, 2: 6}), ('mer.py', {0: 10, 1: 11, 2: 12})):
         for seed, n in right.items():
@@ -142,7 +134,8 @@ def test_seed_table_tool(tmp_path, repo_root, capsys):
             write_reports(work, s, rows, plots=False)
             dirs.append(work)
     out_json = str(tmp_path / 't.json')
-    tool = _tool(repo_root)  # in-process: the tool is main(argv) over the library
+    # in-process: the tool is main(argv) over the library
+    tool = load_tool('tools/analysis/seed_table.py')
     assert tool.main([*dirs, '--names', 'baseline', 'MER-CLIP', '--json', out_json]) == 0
     out = capsys.readouterr().out
     # ACC: baseline 0.500 / 0.583 / 0.500, MER-CLIP 0.833 / 0.917 / 1.000

@@ -13,6 +13,7 @@ from mer_clip.datasets.annotation import (AnnotationError, dump_annotations,  # 
 from mer_clip.preprocessing.face_detect import FaceCascade  # noqa: E402
 from mer_clip.preprocessing.landmarks5 import (FIVE_POINTS, add_landmarks5,  # noqa: E402
                                                five_points, landmarks5_entry)
+from tests.conftest import load_tool  # noqa: E402
 
 
 @pytest.fixture(scope='module')
@@ -90,13 +91,7 @@ def test_malformed_landmarks5_is_an_error_naming_the_sample():
 
 
 def test_tool_prints_the_count_and_writes_the_summary(tmp_path, face, capsys):
-    import importlib.util
-    import os.path as osp
-    spec = importlib.util.spec_from_file_location(
-        'add_landmarks', osp.join(osp.dirname(__file__), '..', '..', 'tools', 'data',
-                                  'add_landmarks.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('tools/data/add_landmarks.py')
     cv2.imwrite(str(tmp_path / 'face.jpg'), cv2.cvtColor(face, cv2.COLOR_RGB2BGR))
     rec = make_record(sample_id='face', subject='s1', emotion='happiness', aus='12', onset=None,
                       apex=None, offset=None, apex_image='face.jpg')

@@ -1,5 +1,4 @@
 """tools/analysis/tsne.py and gradcam.py on the synthetic set (random weights): figures written."""
-import importlib.util
 import json
 import os.path as osp
 
@@ -7,15 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import SYNTHETIC_CONFIG
-
-
-def _tool(repo_root, name):
-    spec = importlib.util.spec_from_file_location(name, osp.join(repo_root, 'tools', 'analysis',
-                                                                 f'{name}.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from tests.conftest import SYNTHETIC_CONFIG, load_tool
 
 
 def _opts(root):
@@ -32,8 +23,8 @@ def _is_png(path):
 def test_tsne_tool(repo_root, synthetic_root, tmp_path):
     torch.manual_seed(0)
     out = str(tmp_path / 'tsne.png')
-    _tool(repo_root, 'tsne').run(osp.join(repo_root, SYNTHETIC_CONFIG), None, out, split='all',
-                                 cfg_options=_opts(synthetic_root))
+    load_tool('tools/analysis/tsne.py').run(osp.join(repo_root, SYNTHETIC_CONFIG), None, out,
+                                            split='all', cfg_options=_opts(synthetic_root))
     assert _is_png(out)
     data = np.load(str(tmp_path / 'tsne.npz'))
     assert data['points'].shape == (24, 2) and data['features'].shape == (24, 64)
@@ -46,7 +37,7 @@ def test_gradcam_tool(repo_root, synthetic_root, tmp_path):
     clip = osp.join(synthetic_root, 'frames', rec['frame_dir'])
     torch.manual_seed(0)
     out = str(tmp_path / 'cam.png')
-    path, result = _tool(repo_root, 'gradcam').run(
+    path, result = load_tool('tools/analysis/gradcam.py').run(
         osp.join(repo_root, SYNTHETIC_CONFIG), None, clip, out, target='positive',
         onset=rec['onset'], apex=rec['apex'], offset=rec['offset'])
     assert _is_png(path)
@@ -55,5 +46,5 @@ def test_gradcam_tool(repo_root, synthetic_root, tmp_path):
     assert cam.min() == pytest.approx(0.0, abs=1e-6) and cam.max() == pytest.approx(1.0, abs=1e-5)
     assert result['target'] == 1 and result['apex_index'] is not None
     with pytest.raises(ValueError, match='not a class'):
-        _tool(repo_root, 'gradcam').run(osp.join(repo_root, SYNTHETIC_CONFIG), None, clip, out,
-                                        target='joy')
+        load_tool('tools/analysis/gradcam.py').run(osp.join(repo_root, SYNTHETIC_CONFIG), None,
+                                                   clip, out, target='joy')

@@ -1,16 +1,14 @@
 """tools/data/convert_annotations.py: sheet -> canonical JSON, counts printed, errors as exit."""
 import contextlib
-import importlib.util
 import io
 import os.path as osp
 
 import pytest
 
 from mer_clip.datasets.annotation import load_annotations
+from tests.conftest import REPO_ROOT, load_tool
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TOOL = osp.join(REPO, 'tools', 'data', 'convert_annotations.py')
-LISTS = osp.join(osp.dirname(REPO), 'shared', 'data', 'merclip_official_lists')
+LISTS = osp.join(osp.dirname(REPO_ROOT), 'shared', 'data', 'merclip_official_lists')
 
 
 def _casme2_sheet(path, rows):
@@ -31,9 +29,7 @@ class Result:
 
 def _run(*args):
     """The tool's main() in-process (a subprocess would pay the package import again)."""
-    spec = importlib.util.spec_from_file_location('convert_annotations', TOOL)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_tool('tools/data/convert_annotations.py')
     out, err = io.StringIO(), io.StringIO()
     code = 0
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

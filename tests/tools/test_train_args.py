@@ -1,5 +1,4 @@
 """tools/train.py argument handling: LOSO subject, resume, AMP fallback without CUDA."""
-import importlib.util
 import os.path as osp
 
 import pytest
@@ -8,17 +7,13 @@ from mmengine.config import Config, ConfigDict
 
 from mer_clip.apis.config import load_config
 from mer_clip.datasets.protocol import set_fold
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, load_tool
 
 SAMM = 'configs/mer-clip_uniformerv2-b16_2xb8-55e_samm-5cls.py'
 
 @pytest.fixture(scope='module')
 def train_tool():
-    spec = importlib.util.spec_from_file_location('train_tool', osp.join(REPO_ROOT, 'tools',
-                                                                         'train.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_tool('tools/train.py')
 
 
 def _args(train_tool, monkeypatch, *argv):

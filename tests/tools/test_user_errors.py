@@ -1,7 +1,6 @@
 """The tools end a user error with one clear line (``error: ...``), the traceback behind --debug;
 checkpoints reach tools/test.py through the safe reader (a cut-off file is named, not a raw
 zip error), and train.py --resume repairs a damaged resume point as tools/loso.py does."""
-import importlib.util
 import os
 import os.path as osp
 import runpy
@@ -12,7 +11,7 @@ import pytest
 import torch
 
 from mer_clip.checkpoint import save_checkpoint
-from tests.conftest import REPO_ROOT, SYNTHETIC_CONFIG
+from tests.conftest import REPO_ROOT, SYNTHETIC_CONFIG, load_tool
 
 ENV = dict(os.environ, OMP_NUM_THREADS='1', MPLBACKEND='Agg')
 
@@ -67,17 +66,9 @@ def test_train_py_stops_a_diverged_run_in_one_line(tmp_path):
     assert not osp.exists(str(tmp_path / 'w' / 'epoch_3.pth'))
 
 
-def _train_tool():
-    spec = importlib.util.spec_from_file_location('train_tool', osp.join(REPO_ROOT, 'tools',
-                                                                         'train.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_train_resume_repairs_a_damaged_resume_point(tmp_path):
     """The repair used to exist only in tools/loso.py; train.py --resume met a raw error."""
-    tool = _train_tool()
+    tool = load_tool('tools/train.py')
     work = str(tmp_path / 'work')
     os.makedirs(work)
     for epoch in (1, 2):

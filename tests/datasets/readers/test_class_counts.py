@@ -1,22 +1,18 @@
 """Class counts of the authors' lists under our class schemes (docs/class_counts.md), and that
 their label indices agree with our class order line by line."""
-import importlib.util
 import os.path as osp
 
 import pytest
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-LISTS = osp.join(osp.dirname(REPO), 'shared', 'data', 'merclip_official_lists')
+from tests.conftest import REPO_ROOT, load_tool
+
+LISTS = osp.join(osp.dirname(REPO_ROOT), 'shared', 'data', 'merclip_official_lists')
 pytestmark = pytest.mark.skipif(not osp.isdir(LISTS), reason=f'{LISTS} is absent')
 
 
 @pytest.fixture(scope='module')
 def counts():
-    spec = importlib.util.spec_from_file_location(
-        'class_counts', osp.join(REPO, 'tools', 'data', 'class_counts.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.compute(LISTS)
+    return load_tool('tools/data/class_counts.py').compute(LISTS)
 
 
 def test_counts_that_match_table_iii(counts):

@@ -16,7 +16,7 @@ from mer_clip.datasets.annotation import AnnotationError
 from mer_clip.datasets.framing_check import FramingMismatchError
 from mer_clip.datasets.readers import READERS, ConversionReport, read_megc2019_htnet
 from mer_clip.datasets.readers.megc2019_htnet import APEX_DIR, CSV_NAME, FLOW_DIR, flow_file_name
-from tests.conftest import REPO_ROOT, SHARED_SHEETS
+from tests.conftest import REPO_ROOT, SHARED_SHEETS, load_tool
 
 RELEASE = osp.join(osp.dirname(REPO_ROOT), 'shared', 'data', 'megc2019_composite_htnet')
 CASME2_SHEET = osp.join(SHARED_SHEETS, 'casme2', 'CASME2-coding-20190701.xlsx')
@@ -108,11 +108,7 @@ def test_bad_inputs_name_the_sample_or_are_counted_skips(tmp_path):
 
 
 def test_convert_annotations_command(tmp_path, capsys):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'convert_annotations', osp.join(REPO_ROOT, 'tools', 'data', 'convert_annotations.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('tools/data/convert_annotations.py')
     root = make_release(tmp_path / 'release')
     out = tmp_path / 'data' / 'megc2019_htnet' / 'annotations.json'
     assert tool.main(['megc2019_htnet', root, str(out)]) == 0
