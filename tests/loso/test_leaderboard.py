@@ -10,7 +10,7 @@ import pytest
 
 from mer_clip.loso.leaderboard import (LeaderboardError, build_methods, check_comparable,
                                        leaderboard_markdown, leaderboard_rows,
-                                       load_leaderboard_run, load_published)
+                                       load_leaderboard_run, load_published, split_protocols)
 from mer_clip.loso.plan import CHECKPOINT_RULE_LAST, CHECKPOINT_RULE_UNSAFE, RUN_FILE
 from mer_clip.loso.reports import config_hash
 from mer_clip.loso.summary import build_summary
@@ -31,7 +31,8 @@ def make_run(root, config, seed, accuracy, leaky=False, classes=CLASSES, data_ha
             gt = i % 3
             pred = gt if rng.random() < accuracy else int(rng.integers(0, 3))
             rows.append(dict(sample_id=f'{ds}_{sub}_{i}', subject=f'{ds}_{sub}',
-                             fold=f'{ds}_{sub}', dataset=ds, gt=gt, pred=pred))
+                             fold=ds if protocol == 'lodo' else f'{ds}_{sub}', dataset=ds,
+                             gt=gt, pred=pred))
     rule = CHECKPOINT_RULE_UNSAFE if leaky else CHECKPOINT_RULE_LAST
     s = build_summary('loso', {'pooled': rows}, classes, experiment=config,
                       config=f'configs/megc2019/{config}.py',
@@ -39,7 +40,7 @@ def make_run(root, config, seed, accuracy, leaky=False, classes=CLASSES, data_ha
                       checkpoint_rule=rule, seeds=dict(base=seed))
     if protocol == 'lodo':  # as tools/loso.py --protocol lodo writes it: pooled, by dataset
         s.fold_key, s.protocol_title = 'dataset', 'leave-one-dataset-out'
-    work = root / f'{config}_{"leaky" if leaky else "honest"}_s{seed}'
+    work = root / f'{config}_{"leaky" if leaky else "honest"}{"_lodo" * (protocol == "lodo")}_s{seed}'
     work.mkdir()
     (work / 'summary.json').write_text(json.dumps(s.to_json()))
     (work / RUN_FILE).write_text(json.dumps(dict(
@@ -108,7 +109,7 @@ def test_mixed_input_is_an_error_naming_the_work_dirs(board, bad, match):
     runs = [load_leaderboard_run(d) for d in dirs + [odd]]
     with pytest.raises(LeaderboardError, match=match) as err:
         check_comparable(runs)
-    assert 'odd_honest_s0' in str(err.value)
+    assert osp.basename(odd) in str(err.value)
 
 
 def test_two_configs_for_one_method_and_a_missing_run_file_are_errors(board):
@@ -140,3 +141,53 @@ def test_tool_writes_markdown_and_figure_and_fails_in_one_line(board, capsys):
     assert 'differ in their data set' in err and 'Traceback' not in err
     assert tool.main([*dirs, '--baseline', 'nope']) == 2
     assert "baseline 'nope' has no honest runs" in capsys.readouterr().err
+
+
+def test_cross_dataset_table_from_leave_one_dataset_out_runs(board, capsys):
+    root, dirs = board
+    lodo = [make_run(root, 'ststnet', s, 0.5 + 0.1 * s, protocol='lodo') for s in range(3)]
+    lodo += [make_run(root, 'htnet-small', s, 0.9, protocol='lodo') for s in range(2)]
+    tool = load_tool('tools/analysis/leaderboard.py')
+    out, js = root / 'lb.md', root / 'lb.json'
+    assert tool.main([*dirs, *lodo, '--method', 'ststnet=STSTNet', '--seeds', '3',
+                      '--cross-seeds', '3', '--baseline', 'STSTNet', '--out', str(out),
+                      '--json', str(js)]) == 0
+    text = out.read_text()
+    cross = text[text.index('## Cross-dataset: leave one dataset out'):]
+    composite = text[:text.index('## Cross-dataset')]
+    # the composite board is made of the LOSO runs only, the cross table of the lodo runs only
+    assert '## Honest (last epoch)' in composite and 'lodo' not in composite
+    summaries = [json.load(open(osp.join(d, 'summary.json'))) for d in lodo[:3]]
+    smic = [s['per_dataset']['smic']['UF1'] for s in summaries]
+    pooled = [s['pooled']['UF1'] for s in summaries]
+    row = [line for line in cross.splitlines() if line.startswith('| STSTNet |')][0]
+    cells = [c.strip() for c in row.split('|')[1:-1]]
+    assert cells[1] == '0, 1, 2'
+    assert cells[2] == f'{np.mean(smic):.3f} +- {np.std(smic, ddof=1):.3f}'  # held-out SMIC
+    assert cells[8] == f'{np.mean(pooled):.3f} +- {np.std(pooled, ddof=1):.3f}'  # all three
+    assert '| htnet-small | 0, 1 **(2 of 3)** |' in cross
+    assert '## Paired over seeds against STSTNet (honest, cross-dataset' in cross
+    assert '| htnet-small - STSTNet | UF1 | 2 |' in cross
+    rows = json.loads(js.read_text())
+    assert [r['method'] for r in rows['cross_dataset']] == ['STSTNet', 'htnet-small']
+    assert rows['cross_dataset'][0]['reports']['pooled']['UF1']['mean'] == \
+        pytest.approx(np.mean(pooled))
+    # a leaky leave-one-dataset-out run, or one on other data, is an error naming it
+    leaky = make_run(root, 'ststnet', 0, 0.9, leaky=True, protocol='lodo')
+    assert tool.main([*lodo, leaky]) == 2
+    assert 'cross-dataset table reports honest runs only' in capsys.readouterr().err
+    odd = make_run(root, 'odd', 0, 0.5, data_hash='d2', protocol='lodo')
+    assert tool.main([*lodo, odd]) == 2
+    err = capsys.readouterr().err
+    assert 'odd_honest_lodo_s0' in err and 'differ in their data set' in err
+
+
+def test_runs_of_another_protocol_are_an_error_naming_them(board):
+    root, dirs = board
+    runs = [load_leaderboard_run(d) for d in dirs]
+    fixed = load_leaderboard_run(make_run(root, 'fixed', 0, 0.5))
+    fixed.summary.protocol = 'splits'
+    with pytest.raises(LeaderboardError, match='fixed_honest_s0.*leave-one-dataset-out runs'):
+        split_protocols(runs + [fixed])
+    lodo = load_leaderboard_run(make_run(root, 'ststnet', 0, 0.5, protocol='lodo'))
+    assert split_protocols(runs + [lodo]) == (runs, [lodo])

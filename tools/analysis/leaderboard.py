@@ -6,7 +6,9 @@
         --baseline STSTNet --out docs/leaderboard.md --figure docs/leaderboard.png
 
 Each argument is a ``tools/loso.py`` work dir. Runs with ``--select-on-test-fold-UNSAFE`` are the
-leaky column of their method; the others the honest one. ``--method CONFIG=NAME`` names a
+leaky column of their method; the others the honest one. Leave-one-dataset-out runs
+(``--protocol lodo``) make the cross-dataset table, the same methods' names (``--cross-seeds``
+asked for). ``--method CONFIG=NAME`` names a
 config's method (default: the config name; the table of published numbers is keyed by method
 name, e.g. STSTNet, OFF-ApexNet, HTNet). Work dirs of another protocol, class set, data set or
 fold set are an error; methods with fewer seeds than ``--seeds`` / ``--leaky-seeds`` are marked.
@@ -19,8 +21,10 @@ import os.path as osp
 import sys
 
 from mer_clip.loso.leaderboard import (PUBLISHED_FILE, LeaderboardError, build_methods,
-                                       check_comparable, leaderboard_markdown, leaderboard_rows,
-                                       load_leaderboard_run, load_published, plot_leaderboard)
+                                       check_comparable, cross_dataset_rows,
+                                       leaderboard_markdown, leaderboard_rows,
+                                       load_leaderboard_run, load_published, plot_leaderboard,
+                                       split_protocols)
 from mer_clip.utils.cli import add_debug_argument, run_tool
 
 
@@ -37,6 +41,8 @@ def parse_args(argv=None):
                    help="the method of a config's runs (repeatable)")
     p.add_argument('--seeds', type=int, help='honest seeds asked for per method (fewer: marked)')
     p.add_argument('--leaky-seeds', type=int, help='leaky seeds asked for (fewer: marked)')
+    p.add_argument('--cross-seeds', type=int,
+                   help='leave-one-dataset-out seeds asked for per method (fewer: marked)')
     p.add_argument('--baseline', help='method the others are paired against (e.g. STSTNet)')
     p.add_argument('--alpha', type=float, default=0.05, help='level of the paired t-test')
     p.add_argument('--published', default=PUBLISHED_FILE, help='table of published numbers')
@@ -56,32 +62,38 @@ def run(argv=None):
             raise LeaderboardError(f'--method {item!r}: expected CONFIG=NAME')
         config, name = item.split('=', 1)
         method_of[osp.splitext(osp.basename(config))[0]] = name
-    runs = [load_leaderboard_run(w) for w in args.work_dirs]
-    check_comparable(runs)
-    methods = build_methods(runs, method_of)
-    folds = len(runs[0].summary.per_fold)
-    published = load_published(args.published, num_folds=folds)
-    if not published:
+    loso, lodo = split_protocols([load_leaderboard_run(w) for w in args.work_dirs])
+    if loso:
+        check_comparable(loso)
+    if lodo:
+        check_comparable(lodo, fold_key='dataset')
+    methods = build_methods(loso, method_of)
+    cross = build_methods(lodo, method_of)
+    folds = len(loso[0].summary.per_fold) if loso else None
+    published = load_published(args.published, num_folds=folds) if loso else {}
+    if loso and not published:
         note = (f'Published numbers left out: they cover the {load_published_folds(args.published)}'
                 f'-fold composite, these runs {folds} folds.')
         args.note = f'{args.note} {note}' if args.note else note
     figure_ref = None
-    if args.figure:
+    if args.figure and methods:
         plot_leaderboard(methods, published, args.figure)
         base = osp.dirname(osp.abspath(args.out)) if args.out else os.getcwd()
         figure_ref = osp.relpath(osp.abspath(args.figure), base)
     text = leaderboard_markdown(methods, published, seeds=args.seeds,
                                 leaky_seeds=args.leaky_seeds, baseline=args.baseline,
-                                alpha=args.alpha, figure=figure_ref, note=args.note)
+                                alpha=args.alpha, figure=figure_ref, note=args.note,
+                                cross=cross, cross_seeds=args.cross_seeds)
     if args.out:
         with open(args.out, 'w') as f:
             f.write(text)
-        print(f'[leaderboard] {args.out}' + (f', {args.figure}' if args.figure else ''))
+        print(f'[leaderboard] {args.out}' + (f', {args.figure}' if figure_ref else ''))
     else:
         sys.stdout.write(text)
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump(leaderboard_rows(methods, published), f, indent=1)
+            json.dump(dict(composite=leaderboard_rows(methods, published),
+                           cross_dataset=cross_dataset_rows(cross)), f, indent=1)
 
 
 def main(argv=None) -> int:

@@ -10,9 +10,15 @@ number with its source (``published_megc2019.json``), the inflation (leaky - hon
 (published - honest); then every method paired by seed against the baseline (STSTNet), with the
 verdict rule of :mod:`.seed_table` (two-sided paired t-test at alpha).
 
+**Cross-dataset** (leave one dataset out, ``tools/loso.py --protocol lodo``): such runs get a
+table of their own, per method the UF1 / UAR of each held-out dataset (trained on the other two)
+and of the three test folds pooled, mean +- std over seeds, paired against the baseline the same
+way (:func:`split_protocols`, :func:`cross_dataset_markdown`).
+
 Bad input is an error naming the work dirs: runs of another protocol, class set or data set
-(``loso_run.json``'s data hash) than the first, other folds, or a method whose honest (or leaky)
-runs come from two configs. A method with fewer seeds than asked for is marked, not dropped.
+(``loso_run.json``'s data hash) than the first of their table, other folds, or a method whose
+honest (or leaky) runs come from two configs. A method with fewer seeds than asked for is marked,
+not dropped.
 """
 import json
 import os.path as osp
@@ -27,6 +33,11 @@ from .summary import LOSOSummary
 #: the reports of the table: (summary group, column title)
 REPORTS = (('pooled', 'Full'), ('dataset smic', 'SMIC'), ('dataset casme2', 'CASME II'),
            ('dataset samm', 'SAMM'))
+#: the cross-dataset table's reports: each held-out dataset, then the three test folds pooled
+CROSS_REPORTS = (('dataset smic', 'SMIC'), ('dataset casme2', 'CASME II'),
+                 ('dataset samm', 'SAMM'), ('pooled', 'all three'))
+#: what each table's runs are folded by: LOSO by subject, leave-one-dataset-out by dataset
+TABLE_FOLD_KEYS = {'subject': 'leave-one-subject-out', 'dataset': 'leave-one-dataset-out'}
 METRICS = ('UF1', 'UAR')
 PUBLISHED_FILE = osp.join(osp.dirname(osp.abspath(__file__)), 'published_megc2019.json')
 
@@ -74,19 +85,39 @@ def load_leaderboard_run(path: str) -> Run:
     return Run(work_dir, summary, data_hash)
 
 
-def check_comparable(runs: Sequence[Run]) -> None:
-    """All runs: one protocol (LOSO), class set, data set and set of folds, else an error."""
+def split_protocols(runs: Sequence[Run]) -> Tuple[List[Run], List[Run]]:
+    """(leave-one-subject-out runs, leave-one-dataset-out runs); a run of any other protocol
+    (fixed splits, folds by another field) is an error naming it."""
+    loso, lodo = [], []
+    for run in runs:
+        s = run.summary
+        folds_by = s.fold_key or 'subject'
+        if s.protocol == 'loso' and folds_by in TABLE_FOLD_KEYS:
+            (loso if folds_by == 'subject' else lodo).append(run)
+        else:
+            raise LeaderboardError(
+                f'{run.work_dir}: protocol {s.protocol_title or s.protocol!r} (folds by '
+                f'{folds_by!r}); the leaderboard reports leave-one-subject-out runs and, in a '
+                'table of their own, leave-one-dataset-out runs')
+    return loso, lodo
+
+
+def check_comparable(runs: Sequence[Run], fold_key: str = 'subject') -> None:
+    """All runs: one protocol (LOSO folded by ``fold_key``: ``subject``, or ``dataset`` for the
+    cross-dataset table), class set, data set and set of folds, else an error."""
     if not runs:
         raise LeaderboardError('no work dirs given')
     ref = runs[0]
     for run in runs:
         s = run.summary
         folds_by = s.fold_key or 'subject'
-        if s.protocol != 'loso' or folds_by != 'subject':
+        if s.protocol != 'loso' or folds_by != fold_key:
+            other = ('(leave-one-dataset-out runs get a table of their own)'
+                     if fold_key == 'subject' else '(the composite board takes the others)')
             raise LeaderboardError(
                 f'{run.work_dir}: protocol {s.protocol_title or s.protocol!r} (folds by '
-                f'{folds_by!r}); the leaderboard reports leave-one-subject-out runs only '
-                '(leave-one-dataset-out runs get a table of their own)')
+                f'{folds_by!r}); this table reports {TABLE_FOLD_KEYS[fold_key]} runs only '
+                + other)
         checks = [('protocol', s.protocol, ref.summary.protocol),
                   ('class set', s.classes, ref.summary.classes),
                   ('data set (loso_run.json data hash)', run.data_hash, ref.data_hash),
@@ -193,6 +224,18 @@ def leaderboard_rows(methods: Sequence[Method], published: Dict[str, Dict]) -> L
     return rows
 
 
+def cross_dataset_rows(methods: Sequence[Method]) -> List[Dict]:
+    """One dict per leave-one-dataset-out method: seeds, and per report and metric the mean and
+    std over seeds (the JSON beside :func:`cross_dataset_markdown`)."""
+    rows = []
+    for m in methods:
+        st = seed_statistics(m.honest)
+        rows.append(dict(method=m.name, seeds=m.honest.seeds, reports={
+            rep: {k: dict(mean=st[rep][k]['mean'], std=st[rep][k]['std']) for k in METRICS}
+            for rep, _ in CROSS_REPORTS if rep in st}))
+    return rows
+
+
 def _f(x: Optional[float], signed: bool = False) -> str:
     return '-' if x is None else (f'{x:+.3f}' if signed else f'{x:.3f}')
 
@@ -200,15 +243,19 @@ def _f(x: Optional[float], signed: bool = False) -> str:
 def leaderboard_markdown(methods: Sequence[Method], published: Dict[str, Dict],
                          seeds: Optional[int] = None, leaky_seeds: Optional[int] = None,
                          baseline: Optional[str] = None, alpha: float = 0.05,
-                         figure: Optional[str] = None, note: Optional[str] = None) -> str:
+                         figure: Optional[str] = None, note: Optional[str] = None,
+                         cross: Sequence[Method] = (), cross_seeds: Optional[int] = None) -> str:
     """The leaderboard as Markdown (module docstring); ``seeds`` / ``leaky_seeds``: the numbers
     of seeds asked for (fewer are marked in bold); ``note``: a paragraph under the title (what
-    the runs are)."""
+    the runs are); ``cross``: the leave-one-dataset-out methods (:func:`cross_dataset_markdown`,
+    ``cross_seeds`` asked for)."""
     rows = leaderboard_rows(methods, published)
     out = ['# MEGC2019-composite leaderboard', '',
            'Generated by `tools/analysis/leaderboard.py` from LOSO work dirs.', '']
     if note:
         out += [note, '']
+    if not methods:  # leave-one-dataset-out runs only
+        return '\n'.join(out + cross_dataset_markdown(cross, cross_seeds, baseline, alpha)) + '\n'
     out += ['Honest: each fold tested once, on its last epoch; mean +- sample std (n - 1) over '
            'seeds, predictions pooled over the folds. Leaky: `--select-on-test-fold-UNSAFE` '
            '(the best epoch on each test subject). Published: as the authors report it.', '',
@@ -242,7 +289,7 @@ def leaderboard_markdown(methods: Sequence[Method], published: Dict[str, Dict],
                 + '; '.join(f'{name}: {src}' for name, src in sources) + '.']
     if figure:
         out += ['', f'![honest, leaky and published composite UF1]({figure})']
-    if baseline is not None:
+    if baseline is not None and methods:
         out += _paired_section(methods, baseline, alpha)
     marked = [m.name for m in methods
               if (seeds and m.honest and len(m.honest.seeds) < seeds)
@@ -250,16 +297,51 @@ def leaderboard_markdown(methods: Sequence[Method], published: Dict[str, Dict],
     if marked:
         out += ['', f"**Fewer seeds than asked for** ({seeds} honest, {leaky_seeds} leaky): "
                 + ', '.join(marked) + '.']
+    if cross:
+        out += cross_dataset_markdown(cross, cross_seeds, baseline, alpha)
     return '\n'.join(out) + '\n'
 
 
-def _paired_section(methods: Sequence[Method], baseline: str, alpha: float) -> List[str]:
+def cross_dataset_markdown(methods: Sequence[Method], seeds: Optional[int] = None,
+                           baseline: Optional[str] = None, alpha: float = 0.05) -> List[str]:
+    """The leave-one-dataset-out table (lines of Markdown): per method the UF1 / UAR of each
+    held-out dataset and of the three test folds pooled, mean +- std over its seeds (fewer than
+    ``seeds``: marked), then each method paired against ``baseline`` on the pooled test folds."""
+    out = ['', '## Cross-dataset: leave one dataset out (honest, last epoch)', '',
+           'Each source dataset is held out in turn: trained on the other two, tested on it '
+           '(`tools/loso.py --protocol lodo`, the configs\' own schedules). A column is the '
+           'held-out dataset; "all three" pools the three test folds. Mean +- sample std over '
+           'seeds.', '',
+           '| method | seeds | ' + ' | '.join(f'{t} UF1 | {t} UAR' for _, t in CROSS_REPORTS)
+           + ' |', '| --- | --- |' + ' --- |' * (2 * len(CROSS_REPORTS))]
+    for m in methods:
+        if m.leaky is not None:
+            raise LeaderboardError(
+                f'{m.name}: leave-one-dataset-out runs with --select-on-test-fold-UNSAFE '
+                f'({", ".join(w for w, _ in m.leaky.runs)}); the cross-dataset table reports '
+                'honest runs only')
+        st = seed_statistics(m.honest)
+        out.append(f'| {m.name} | {_seeds_note(m.honest, seeds)} | '
+                   + ' | '.join(_cell(st, rep, k)[1] for rep, _ in CROSS_REPORTS
+                                for k in METRICS) + ' |')
+    if baseline is not None:
+        out += _paired_section(methods, baseline, alpha,
+                               'cross-dataset, the three held-out test folds pooled')
+    marked = [m.name for m in methods if seeds and len(m.honest.seeds) < seeds]
+    if marked:
+        out += ['', f'**Fewer seeds than asked for** ({seeds}, cross-dataset): '
+                + ', '.join(marked) + '.']
+    return out
+
+
+def _paired_section(methods: Sequence[Method], baseline: str, alpha: float,
+                    what: str = 'composite') -> List[str]:
     by_name = {m.name: m for m in methods}
     if baseline not in by_name or by_name[baseline].honest is None:
-        raise LeaderboardError(f'baseline {baseline!r} has no honest runs; methods: '
+        raise LeaderboardError(f'baseline {baseline!r} has no honest runs ({what}); methods: '
                                f'{sorted(by_name)}')
     base = by_name[baseline].honest
-    out = ['', f'## Paired over seeds against {baseline} (honest, composite)', '',
+    out = ['', f'## Paired over seeds against {baseline} (honest, {what})', '',
            '| comparison | metric | seeds | mean diff +- std | better in | p (paired t) | '
            'p (sign flip) | verdict |', '| --- | --- | --- | --- | --- | --- | --- | --- |']
     for m in methods:
@@ -311,6 +393,7 @@ def plot_leaderboard(methods: Sequence[Method], published: Dict[str, Dict], path
     return path
 
 
-__all__ = ['LeaderboardError', 'Method', 'Run', 'REPORTS', 'PUBLISHED_FILE', 'build_methods',
-           'check_comparable', 'leaderboard_markdown', 'leaderboard_rows', 'load_leaderboard_run',
-           'load_published', 'plot_leaderboard']
+__all__ = ['LeaderboardError', 'Method', 'Run', 'REPORTS', 'CROSS_REPORTS', 'PUBLISHED_FILE',
+           'build_methods', 'check_comparable', 'cross_dataset_markdown', 'cross_dataset_rows',
+           'leaderboard_markdown', 'leaderboard_rows', 'load_leaderboard_run', 'load_published',
+           'plot_leaderboard', 'split_protocols']
