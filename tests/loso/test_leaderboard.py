@@ -40,7 +40,8 @@ def make_run(root, config, seed, accuracy, leaky=False, classes=CLASSES, data_ha
                       checkpoint_rule=rule, seeds=dict(base=seed))
     if protocol == 'lodo':  # as tools/loso.py --protocol lodo writes it: pooled, by dataset
         s.fold_key, s.protocol_title = 'dataset', 'leave-one-dataset-out'
-    work = root / f'{config}_{"leaky" if leaky else "honest"}{"_lodo" * (protocol == "lodo")}_s{seed}'
+    kind = ('leaky' if leaky else 'honest') + ('_lodo' if protocol == 'lodo' else '')
+    work = root / f'{config}_{kind}_s{seed}'
     work.mkdir()
     (work / 'summary.json').write_text(json.dumps(s.to_json()))
     (work / RUN_FILE).write_text(json.dumps(dict(
