@@ -5,7 +5,7 @@ import os
 import re
 
 from mer_clip.models.weight_load_report import WeightLoadReport, compact_names, file_sha256
-from tests.models.weight_files import run_log
+from tests.conftest import captured_log
 
 
 def _expand(text: str) -> set:
@@ -59,7 +59,7 @@ def test_one_line_in_the_run_log(tmp_path):
     path.write_bytes(b'weights')
     report = WeightLoadReport('Thing', str(path), total=5, loaded=['a', 'b', 'c'],
                               missing=['d.0.w', 'd.1.w'], unused=['x'], notes=['prefix ""'])
-    with run_log() as records:
+    with captured_log() as records:
         line = report.log()
     assert [r.getMessage() for r in records] == [line] and records[0].levelname == 'INFO'
     assert '\n' not in line

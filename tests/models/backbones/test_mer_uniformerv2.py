@@ -178,7 +178,8 @@ def _load_line(records, kind):
 
 @pytest.mark.parametrize('container', ['flat', 'model_state'])
 def test_opengvlab_pyth_keeps_its_final_layernorm(tmp_path, container):
-    from tests.models.weight_files import opengvlab_state, run_log
+    from tests.conftest import captured_log
+    from tests.models.weight_files import opengvlab_state
     src = _tiny()
     with torch.no_grad():
         src.transformer.norm.weight.uniform_(0.5, 1.5)  # not the LayerNorm's init (ones)
@@ -187,7 +188,7 @@ def test_opengvlab_pyth_keeps_its_final_layernorm(tmp_path, container):
     path = tmp_path / 'uniformerv2_b16_sthv2_u16.pyth'  # OpenGVLab's SlowFast checkpoint
     torch.save(state if container == 'flat' else {'model_state': state, 'epoch': 30}, path)
     dst = MODELS.build(tiny_uniformerv2_cfg(pretrained=str(path)))
-    with run_log() as records:
+    with captured_log() as records:
         dst.init_weights()
     assert torch.equal(dst.transformer.norm.weight, src.transformer.norm.weight)
     assert torch.equal(dst.transformer.norm.bias, src.transformer.norm.bias)
@@ -205,7 +206,7 @@ def test_opengvlab_pyth_keeps_its_final_layernorm(tmp_path, container):
 
 
 def test_mmaction_k710_checkpoint_with_fewer_global_blocks(tmp_path):
-    from tests.models.weight_files import run_log
+    from tests.conftest import captured_log
     k710 = _tiny(return_list=(3, ))  # one global UniBlock, the model below has two
     path = tmp_path / 'uniformerv2-base-p16-res224_clip-kinetics710-pre_u8_kinetics710-rgb.pth'
     torch.save({'state_dict': dict({f'backbone.{k}': v for k, v in k710.state_dict().items()},
@@ -213,7 +214,7 @@ def test_mmaction_k710_checkpoint_with_fewer_global_blocks(tmp_path):
                                       'cls_head.fc_cls.bias': torch.zeros(710)}),
                 'meta': {}}, path)
     dst = MODELS.build(tiny_uniformerv2_cfg(pretrained=str(path)))
-    with run_log() as records:
+    with captured_log() as records:
         dst.init_weights()
     line = _load_line(records, 'UniFormerV2')
     assert 'transformer.dec.1.attn.in_proj_weight' in line and 'transformer.dpe.1.weight' in line
@@ -227,12 +228,13 @@ def test_mmaction_k710_checkpoint_with_fewer_global_blocks(tmp_path):
 
 
 def test_mmaction_clip_visual_file(tmp_path):
-    from tests.models.weight_files import run_log, tiny_clip
+    from tests.conftest import captured_log
+    from tests.models.weight_files import tiny_clip
     visual = tiny_clip(quick_gelu=True).visual.state_dict()  # mmaction's clipVisualEncoder: flat
     path = tmp_path / 'vit-base-p16-res224_clip-rgb.pth'  # (its zoo name's hash is checked)
     torch.save(visual, path)
     dst = MODELS.build(tiny_uniformerv2_cfg(clip_pretrained=str(path)))
-    with run_log() as records:
+    with captured_log() as records:
         dst.init_weights()
     line = _load_line(records, 'CLIP ViT')
     import hashlib
@@ -248,11 +250,12 @@ def test_mmaction_clip_visual_file(tmp_path):
 
 
 def test_openai_torchscript_fp16_archive_as_clip_pretrained(tmp_path):
-    from tests.models.weight_files import openai_archive, run_log, tiny_clip
+    from tests.conftest import captured_log
+    from tests.models.weight_files import openai_archive, tiny_clip
     path = str(tmp_path / 'ViT-B-16.pt')
     saved = openai_archive(path, tiny_clip(quick_gelu=True))
     dst = MODELS.build(tiny_uniformerv2_cfg(clip_pretrained=path))
-    with run_log() as records:
+    with captured_log() as records:
         dst.init_weights()
     line = _load_line(records, 'CLIP ViT')
     assert "prefix 'visual.'" in line and 'file dtype float16, loaded as float32' in line
