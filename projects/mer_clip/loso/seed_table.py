@@ -9,8 +9,9 @@ seed (same folds, same test clips), with a two-sided paired t-test and the exact
 
 Runs are grouped by config hash (the config with its ``--cfg-options``; the seed is not part of
 it) and fold mode (``batched`` folds run the same protocol as the per-fold modes in another float
-summation order, so the two are compared, paired by seed, rather than pooled). Within a group the runs must cover the same folds and test samples with the same checkpoint
-rule and distinct seeds, and two compared groups must share their folds and test samples;
+summation order, so the two are compared, paired by seed, rather than pooled). Within a group
+the runs must cover the same folds and test samples with the same checkpoint rule and distinct
+seeds, and two compared groups must share their folds and test samples;
 anything else is an error naming the work dirs, never a silently mixed mean. Every reported group
 of a summary is kept: ``pooled`` and, for a joint annotation such as the MEGC2019 composite, one
 ``dataset <name>`` per source dataset (fixed splits: one per test split).
@@ -104,18 +105,18 @@ def group_runs(runs: Sequence[Tuple[str, LOSOSummary]],
                                  f'({", ".join(g.name for g in out)})')
         for g, n in zip(out, names):
             g.name = n
-    else:
-        counts = {}
+    else:  # groups sharing a name are told apart by what differs: config hash, fold mode
+        by_name: Dict[str, List[RunGroup]] = {}
         for g in out:
-            counts[g.name] = counts.get(g.name, 0) + 1
-        hashes = {}
-        for g in out:
-            hashes.setdefault(g.name, set()).add(g.config_hash)
-        for g in out:
-            if counts[g.name] > 1:
-                tags = ([g.config_hash[:8]] if len(hashes[g.name]) > 1 else []) + \
-                    ([g.fold_mode] if g.fold_mode == 'batched' else [])
-                g.name = f'{g.name} [{", ".join(tags) or g.fold_mode}]'
+            by_name.setdefault(g.name, []).append(g)
+        for name, same in by_name.items():
+            if len(same) < 2:
+                continue
+            hashes = len({g.config_hash for g in same}) > 1
+            modes = len({g.fold_mode for g in same}) > 1
+            for g in same:
+                tags = ([g.config_hash[:8]] if hashes else []) + ([g.fold_mode] if modes else [])
+                g.name = f'{name} [{", ".join(tags)}]'
     for g in out:
         seen = {}
         for work_dir, s in g.runs:

@@ -77,16 +77,12 @@ class FoldStream:
         (``mask_specs(inputs)`` -> [(p, shape, memory format)], in the order the fold's forward
         draws them; kept / (1 - p), as ``F.dropout`` multiplies), drawn after the batch."""
         ids = self.order[step * self.batch_size:(step + 1) * self.batch_size]
-        if not self.checked:
-            self._check_replay(ids, mask_specs)
         set_rng_state(self.rng)
-        if self.replay is not None:
-            imgs, labels = self.replay.batch(ids)  # (B, H, W, C), (B,)
-            inputs = torch.from_numpy(imgs).permute(0, 3, 1, 2)  # (B, C, H, W), channels_last
-            labels = torch.from_numpy(labels)
-        else:
-            inputs, labels = self._pipeline_batch(ids)
+        draw = self._replay_batch if self.replay is not None else self._pipeline_batch
+        inputs, labels = draw(ids)
         masks = self._masks(inputs, mask_specs)
+        if not self.checked:
+            inputs, labels, masks = self._check_replay(ids, mask_specs, (inputs, labels, masks))
         self.rng = get_rng_state()
         return inputs, labels, masks
 
@@ -97,26 +93,33 @@ class FoldStream:
         labels = torch.cat([s['data_samples'].gt_label.reshape(1) for s in samples])
         return inputs, labels
 
-    def _check_replay(self, ids: List[int], mask_specs) -> None:
-        """The replay's first batch against ``dataset[i]``'s: inputs (values and layout), labels,
-        masks and the generator states after it; on any difference use ``dataset[i]``."""
+    def _replay_batch(self, ids: List[int]) -> Tuple[Tensor, Tensor]:
+        imgs, labels = self.replay.batch(ids)  # (B, H, W, C), (B,)
+        # (B, C, H, W) in channels_last memory, as the pipeline's HWC images seen as CHW
+        return torch.from_numpy(imgs).permute(0, 3, 1, 2), torch.from_numpy(labels)
+
+    def _check_replay(self, ids: List[int], mask_specs, replayed):
+        """The replay's first batch ``replayed`` (inputs, labels, masks; the generators as after
+        it) against ``dataset[i]``'s: inputs (values and layout), labels, masks and the generator
+        states after it. Returns the batch to use; on any difference ``dataset[i]``'s, which the
+        fold keeps drawing from."""
         self.checked = True
+        after = get_rng_state()
         set_rng_state(self.rng)
         inputs, labels = self._pipeline_batch(ids)
-        ref = (inputs, labels, self._masks(inputs, mask_specs), get_rng_state())
-        set_rng_state(self.rng)
-        imgs, got_labels = self.replay.batch(ids)
-        got = torch.from_numpy(imgs).permute(0, 3, 1, 2)
-        mine = (got, torch.from_numpy(got_labels), self._masks(got, mask_specs), get_rng_state())
-        same = (torch.equal(ref[0], mine[0]) and memory_format(ref[0]) == memory_format(mine[0])
-                and torch.equal(ref[1], mine[1]) and len(ref[2]) == len(mine[2])
-                and all(torch.equal(a, b) for a, b in zip(ref[2], mine[2]))
-                and _same_rng_state(ref[3], mine[3]))
-        if not same:
-            self.log('[batched] the pipeline replay differs from the dataset\'s pipeline on the '
-                     'first batch; this fold draws its samples through dataset[i] (slower, same '
-                     'batches)')
-            self.replay = None
+        ref = (inputs, labels, self._masks(inputs, mask_specs))
+        same = (torch.equal(ref[0], replayed[0])
+                and memory_format(ref[0]) == memory_format(replayed[0])
+                and torch.equal(ref[1], replayed[1]) and len(ref[2]) == len(replayed[2])
+                and all(torch.equal(a, b) for a, b in zip(ref[2], replayed[2]))
+                and _same_rng_state(get_rng_state(), after))
+        if same:
+            return replayed
+        self.log('[batched] the pipeline replay differs from the dataset\'s pipeline on the '
+                 'first batch; this fold draws its samples through dataset[i] (slower, same '
+                 'batches)')
+        self.replay = None
+        return ref
 
     @staticmethod
     def _masks(inputs: Tensor, mask_specs) -> List[Tensor]:

@@ -23,9 +23,11 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-#: the transforms of the flow configs' training pipelines, in order
-LOAD, RANDOM, FORMAT = 'LoadMEImage', ('MEFlip', 'GenerateAUPrompt'), ('FormatShape',
-                                                                       'PackActionInputs')
+#: the transforms of the flow configs' training pipelines, in order: the loading, the random
+#: ones, the formatting
+LOAD = 'LoadMEImage'
+RANDOM = ('MEFlip', 'GenerateAUPrompt')
+FORMAT = ('FormatShape', 'PackActionInputs')
 
 
 class PipelineReplay:
@@ -46,7 +48,7 @@ class PipelineReplay:
         names = tuple(type(t).__name__ for t in transforms or ())
         if names != (LOAD, ) + RANDOM + FORMAT:
             return None
-        if getattr(transforms[len(RANDOM) + 1], 'input_format', None) != 'NCHW':
+        if getattr(transforms[names.index('FormatShape')], 'input_format', None) != 'NCHW':
             return None
         return cls(dataset)
 

@@ -245,7 +245,7 @@ class _BatchedRun:
         saved = None
         if state is not None:  # the UNSAFE best epoch's weights, swapped in
             saved = self.model.fold_state_dict(i)
-            self._set_fold(i, state)
+            self.model.set_fold_state(i, state)
         for x, y, metas in eval_batches(fold.test_set, fold.cfg.test_dataloader.batch_size):
             scores = self.model.scores(self.model(x.unsqueeze(0), torch.tensor([i])))[0]
             for s, gt, meta in zip(scores, y, metas):
@@ -258,11 +258,8 @@ class _BatchedRun:
                                      'class scores are not finite: the model diverged in '
                                      'training; lower optim_wrapper.optimizer.lr')
         if saved is not None:
-            self._set_fold(i, saved)
+            self.model.set_fold_state(i, saved)
         return rows
-
-    def _set_fold(self, i: int, state: Dict[str, torch.Tensor]) -> None:
-        self.model.set_fold_state(i, state)
 
     def _keep_best(self, epoch: int) -> None:
         """UNSAFE (the authors' protocol): each fold keeps its epoch of best test UF1 (the first
