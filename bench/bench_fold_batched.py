@@ -142,16 +142,16 @@ def stacked_step(folds: int, iters: int, profile: bool = False):
 def pipeline_cost(subject: str, rounds: int = 3):
     """CPU us per training sample of one fold's batches (with its dropout masks), drawn through
     ``dataset[i]`` and through the pipeline replay, alternately; the best of ``rounds`` each."""
-    import torch
     sys.path.insert(0, osp.join(REPO, 'projects'))
     from mer_clip.loso.batched.fold_stream import FoldStream
-    from mmaction.registry import DATASETS
+    from mer_clip.loso.batched.stacked_ststnet import StackedSTSTNet
+    from mmaction.registry import DATASETS, MODELS
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     init_default_scope('mmaction')
     cfg = Config.fromfile(osp.join(REPO, CONFIG))
     best = {}
-    masks = lambda x: [(0.5, (x.shape[0], 16, 10, 10), torch.channels_last)]  # noqa: E731
+    masks = StackedSTSTNet([MODELS.build(cfg.model)]).mask_specs  # the masks the trainer draws
     for r in range(rounds):
         for replay in (False, True):
             ds = DATASETS.build(dict(cfg.train_dataloader.dataset, loso_subject=subject,
